@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+# pybpf build: BPF objects -> skeletons -> userspace -> ./pybpf.
+# `make V=1` shows full commands; every artifact lands in build/.
+
+BUILD    ?= build
+ARCH     ?= x86
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= cc
+PYTHON   ?= python3
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror
+INCLUDES := -I$(BUILD) -Ibpf -Iuser
+LDLIBS   := -lbpf -lelf -lz
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+USER_SRCS  := $(wildcard user/*.c)
+USER_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config python3
+
+.PHONY: all clean deps unit test integration demo bench vmlinux offsets
+
+all: pybpf
+
+pybpf: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+		-Ivmlinux/$(ARCH) -Ibpf $(WARN) -Wno-unused-function -Wno-unused-parameter -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/pybpf.h $(SKELS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(INCLUDES) -c $< -o $@
+
+$(BUILD)/libpybpf.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libpybpf.a | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(INCLUDES) -Itests/unit -o $@ $< $(BUILD)/libpybpf.a $(LDLIBS)
+
+$(BUILD):
+	$(Q)mkdir -p $(BUILD)/user $(BUILD)/tests
+
+# Unit and golden tests: no root needed.
+unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
+
+# Integration tests: real CPython processes, needs root.
+integration: pybpf
+	$(Q)$(PYTHON) tests/integration/run.py
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory pybpf unit
+	$(Q)$(PYTHON) tests/integration/run.py
+
+# Install build dependencies from Debian (idempotent; apt-get only when missing).
+deps:
+	$(Q)missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Profile the bundled demo program into a flame graph.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory pybpf
+	./pybpf record -d 5 -o demo.svg -- $(PYTHON) tests/workloads/demo.py
+	@echo "flame graph written to demo.svg"
+
+bench: pybpf
+	$(Q)tools/bench.sh
+
+# Regenerate committed, generated files (need /sys/kernel/btf and gdb).
+vmlinux:
+	tools/gen-vmlinux.sh $(ARCH)
+offsets:
+	$(PYTHON) tools/gen-offsets.py > user/offsets_table.c
+
+clean:
+	rm -rf $(BUILD) pybpf

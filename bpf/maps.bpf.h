@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* maps.bpf.h - the BPF maps and globals every pybpf program shares.
+ *
+ * Sizes here are defaults: userspace resizes the maps between open and
+ * load (bpf_map__set_max_entries) from its options.
+ */
+#ifndef PYBPF_MAPS_BPF_H
+#define PYBPF_MAPS_BPF_H
+
+#include "pybpf.h"
+
+/* tgid -> what userspace learnt about the process's interpreter */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct proc_info);
+} procs SEC(".maps");
+
+/* tid -> its PyThreadState (struct thread_entry) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct thread_entry);
+} threads SEC(".maps");
+
+/* (pid, code object, validator) -> symbol id, see struct code_key */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct code_key);
+	__type(value, __u32);
+} codes SEC(".maps");
+
+/* new code objects, raw name/file/line-table copies for userspace */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+/* stack chunks, (hash, chunk index) -> frames */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct stack_key);
+	__type(value, struct stack_chunk);
+} stacks SEC(".maps");
+
+/* (pid, tid, stack, epoch, flags) -> samples */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct count_key);
+	__type(value, __u64);
+} counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Written by userspace through the skeleton's .bss/.data mappings. */
+__u32 epoch = 0;
+__u32 next_sym_id = PYBPF_SYM_FIRST;
+
+static __always_inline void stat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += 1;  /* per-CPU slot: no atomics needed */
+}
+
+#endif /* PYBPF_MAPS_BPF_H */

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* pybpf.h - the ABI shared by the BPF programs and the userspace loader.
+ *
+ * Everything here is plain data with fixed-width fields and no pointers:
+ * the BPF side reads it from maps, userspace writes it.  Both compilers
+ * see this file, so it only includes the kernel's fixed-width types.
+ */
+#ifndef PYBPF_H
+#define PYBPF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PYBPF_MAX_DEPTH     1024  /* frames walked per sample, innermost first */
+#define PYBPF_CHUNK_FRAMES  32    /* frames per stored stack chunk */
+#define PYBPF_MAX_CHUNKS    (PYBPF_MAX_DEPTH / PYBPF_CHUNK_FRAMES)
+#define PYBPF_MAX_THREADS   1024  /* PyThreadStates scanned to find a thread */
+#define PYBPF_MAX_INTERPS   8     /* interpreters scanned (subinterpreters) */
+
+/* Raw object copies made when a code object is first seen.  Userspace
+ * decodes them: the BPF side never needs to know string layouts. */
+#define PYBPF_NAME_BLOB     256   /* str object header + data (name/qualname) */
+#define PYBPF_FILE_BLOB     512   /* str object header + data (filename) */
+#define PYBPF_LINES_BLOB    4096  /* bytes object header + data (line table) */
+#define PYBPF_CODE_READ     256   /* bytes read from a code object per frame */
+#define PYBPF_FRAME_READ    128   /* bytes read from a frame per frame */
+#define PYBPF_NAME_HEAD     64    /* bytes read from a name per frame (validator) */
+
+/* Special symbol ids: real ones start at PYBPF_SYM_FIRST. */
+#define PYBPF_SYM_UNKNOWN   0     /* code object could not be registered */
+#define PYBPF_SYM_NOT_CODE  1     /* frame whose executable is not a code object */
+#define PYBPF_SYM_FIRST     16
+
+#define PYBPF_LASTI_NONE    0xffffffffu
+
+/* How a frame records its position in the bytecode.  One value per
+ * CPython change that moved it. */
+enum pybpf_lasti_kind {
+	LASTI_BYTES      = 0, /* int f_lasti, byte offset (<= 3.9) */
+	LASTI_UNITS      = 1, /* int f_lasti, 2-byte code units (3.10, bpo-27129) */
+	LASTI_PREV_INSTR = 2, /* _Py_CODEUNIT *prev_instr (3.11, 3.12) */
+	LASTI_INSTR_PTR  = 3, /* _Py_CODEUNIT *instr_ptr (3.13+, gh-105727) */
+};
+
+/* Struct offsets of one CPython minor version, generated from DWARF by
+ * tools/gen-offsets.py into user/offsets_table.c.  -1 means "this version
+ * has no such field". */
+struct py_offsets {
+	/* _PyRuntimeState */
+	__s32 runtime_interp_head;   /* interpreters.head */
+	/* PyInterpreterState */
+	__s32 interp_next;
+	__s32 interp_tstate_head;    /* tstate_head (<= 3.10), threads.head (3.11+) */
+	/* PyThreadState */
+	__s32 tstate_next;
+	__s32 tstate_interp;
+	__s32 tstate_thread_id;      /* pthread_self() of the thread */
+	__s32 tstate_native_thread_id; /* kernel tid (3.11+) */
+	__s32 tstate_frame;          /* frame (<= 3.10), current_frame (3.13+) */
+	__s32 tstate_cframe;         /* cframe (3.11, 3.12) */
+	__s32 cframe_current_frame;  /* _PyCFrame.current_frame (3.11, 3.12) */
+	/* frame: PyFrameObject (<= 3.10), _PyInterpreterFrame (3.11+) */
+	__s32 frame_code;            /* f_code, f_executable (3.13+) */
+	__s32 frame_back;            /* f_back, previous (3.11+) */
+	__s32 frame_lasti;           /* f_lasti, prev_instr, instr_ptr */
+	__s32 frame_owner;           /* owner (3.11+), a char */
+	__s32 owner_cstack;          /* FRAME_OWNED_BY_CSTACK (3.12+) */
+	__u32 lasti_kind;            /* enum pybpf_lasti_kind */
+	/* PyCodeObject */
+	__s32 code_name;
+	__s32 code_qualname;         /* 3.11+ */
+	__s32 code_filename;
+	__s32 code_firstlineno;
+	__s32 code_linetable;        /* co_lnotab (<= 3.9), co_linetable (3.10+) */
+	__s32 code_adaptive;         /* co_code_adaptive: first code unit (3.11+) */
+	/* str / bytes objects (for userspace decoding and BPF blob sizes) */
+	__s32 unicode_length;        /* PyASCIIObject.length */
+	__s32 unicode_hash;          /* PyASCIIObject.hash */
+	__s32 unicode_state;         /* PyASCIIObject.state */
+	__s32 unicode_ascii_size;    /* sizeof(PyASCIIObject): compact ASCII data */
+	__s32 unicode_compact_size;  /* sizeof(PyCompactUnicodeObject) */
+	__s32 bytes_size;            /* PyVarObject.ob_size of a bytes object */
+	__s32 bytes_data;            /* PyBytesObject.ob_sval */
+	/* GIL state (later: GIL analysis) */
+	__s32 runtime_gil;           /* _PyRuntime.ceval.gil (3.8-3.11) */
+	__s32 interp_gil;            /* interp->ceval.gil pointer (3.12+) */
+	__s32 gil_locked;
+	__s32 gil_last_holder;
+};
+
+/* One profiled process, keyed by tgid in the `procs` map. */
+struct proc_info {
+	__u64 runtime_addr;          /* &_PyRuntime in the target */
+	__u64 code_type_addr;        /* &PyCode_Type, 0 = do not check */
+	__u32 version;               /* PY_VERSION_HEX >> 16, e.g. 0x030b */
+	__u32 max_depth;             /* frames to walk, <= PYBPF_MAX_DEPTH */
+	struct py_offsets off;
+};
+
+/* tid -> its PyThreadState, found by scanning the interpreter's list.
+ * A cached entry is re-validated on every use (thread_id == fsbase). */
+struct thread_entry {
+	__u64 tstate;                /* 0: no thread state found at scan_ns */
+	__u64 scan_ns;
+	char comm[16];               /* kernel thread name at first sight */
+};
+
+/* One walked frame: registered code object id and byte offset of the
+ * instruction in its bytecode (PYBPF_LASTI_NONE if not started). */
+struct frame_rec {
+	__u32 sym_id;
+	__u32 lasti;
+};
+
+#define STACK_TRUNCATED  1u  /* more frames than max_depth: root side cut */
+
+/* Stacks are stored in chunks of PYBPF_CHUNK_FRAMES frames, innermost
+ * first, keyed by (stack hash, chunk index). */
+struct stack_key {
+	__u64 hash;
+	__u32 chunk;
+	__u32 pad;
+};
+
+struct stack_chunk {
+	__u32 depth;                 /* frames in the whole stack */
+	__u32 flags;                 /* STACK_* */
+	struct frame_rec frames[PYBPF_CHUNK_FRAMES];
+};
+
+/* Sample counts, keyed per process, thread, stack and epoch.  Userspace
+ * flips the epoch, then drains and deletes the old epoch's keys, so no
+ * increment is lost to a read-then-delete race. */
+#define COUNT_GIL   1u   /* the sampled thread held the GIL */
+struct count_key {
+	__u32 pid;
+	__u32 tid;
+	__u64 stack_hash;
+	__u32 epoch;
+	__u32 flags;                 /* COUNT_* */
+};
+
+/* First sight of a (pid, code object, validator) triple.  The validator
+ * mixes fields of the code object and the head of its name, so a code
+ * object freed and replaced by another at the same address gets a new id. */
+struct code_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 code_addr;
+	__u64 validator;
+};
+
+/* Sent through the ring buffer on first sight: raw copies of the name,
+ * filename and line table objects, taken while the code is on a stack. */
+struct code_event {
+	__u32 pid;
+	__u32 sym_id;
+	__u64 code_addr;
+	__s32 firstlineno;
+	__u32 name_len;              /* bytes copied into name[] (0 = failed) */
+	__u32 file_len;
+	__u32 lines_len;
+	__u32 lines_total;           /* ob_size of the line table */
+	__u32 pad;
+	__u8 name[PYBPF_NAME_BLOB];  /* qualname (3.11+) or name */
+	__u8 file[PYBPF_FILE_BLOB];
+	__u8 lines[PYBPF_LINES_BLOB];
+};
+
+/* Per-CPU counters, one per outcome; shown by -v and summarized by record. */
+enum pybpf_stat {
+	STAT_SAMPLES = 0,      /* perf events in profiled processes */
+	STAT_STACKS,           /* samples recorded */
+	STAT_NO_TSTATE,        /* thread has no PyThreadState (not a Python thread) */
+	STAT_EMPTY,            /* thread state without Python frames */
+	STAT_ERR_RUNTIME,      /* reading _PyRuntime / interpreter failed */
+	STAT_ERR_TSTATE,       /* reading a thread state failed */
+	STAT_ERR_FRAME,        /* reading a frame failed */
+	STAT_ERR_CODE,         /* reading a code object failed */
+	STAT_ERR_NAME,         /* reading a name for the validator failed */
+	STAT_TRUNCATED,        /* stack deeper than max_depth */
+	STAT_LOST_COUNTS,      /* counts map full: sample lost */
+	STAT_LOST_STACKS,      /* stacks map full: sample lost */
+	STAT_LOST_CODES,       /* code map full: frame shown as <unknown> */
+	STAT_LOST_EVENTS,      /* ring buffer full: frame shown as <unknown> */
+	STAT_ERR_SYMBOL,       /* reading name/file/line table for an event failed */
+	STAT_THREAD_SCAN,      /* thread list longer than PYBPF_MAX_THREADS */
+	STAT_NR,
+};
+
+#endif /* PYBPF_H */

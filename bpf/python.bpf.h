@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* python.bpf.h - the in-kernel CPython unwinder: thread state lookup,
+ * frame walk, first-sight registration of code objects.
+ *
+ * Every CPython layout fact comes from the per-process struct py_offsets
+ * that userspace pushed; nothing here branches on a version number.
+ */
+#ifndef PYBPF_PYTHON_BPF_H
+#define PYBPF_PYTHON_BPF_H
+
+#include "pybpf.h"
+#include "maps.bpf.h"
+
+#define FRAME_MASK (PYBPF_FRAME_READ - 1)
+#define CODE_MASK  (PYBPF_CODE_READ - 1)
+#define HEAD_MASK  (PYBPF_NAME_HEAD - 1)
+#define NEG_CACHE_NS (200ull * 1000 * 1000) /* re-scan threads without a tstate */
+
+/* Per-CPU scratch: too big for the 512-byte BPF stack. */
+struct walk_scratch {
+	struct stack_chunk chunks[PYBPF_MAX_CHUNKS];
+	__u8 frame_buf[PYBPF_FRAME_READ + 8];
+	__u8 code_buf[PYBPF_CODE_READ + 8];
+	__u8 name_buf[PYBPF_NAME_HEAD + 8];
+	__u8 hdr_buf[PYBPF_NAME_HEAD + 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_scratch);
+} scratch SEC(".maps");
+
+struct walk_ctx {
+	struct walk_scratch *s;
+	struct proc_info *proc;
+	__u64 frame;         /* next frame to read, 0 = done */
+	__u64 hash;          /* running stack hash */
+	__u32 pid;
+	__u32 depth;
+	__u32 max_depth;
+	__u32 flags;         /* STACK_* */
+};
+
+static __always_inline __u64 mix64(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static __always_inline __u64 read_u64(__u64 addr)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+		return 0;
+	return v;
+}
+
+/* Loads from scratch buffers at offsets from the offset table.  The masks
+ * bound the offset for the verifier; each buffer has 8 bytes of slack. */
+static __always_inline __u64 buf_u64(const __u8 *buf, __s32 off, __u32 mask)
+{
+	return *(const __u64 *)(buf + ((__u32)off & mask));
+}
+
+static __always_inline __u32 buf_u32(const __u8 *buf, __s32 off, __u32 mask)
+{
+	return *(const __u32 *)(buf + ((__u32)off & mask));
+}
+
+/* ---- thread state lookup ------------------------------------------- */
+
+struct scan_ctx {
+	struct proc_info *proc;
+	__u64 fsbase;
+	__u64 tstate;        /* cursor */
+	__u64 found;
+};
+
+static long scan_step(__u32 i, struct scan_ctx *c)
+{
+	__u64 tid;
+
+	if (!c->tstate)
+		return 1;
+	tid = read_u64(c->tstate + c->proc->off.tstate_thread_id);
+	if (tid == c->fsbase) {
+		c->found = c->tstate;
+		return 1;
+	}
+	c->tstate = read_u64(c->tstate + c->proc->off.tstate_next);
+	return 0;
+}
+
+/* Walk every interpreter's thread list for the state whose thread_id is
+ * this thread's pthread_self(), which x86_64 keeps in fsbase.  Never
+ * the GIL holder's state: that would give C-busy threads wrong stacks. */
+static __always_inline __u64 scan_threads(struct proc_info *proc, __u64 fsbase)
+{
+	struct scan_ctx c = { .proc = proc, .fsbase = fsbase };
+	const struct py_offsets *o = &proc->off;
+	__u64 interp;
+	int i;
+
+	interp = read_u64(proc->runtime_addr + o->runtime_interp_head);
+	if (!interp) {
+		stat_inc(STAT_ERR_RUNTIME);
+		return 0;
+	}
+	for (i = 0; i < PYBPF_MAX_INTERPS && interp; i++) {
+		c.tstate = read_u64(interp + o->interp_tstate_head);
+		bpf_loop(PYBPF_MAX_THREADS, scan_step, &c, 0);
+		if (c.found)
+			return c.found;
+		if (c.tstate)
+			stat_inc(STAT_THREAD_SCAN);
+		interp = read_u64(interp + o->interp_next);
+	}
+	return 0;
+}
+
+static __always_inline __u64 find_tstate(struct proc_info *proc, __u32 tid)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 fsbase = task->thread.fsbase;
+	struct thread_entry *te, fresh = {};
+	__u64 now = bpf_ktime_get_ns();
+
+	te = bpf_map_lookup_elem(&threads, &tid);
+	if (te) {
+		if (te->tstate &&
+		    read_u64(te->tstate + proc->off.tstate_thread_id) == fsbase)
+			return te->tstate;
+		if (!te->tstate && now - te->scan_ns < NEG_CACHE_NS)
+			return 0;
+	}
+	fresh.tstate = scan_threads(proc, fsbase);
+	fresh.scan_ns = now;
+	bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+	bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
+	return fresh.tstate;
+}
+
+static __always_inline __u64 first_frame(struct proc_info *proc, __u64 tstate)
+{
+	const struct py_offsets *o = &proc->off;
+	__u64 cframe;
+
+	if (o->tstate_cframe >= 0) { /* 3.11, 3.12: tstate->cframe->current_frame */
+		cframe = read_u64(tstate + o->tstate_cframe);
+		return cframe ? read_u64(cframe + o->cframe_current_frame) : 0;
+	}
+	return read_u64(tstate + o->tstate_frame);
+}
+
+/* ---- first sight of a code object ------------------------------------ */
+
+/* Size of a str object from its header (PEP 393 state bits, unchanged
+ * from 3.3 to 3.14: interned:2, kind:3, compact:1, ascii:1). */
+static __always_inline __u32 str_size(const __u8 *head, const struct py_offsets *o)
+{
+	__u64 len = buf_u64(head, o->unicode_length, HEAD_MASK);
+	__u32 state = buf_u32(head, o->unicode_state, HEAD_MASK);
+	__u32 kind = (state >> 2) & 7;
+
+	if (len > 4096)
+		len = 4096;
+	if ((state >> 6) & 1)
+		return o->unicode_ascii_size + len + 1;
+	return o->unicode_compact_size + (len + 1) * kind;
+}
+
+static __always_inline __u32 read_str_blob(__u8 *dst, __u32 max, __u8 *head,
+					  __u64 addr, const struct py_offsets *o)
+{
+	__u32 size;
+
+	if (!addr || bpf_probe_read_user(head, PYBPF_NAME_HEAD, (void *)addr))
+		return 0;
+	size = str_size(head, o);
+	if (size > max)
+		size = max;
+	if (bpf_probe_read_user(dst, size, (void *)addr))
+		return 0;
+	return size;
+}
+
+/* Copy name, filename and line table while the code object is pinned by
+ * a live frame, and send them to userspace; returns the new symbol id. */
+static __noinline __u32 register_code(struct walk_ctx *w, __u64 code, __u64 validator)
+{
+	const struct py_offsets *o = &w->proc->off;
+	struct walk_scratch *s = w->s;
+	struct code_key key = { .pid = w->pid, .code_addr = code, .validator = validator };
+	struct code_event *ev;
+	__u64 name, file, lines, total;
+	__u32 id, size, *old;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		stat_inc(STAT_LOST_EVENTS);
+		return PYBPF_SYM_UNKNOWN;
+	}
+	name = buf_u64(s->code_buf, o->code_qualname >= 0 ? o->code_qualname : o->code_name, CODE_MASK);
+	file = buf_u64(s->code_buf, o->code_filename, CODE_MASK);
+	lines = buf_u64(s->code_buf, o->code_linetable, CODE_MASK);
+
+	ev->pid = w->pid;
+	ev->code_addr = code;
+	ev->firstlineno = (__s32)buf_u32(s->code_buf, o->code_firstlineno, CODE_MASK);
+	ev->name_len = read_str_blob(ev->name, PYBPF_NAME_BLOB, s->hdr_buf, name, o);
+	ev->file_len = read_str_blob(ev->file, PYBPF_FILE_BLOB, s->hdr_buf, file, o);
+	ev->lines_len = 0;
+	ev->lines_total = 0;
+	if (lines && !bpf_probe_read_user(s->hdr_buf, PYBPF_NAME_HEAD, (void *)lines)) {
+		total = buf_u64(s->hdr_buf, o->bytes_size, HEAD_MASK);
+		size = o->bytes_data + total + 1;
+		if (size > PYBPF_LINES_BLOB)
+			size = PYBPF_LINES_BLOB;
+		if (!bpf_probe_read_user(ev->lines, size, (void *)lines)) {
+			ev->lines_len = size;
+			ev->lines_total = total;
+		}
+	}
+	if (!ev->name_len || !ev->file_len || !ev->lines_len)
+		stat_inc(STAT_ERR_SYMBOL);
+
+	id = __sync_fetch_and_add(&next_sym_id, 1);
+	ev->sym_id = id;
+	if (bpf_map_update_elem(&codes, &key, &id, BPF_NOEXIST)) {
+		/* another CPU registered it first, or the map refused */
+		bpf_ringbuf_discard(ev, 0);
+		old = bpf_map_lookup_elem(&codes, &key);
+		if (old)
+			return *old;
+		stat_inc(STAT_LOST_CODES);
+		return PYBPF_SYM_UNKNOWN;
+	}
+	bpf_ringbuf_submit(ev, 0);
+	return id;
+}
+
+/* ---- the frame walk ------------------------------------------------- */
+
+/* Identity of a code object beyond its address: the pointers it holds
+ * and the head of its name (length, cached hash, first characters), so a
+ * freed code object replaced at the same address by another function --
+ * whose name string may itself reuse the old string's address -- is
+ * told apart. */
+static __always_inline __u64 code_validator(struct walk_ctx *w, __u64 name)
+{
+	const struct py_offsets *o = &w->proc->off;
+	struct walk_scratch *s = w->s;
+	__u64 v;
+
+	v = mix64(name, buf_u64(s->code_buf, o->code_filename, CODE_MASK));
+	v = mix64(v, buf_u64(s->code_buf, o->code_linetable, CODE_MASK));
+	v = mix64(v, buf_u32(s->code_buf, o->code_firstlineno, CODE_MASK));
+	if (bpf_probe_read_user(s->name_buf, PYBPF_NAME_HEAD, (void *)name)) {
+		stat_inc(STAT_ERR_NAME);
+		return v;
+	}
+	v = mix64(v, buf_u64(s->name_buf, o->unicode_length, HEAD_MASK));
+	v = mix64(v, buf_u64(s->name_buf, o->unicode_hash, HEAD_MASK));
+	v = mix64(v, buf_u64(s->name_buf, o->unicode_ascii_size, HEAD_MASK));
+	v = mix64(v, buf_u64(s->name_buf, o->unicode_ascii_size + 8, HEAD_MASK));
+	return v;
+}
+
+static __always_inline __u32 frame_lasti(struct walk_ctx *w, __u64 code)
+{
+	const struct py_offsets *o = &w->proc->off;
+	__u64 ptr, base;
+	__s32 lasti;
+
+	switch (o->lasti_kind) {
+	case LASTI_BYTES:
+	case LASTI_UNITS:
+		lasti = (__s32)buf_u32(w->s->frame_buf, o->frame_lasti, FRAME_MASK);
+		if (lasti < 0)
+			return PYBPF_LASTI_NONE;
+		return o->lasti_kind == LASTI_UNITS ? (__u32)lasti * 2 : (__u32)lasti;
+	default: /* pointers into co_code_adaptive */
+		ptr = buf_u64(w->s->frame_buf, o->frame_lasti, FRAME_MASK);
+		base = code + o->code_adaptive;
+		if (ptr < base || ptr - base > (1u << 30))
+			return PYBPF_LASTI_NONE;
+		return (__u32)(ptr - base);
+	}
+}
+
+static long walk_step(__u32 i, struct walk_ctx *w)
+{
+	struct proc_info *proc = w->proc;
+	const struct py_offsets *o = &proc->off;
+	struct walk_scratch *s = w->s;
+	struct code_key key = { .pid = w->pid };
+	struct frame_rec *rec;
+	__u64 frame = w->frame, code, name;
+	__u32 *sym, id, lasti, idx;
+
+	if (!frame)
+		return 1;
+	if (w->depth >= w->max_depth)
+		return 1;
+	if (bpf_probe_read_user(s->frame_buf, PYBPF_FRAME_READ, (void *)frame)) {
+		stat_inc(STAT_ERR_FRAME);
+		return 1;
+	}
+	w->frame = buf_u64(s->frame_buf, o->frame_back, FRAME_MASK);
+	/* 3.12+: shim frames owned by the C stack are not Python code */
+	if (o->owner_cstack >= 0 &&
+	    s->frame_buf[(__u32)o->frame_owner & FRAME_MASK] == (__u8)o->owner_cstack)
+		return 0;
+
+	code = buf_u64(s->frame_buf, o->frame_code, FRAME_MASK);
+	if (!code || bpf_probe_read_user(s->code_buf, PYBPF_CODE_READ, (void *)code)) {
+		stat_inc(STAT_ERR_CODE);
+		return 1;
+	}
+	/* 3.13+: f_executable may be something other than a code object */
+	if (proc->code_type_addr && buf_u64(s->code_buf, 8, CODE_MASK) != proc->code_type_addr) {
+		id = PYBPF_SYM_NOT_CODE;
+		lasti = PYBPF_LASTI_NONE;
+	} else {
+		name = buf_u64(s->code_buf, o->code_qualname >= 0 ? o->code_qualname : o->code_name, CODE_MASK);
+		key.code_addr = code;
+		key.validator = code_validator(w, name);
+		sym = bpf_map_lookup_elem(&codes, &key);
+		id = sym ? *sym : register_code(w, code, key.validator);
+		lasti = frame_lasti(w, code);
+	}
+
+	idx = w->depth;
+	rec = &s->chunks[(idx / PYBPF_CHUNK_FRAMES) & (PYBPF_MAX_CHUNKS - 1)]
+		       .frames[idx & (PYBPF_CHUNK_FRAMES - 1)];
+	rec->sym_id = id;
+	rec->lasti = lasti;
+	w->hash = mix64(w->hash, ((__u64)id << 32) | lasti);
+	w->depth++;
+	return 0;
+}
+
+#endif /* PYBPF_PYTHON_BPF_H */

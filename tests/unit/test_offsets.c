@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* test_offsets.c - spot-check the generated offsets table and its lookup.
+ *
+ * The expected numbers are ones a user can confirm with
+ * `gdb -batch -ex 'ptype/o struct _ts' libpython3.X.so.1.0`; they guard
+ * against a generator change that silently shifts or drops a field.
+ */
+#include "unit.h"
+#include "offsets.h"
+
+static void test_lookup(void)
+{
+	CHECK(offsets_find(3, 7) != NULL);
+	CHECK(offsets_find(3, 13) != NULL);
+	CHECK(offsets_find(3, 14) == NULL);
+	CHECK(offsets_find(2, 7) == NULL);
+	CHECK(offsets_find(4, 0) == NULL);
+	CHECK_EQ_STR(offsets_supported(), "3.7, 3.8, 3.9, 3.10, 3.11, 3.12, 3.13");
+}
+
+static void test_known_offsets(void)
+{
+	const struct py_offsets *o;
+
+	o = offsets_find(3, 11);       /* struct _ts, _PyInterpreterFrame */
+	if (o) {
+		CHECK_EQ_INT(o->tstate_thread_id, 152);
+		CHECK_EQ_INT(o->tstate_native_thread_id, 160);
+		CHECK_EQ_INT(o->tstate_cframe, 56);
+		CHECK_EQ_INT(o->tstate_frame, -1);
+		CHECK_EQ_INT(o->frame_code, 32);
+		CHECK_EQ_INT(o->frame_owner, 69);
+		CHECK_EQ_INT(o->owner_cstack, -1);  /* no C-stack shims yet */
+	}
+	o = offsets_find(3, 12);
+	if (o) {
+		CHECK_EQ_INT(o->owner_cstack, 3);
+		CHECK_EQ_INT(o->frame_owner, 70);
+		CHECK_EQ_INT(o->runtime_gil, -1);   /* per-interpreter GIL */
+		CHECK(o->interp_gil >= 0);
+		CHECK_EQ_INT(o->unicode_ascii_size, 40); /* no wstr */
+	}
+	o = offsets_find(3, 13);       /* also in _PyRuntime.debug_offsets */
+	if (o) {
+		CHECK_EQ_INT(o->tstate_frame, 72);
+		CHECK_EQ_INT(o->tstate_cframe, -1);
+		CHECK_EQ_INT(o->frame_code, 0);
+		CHECK_EQ_INT(o->frame_lasti, 56);
+		CHECK_EQ_INT(o->frame_owner, 70);
+		CHECK_EQ_INT(o->runtime_interp_head, 632);
+	}
+	o = offsets_find(3, 7);
+	if (o) {
+		CHECK_EQ_INT(o->tstate_thread_id, 176);
+		CHECK_EQ_INT(o->tstate_frame, 24);
+		CHECK_EQ_INT(o->unicode_ascii_size, 48);
+	}
+}
+
+static void test_per_version_kinds(void)
+{
+	static const struct { unsigned minor; unsigned kind; } want[] = {
+		{ 7, LASTI_BYTES }, { 8, LASTI_BYTES }, { 9, LASTI_BYTES },
+		{ 10, LASTI_UNITS }, { 11, LASTI_PREV_INSTR },
+		{ 12, LASTI_PREV_INSTR }, { 13, LASTI_INSTR_PTR },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct py_offsets *o = offsets_find(3, want[i].minor);
+
+		CHECK(o != NULL);
+		if (!o)
+			continue;
+		CHECK_EQ_INT(o->lasti_kind, want[i].kind);
+		/* co_qualname arrived in 3.11, frame owners too. */
+		CHECK_EQ_INT(o->code_qualname >= 0, want[i].minor >= 11);
+		CHECK_EQ_INT(o->frame_owner >= 0, want[i].minor >= 11);
+		/* Exactly one way to reach the GIL state. */
+		CHECK_EQ_INT((o->runtime_gil >= 0) + (o->interp_gil >= 0), 1);
+	}
+}
+
+/* Fields the walker reads on every sample must exist in every version. */
+static void test_every_version_complete(void)
+{
+	unsigned i;
+
+	CHECK(offsets_table_len > 0);
+	for (i = 0; i < offsets_table_len; i++) {
+		const struct py_offsets *o = &offsets_table[i].off;
+
+		CHECK(o->runtime_interp_head >= 0);
+		CHECK(o->interp_tstate_head >= 0);
+		CHECK(o->tstate_next >= 0);
+		CHECK(o->tstate_thread_id >= 0);
+		CHECK(o->frame_code >= 0);
+		CHECK(o->frame_back >= 0);
+		CHECK(o->frame_lasti >= 0);
+		CHECK(o->code_name >= 0);
+		CHECK(o->code_filename >= 0);
+		CHECK(o->code_linetable >= 0);
+		/* A current frame is reached directly or through cframe. */
+		CHECK((o->tstate_frame >= 0) !=
+		      (o->tstate_cframe >= 0 && o->cframe_current_frame >= 0));
+	}
+}
+
+int main(void)
+{
+	test_lookup();
+	test_known_offsets();
+	test_per_version_kinds();
+	test_every_version_complete();
+	return unit_summary("test_offsets");
+}
