@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* aggregate.c - sum drained stacks and resolve them into a profile:
+ * symbol ids and instruction offsets become names, files and lines. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "aggregate.h"
+
+void agg_init(struct aggregate *a)
+{
+	memset(a, 0, sizeof(*a));
+	htab_init(&a->stacks, sizeof(struct agg_key), sizeof(struct agg_val));
+	htab_init(&a->threads, sizeof(uint32_t), sizeof(struct agg_thread));
+}
+
+void agg_free(struct aggregate *a)
+{
+	htab_free(&a->stacks);
+	htab_free(&a->threads);
+}
+
+void agg_clear(struct aggregate *a)
+{
+	htab_clear(&a->stacks);
+	a->total = 0;
+}
+
+int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
+	    const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags)
+{
+	struct agg_val *v = htab_put(&a->stacks, k, NULL);
+
+	if (!v)
+		return -ENOMEM;
+	v->count += count;
+	v->frames = frames;
+	v->depth = depth;
+	v->stack_flags = stack_flags;
+	a->total += count;
+	return 0;
+}
+
+void agg_thread(struct aggregate *a, uint32_t pid, uint32_t tid, const char *name, int replace)
+{
+	int created;
+	struct agg_thread *t = htab_put(&a->threads, &tid, &created);
+
+	if (!t || (!created && !replace && t->name[0]))
+		return;
+	t->pid = pid;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+}
+
+const char *agg_thread_name(const struct aggregate *a, uint32_t tid)
+{
+	struct agg_thread *t = htab_get(&a->threads, &tid);
+
+	return t && t->name[0] ? t->name : "";
+}
+
+/* ---- profile building ------------------------------------------------ */
+
+struct frame_key {
+	uint32_t kind;
+	uint32_t id;             /* sym id, or tid for thread roots */
+	uint32_t line;
+	uint32_t pad;
+};
+
+struct builder {
+	struct profile *p;
+	struct htab index;       /* frame_key -> uint32_t frame index */
+	size_t cap;
+	char **owned;            /* strings the profile owns */
+	size_t nowned;
+};
+
+static char *own(struct builder *b, char *s)
+{
+	char **n = realloc(b->owned, (b->nowned + 2) * sizeof(*n));
+
+	if (!n || !s) {
+		free(s);
+		return NULL;
+	}
+	b->owned = n;
+	b->owned[b->nowned++] = s;
+	b->owned[b->nowned] = NULL;
+	return s;
+}
+
+static int add_frame(struct builder *b, const struct frame_key *k, const struct pframe *f,
+		     uint32_t *idx)
+{
+	int created;
+	uint32_t *slot = htab_put(&b->index, k, &created);
+
+	if (!slot)
+		return -ENOMEM;
+	if (created) {
+		if (b->p->nframes == b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : 256;
+			struct pframe *n = realloc(b->p->frames, cap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			b->p->frames = n;
+			b->cap = cap;
+		}
+		b->p->frames[b->p->nframes] = *f;
+		*slot = b->p->nframes++;
+	}
+	*idx = *slot;
+	return 0;
+}
+
+static int python_frame(struct builder *b, const struct symbols *syms, const struct profile_opts *o,
+			const struct frame_rec *r, uint32_t *idx)
+{
+	const struct symbol *sym = symbols_get(syms, r->sym_id);
+	struct frame_key k = { .kind = PFRAME_PYTHON, .id = r->sym_id };
+	struct pframe f = { .file = "", .path = "" };
+
+	if (!sym) {
+		k.kind = f.kind = PFRAME_UNKNOWN;
+		k.id = 0;
+		f.name = r->sym_id == PYBPF_SYM_NOT_CODE ? "<native>" : "<unknown>";
+		return add_frame(b, &k, &f, idx);
+	}
+	f.kind = PFRAME_PYTHON;
+	f.name = sym->name;
+	f.path = sym->path;
+	f.file = o->full_filenames ? sym->path : sym->base;
+	f.first_line = sym->firstlineno > 0 ? (uint32_t)sym->firstlineno : 0;
+	if (o->by_function)
+		f.line = f.first_line;
+	else if (!o->no_lineno)
+		f.line = symbol_line(sym, r->lasti);
+	k.line = f.line;
+	return add_frame(b, &k, &f, idx);
+}
+
+static int synthetic_frame(struct builder *b, uint32_t kind, uint32_t id, const char *label,
+			   uint32_t *idx)
+{
+	struct frame_key k = { .kind = kind, .id = id };
+	struct pframe f = { .kind = kind, .file = "", .path = "" };
+
+	if (htab_get(&b->index, &k)) {
+		*idx = *(uint32_t *)htab_get(&b->index, &k);
+		return 0;
+	}
+	f.name = own(b, strdup(label));
+	if (!f.name)
+		return -ENOMEM;
+	return add_frame(b, &k, &f, idx);
+}
+
+static int build_stack(struct builder *b, const struct aggregate *a, const struct symbols *syms,
+		       const struct profile_opts *o, const struct agg_key *k,
+		       const struct agg_val *v, struct pstack *st)
+{
+	uint32_t n = v->depth + 2, *frames, i, d = 0;
+	char label[96];
+	int err;
+
+	frames = calloc(n, sizeof(*frames));
+	if (!frames)
+		return -ENOMEM;
+	own(b, (char *)frames);
+	st->pid = k->pid;
+	st->tid = k->tid;
+	st->thread_name = agg_thread_name(a, k->tid);
+	st->count = v->count;
+	st->flags = v->stack_flags & STACK_TRUNCATED ? PSTACK_TRUNCATED : 0;
+	if (o->thread_roots) {
+		snprintf(label, sizeof(label), "thread %u (%s)", k->tid, st->thread_name);
+		err = synthetic_frame(b, PFRAME_THREAD, k->tid, label, &frames[d++]);
+		if (err)
+			return err;
+	}
+	if (st->flags & PSTACK_TRUNCATED) {
+		err = synthetic_frame(b, PFRAME_TRUNCATED, 0, "<truncated>", &frames[d++]);
+		if (err)
+			return err;
+	}
+	for (i = v->depth; i-- > 0;) {
+		err = python_frame(b, syms, o, &v->frames[i], &frames[d++]);
+		if (err)
+			return err;
+	}
+	st->frames = frames;
+	st->depth = d;
+	return 0;
+}
+
+int profile_build(const struct aggregate *a, const struct symbols *syms,
+		  const struct profile_opts *o, struct profile *p)
+{
+	struct builder b = { .p = p };
+	size_t pos = 0;
+	const void *k;
+	void *v;
+	int err = 0;
+
+	memset(p, 0, sizeof(*p));
+	htab_init(&b.index, sizeof(struct frame_key), sizeof(uint32_t));
+	p->stacks = calloc(a->stacks.len ? a->stacks.len : 1, sizeof(*p->stacks));
+	if (!p->stacks) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (htab_next(&a->stacks, &pos, &k, &v)) {
+		err = build_stack(&b, a, syms, o, k, v, &p->stacks[p->nstacks]);
+		if (err)
+			goto out;
+		p->total += p->stacks[p->nstacks++].count;
+	}
+out:
+	htab_free(&b.index);
+	/* the owned strings hang off the profile through its last frame slot */
+	p->owned = b.owned;
+	if (err)
+		profile_free(p);
+	return err;
+}
+
+void profile_free(struct profile *p)
+{
+	char **s;
+
+	for (s = p->owned; s && *s; s++)
+		free(*s);
+	free(p->owned);
+	free(p->frames);
+	free(p->stacks);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* aggregate.h - the userspace side of the counts: drained stacks summed
+ * per (process, thread, stack), plus thread names; record, top and the
+ * profile builder all read this one structure. */
+#ifndef PYBPF_AGGREGATE_H
+#define PYBPF_AGGREGATE_H
+
+#include <stdint.h>
+#include "htab.h"
+#include "pybpf.h"
+#include "profile.h"
+#include "symbols.h"
+
+struct agg_key {
+	uint32_t pid, tid;
+	uint64_t hash;           /* stack hash from the BPF side */
+	uint32_t flags;          /* COUNT_* */
+	uint32_t pad;
+};
+
+struct agg_val {
+	uint64_t count;
+	const struct frame_rec *frames;   /* innermost first, owned by the sampler */
+	uint32_t depth;
+	uint32_t stack_flags;             /* STACK_* */
+};
+
+struct agg_thread {
+	uint32_t pid;
+	char name[32];
+};
+
+struct aggregate {
+	struct htab stacks;      /* agg_key -> agg_val */
+	struct htab threads;     /* uint32_t tid -> agg_thread */
+	uint64_t total;
+};
+
+void agg_init(struct aggregate *a);
+void agg_free(struct aggregate *a);
+void agg_clear(struct aggregate *a);
+int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
+	    const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags);
+/* Remember a thread's name (first one wins unless replace). */
+void agg_thread(struct aggregate *a, uint32_t pid, uint32_t tid, const char *name, int replace);
+const char *agg_thread_name(const struct aggregate *a, uint32_t tid);
+
+struct profile_opts {
+	int no_lineno;           /* --nolineno: no line at all */
+	int by_function;         /* -F: line of the function's first line */
+	int full_filenames;
+	int thread_roots;        /* -t: a root frame per thread */
+};
+
+/* Resolve an aggregate into a profile (frames root first).  The profile
+ * points into syms and a; free it with profile_free before either. */
+int profile_build(const struct aggregate *a, const struct symbols *syms,
+		  const struct profile_opts *o, struct profile *p);
+void profile_free(struct profile *p);
+
+#endif /* PYBPF_AGGREGATE_H */

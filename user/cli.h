@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* cli.h - option parsing shared by the subcommands: numbers with range
+ * checks and the options every profiling command takes. */
+#ifndef PYBPF_CLI_H
+#define PYBPF_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include "aggregate.h"
+#include "session.h"
+
+/* Parse a number in [min, max]; prints "pybpf: invalid <what>: <s>". */
+int cli_u32(const char *s, const char *what, uint32_t min, uint32_t max, uint32_t *out);
+int cli_seconds(const char *s, double *out);
+
+/* Long options common to record and top; values >= 256 are theirs. */
+enum {
+	OPT_NOLINENO = 256,
+	OPT_FULL_FILENAMES,
+	OPT_MAX_DEPTH,
+	OPT_COMMON_LAST,
+};
+
+#define CLI_COMMON_SHORT "p:r:d:Fvh"
+#define CLI_COMMON_LONG                                              \
+	{ "pid", required_argument, NULL, 'p' },                      \
+	{ "rate", required_argument, NULL, 'r' },                     \
+	{ "duration", required_argument, NULL, 'd' },                 \
+	{ "function", no_argument, NULL, 'F' },                       \
+	{ "verbose", no_argument, NULL, 'v' },                        \
+	{ "help", no_argument, NULL, 'h' },                           \
+	{ "nolineno", no_argument, NULL, OPT_NOLINENO },              \
+	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },  \
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH }
+
+/* Handle one common option; 1 if it was one, 0 if not, <0 on error. */
+int cli_common(int opt, const char *arg, struct session_opts *so, struct profile_opts *po);
+/* Defaults, then the target check after parsing: exactly one of -p and
+ * -- CMD.  argv/optind as left by getopt_long. */
+void cli_defaults(struct session_opts *so);
+int cli_target(struct session_opts *so, int argc, char **argv, int optind_);
+
+#endif /* PYBPF_CLI_H */

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* elffile.c - symbol and data look-ups in an interpreter's ELF file (libelf). */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "elffile.h"
+
+struct elf_file {
+	int fd;
+	Elf *elf;
+};
+
+int elf_open(const char *path, struct elf_file **out)
+{
+	struct elf_file *ef;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	ef = calloc(1, sizeof(*ef));
+	if (!ef)
+		return -ENOMEM;
+	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ef->fd < 0) {
+		free(ef);
+		return -errno;
+	}
+	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
+	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF) {
+		elf_close(ef);
+		return -ENOEXEC;
+	}
+	*out = ef;
+	return 0;
+}
+
+void elf_close(struct elf_file *ef)
+{
+	if (!ef)
+		return;
+	if (ef->elf)
+		elf_end(ef->elf);
+	if (ef->fd >= 0)
+		close(ef->fd);
+	free(ef);
+}
+
+static uint64_t find_in(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, const char *name)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t i, n;
+	GElf_Sym sym;
+
+	if (!data || !sh->sh_entsize)
+		return 0;
+	n = sh->sh_size / sh->sh_entsize;
+	for (i = 0; i < n; i++) {
+		const char *s;
+
+		if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+			continue;
+		s = elf_strptr(elf, sh->sh_link, sym.st_name);
+		if (s && strcmp(s, name) == 0)
+			return sym.st_value;
+	}
+	return 0;
+}
+
+uint64_t elf_symbol(struct elf_file *ef, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	uint64_t v;
+
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
+			continue;
+		v = find_in(ef->elf, scn, &sh, name);
+		if (v)
+			return v;
+	}
+	return 0;
+}
+
+int elf_load_vaddr(struct elf_file *ef, uint64_t off, uint64_t *vaddr)
+{
+	size_t i, n;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(ef->elf, &n))
+		return -ENOEXEC;
+	for (i = 0; i < n; i++) {
+		uint64_t align;
+
+		if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		align = ph.p_align > 1 ? ph.p_align : 4096;
+		if (off >= (ph.p_offset & ~(align - 1)) && off < ph.p_offset + ph.p_filesz) {
+			*vaddr = (ph.p_vaddr & ~(align - 1)) + (off - (ph.p_offset & ~(align - 1)));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_read(struct elf_file *ef, uint64_t addr, void *buf, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		if (addr < sh.sh_addr || addr + len > sh.sh_addr + sh.sh_size)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || addr - sh.sh_addr + len > data->d_size)
+			return -EIO;
+		memcpy(buf, (char *)data->d_buf + (addr - sh.sh_addr), len);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static Elf_Scn *section(struct elf_file *ef, const char *want, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(ef->elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, sh))
+			continue;
+		name = elf_strptr(ef->elf, shstrndx, sh->sh_name);
+		if (name && strcmp(name, want) == 0)
+			return scn;
+	}
+	return NULL;
+}
+
+static int version_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '+' || c == '.';
+}
+
+int elf_find_version(struct elf_file *ef, const char *prefix, char *out, size_t len)
+{
+	size_t plen = strlen(prefix), i;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+	const char *p;
+
+	scn = section(ef, ".rodata", &sh);
+	if (!scn || !(data = elf_getdata(scn, NULL)) || !data->d_buf)
+		return -ENOENT;
+	p = data->d_buf;
+	for (i = 0; i + plen < data->d_size; i++) {
+		size_t j;
+
+		if ((i && p[i - 1]) || memcmp(p + i, prefix, plen))
+			continue;
+		for (j = i + plen; j < data->d_size && version_char(p[j]); j++)
+			;
+		if (j < data->d_size && !p[j] && j > i + plen && j - i < len &&
+		    p[i + plen] >= '0' && p[i + plen] <= '9') {
+			memcpy(out, p + i, j - i);
+			out[j - i] = 0;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_needs(struct elf_file *ef, const char *sub)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Dyn dyn;
+
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		Elf_Data *data;
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (i = 0; data && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *s;
+
+			if (!gelf_getdyn(data, (int)i, &dyn) || dyn.d_tag != DT_NEEDED)
+				continue;
+			s = elf_strptr(ef->elf, sh.sh_link, dyn.d_un.d_val);
+			if (s && strstr(s, sub))
+				return 1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* elffile.h - what pybpf reads from an interpreter's ELF file: symbols,
+ * the first loadable segment, read-only data at an address. */
+#ifndef PYBPF_ELFFILE_H
+#define PYBPF_ELFFILE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+struct elf_file;
+
+/* Open path; returns 0 or -errno. */
+int elf_open(const char *path, struct elf_file **out);
+void elf_close(struct elf_file *ef);
+
+/* Value of a symbol from .symtab or .dynsym; 0 if absent. */
+uint64_t elf_symbol(struct elf_file *ef, const char *name);
+/* p_vaddr of the PT_LOAD segment that maps file offset off (page aligned). */
+int elf_load_vaddr(struct elf_file *ef, uint64_t off, uint64_t *vaddr);
+/* Copy len bytes of file content at virtual address addr. 0 or -errno. */
+int elf_read(struct elf_file *ef, uint64_t addr, void *buf, size_t len);
+/* Find a NUL-terminated "<prefix>..." string in .rodata made of
+ * [0-9a-z+.] after the prefix, e.g. "3.9." -> "3.9.18". 0 or -ENOENT. */
+int elf_find_version(struct elf_file *ef, const char *prefix, char *out, size_t len);
+/* Does DT_NEEDED name a library whose name contains sub? */
+int elf_needs(struct elf_file *ef, const char *sub);
+
+#endif /* PYBPF_ELFFILE_H */

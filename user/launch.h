@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* launch.h - start `-- CMD ARGS...` for record/top and reap it. */
+#ifndef PYBPF_LAUNCH_H
+#define PYBPF_LAUNCH_H
+
+#include <sys/types.h>
+
+/* Fork and exec argv; returns once exec succeeded (0) or failed (-errno,
+ * with the reason printed). */
+int launch(char *const argv[], pid_t *pid);
+/* Non-blocking reap: 1 and the exit code (128+signal) once it exited. */
+int launch_reaped(pid_t pid, int *exit_code);
+/* Ask the child to stop (SIGTERM, then SIGKILL after grace_ms) and reap it. */
+int launch_stop(pid_t pid, int grace_ms, int *exit_code);
+
+#endif /* PYBPF_LAUNCH_H */

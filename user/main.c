@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* main.c - pybpf's entry: a table of subcommands. */
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+#include "offsets.h"
+
+#define PYBPF_VERSION "0.1.0"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "record", cmd_record, "sample a process and write a profile (flame graph, speedscope, ...)" },
+	{ "top", cmd_top, "live view of the functions a process spends its time in" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: pybpf COMMAND [OPTIONS]\n"
+		   "CPython profiler that unwinds Python stacks in the kernel (eBPF).\n\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nCPython versions: %s.  `pybpf COMMAND --help` for options.\n",
+		offsets_supported());
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("pybpf %s\n", PYBPF_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "pybpf: unknown command: %s (try pybpf --help)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* proc.c - find a process's CPython (executable or libpython), its
+ * version, load bias and runtime address, and check the offsets against
+ * its memory.  Binaries are opened through /proc/PID/root so processes
+ * in other mount namespaces work. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "elffile.h"
+#include "offsets.h"
+#include "proc.h"
+
+int proc_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static void read_file(const char *path, char *buf, size_t len, int nul_to_space)
+{
+	FILE *f = fopen(path, "re");
+	size_t n = 0, i;
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == 0))
+		buf[--n] = 0;
+	for (i = 0; nul_to_space && i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+}
+
+void proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	read_file(path, buf, len, 0);
+}
+
+/* The mapped file that holds the interpreter: a libpython if one is
+ * mapped, else the executable itself (static builds, uwsgi...). */
+struct mapping {
+	char path[PATH_MAX];
+	uint64_t start;   /* lowest address mapped at file offset 0 */
+};
+
+static int find_mappings(pid_t pid, struct mapping *lib, struct mapping *exe)
+{
+	char path[64], line[PATH_MAX + 128], exe_path[PATH_MAX];
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe_path, sizeof(exe_path) - 1);
+	if (n < 0)
+		return -errno;
+	exe_path[n] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off;
+		char file[PATH_MAX] = "";
+		const char *base;
+
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %4095[^\n]", &start, &end, &off, file) < 4)
+			continue;
+		if (file[0] != '/' || off != 0)
+			continue;
+		base = strrchr(file, '/') + 1;
+		if (!lib->path[0] && fnmatch("libpython[23].*.so*", base, 0) == 0) {
+			snprintf(lib->path, sizeof(lib->path), "%s", file);
+			lib->start = start;
+		}
+		if (!exe->path[0] && strcmp(file, exe_path) == 0) {
+			snprintf(exe->path, sizeof(exe->path), "%s", file);
+			exe->start = start;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Version from Py_Version (3.11+), else from the library or executable
+ * name plus the PY_VERSION string in .rodata. */
+static int detect_version(struct elf_file *ef, const char *path, struct pyproc *p)
+{
+	uint64_t sym = elf_symbol(ef, "Py_Version");
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	unsigned hex = 0, micro = 0;
+	char prefix[16];
+
+	if (sym && elf_read(ef, sym, &hex, sizeof(hex)) == 0 && (hex >> 24) >= 2) {
+		p->major = hex >> 24;
+		p->minor = (hex >> 16) & 0xff;
+		micro = (hex >> 8) & 0xff;
+		snprintf(p->version, sizeof(p->version), "%u.%u.%u", p->major, p->minor, micro);
+		return 0;
+	}
+	if (sscanf(base, "libpython%u.%u", &p->major, &p->minor) != 2 &&
+	    sscanf(base, "python%u.%u", &p->major, &p->minor) != 2 &&
+	    sscanf(base, "uwsgi%u.%u", &p->major, &p->minor) != 2)
+		return -ENOENT;
+	snprintf(prefix, sizeof(prefix), "%u.%u.", p->major, p->minor);
+	if (elf_find_version(ef, prefix, p->version, sizeof(p->version)))
+		snprintf(p->version, sizeof(p->version), "%u.%u", p->major, p->minor);
+	return 0;
+}
+
+/* Does the runtime hold an interpreter whose first thread state points
+ * back at it?  Catches a wrong offset table before any sample is taken. */
+static int check_offsets(struct pyproc *p)
+{
+	const struct py_offsets *o = p->off;
+	uint64_t interp = 0, tstate = 0, back = 0;
+
+	if (proc_read(p->pid, p->runtime_addr + o->runtime_interp_head, &interp, 8))
+		return -EPROTO;
+	if (!interp)
+		return 0; /* not initialized yet (just exec'd): nothing to check */
+	p->initialized = 1;
+	if (proc_read(p->pid, interp + o->interp_tstate_head, &tstate, 8))
+		return -EPROTO;
+	if (!tstate)
+		return 0;
+	if (proc_read(p->pid, tstate + o->tstate_interp, &back, 8) || back != interp)
+		return -EPROTO;
+	return 0;
+}
+
+static int inspect_elf(struct pyproc *p, const struct mapping *m)
+{
+	struct elf_file *ef = NULL;
+	char path[PATH_MAX + 32];
+	uint64_t runtime, vaddr;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/root%s", p->pid, m->path);
+	err = elf_open(path, &ef);
+	if (err) {
+		snprintf(p->err, sizeof(p->err), "cannot read %.300s: %s", m->path, strerror(-err));
+		return err;
+	}
+	runtime = elf_symbol(ef, "_PyRuntime");
+	if (!runtime) {
+		err = -ENOEXEC;
+		if (elf_symbol(ef, "interp_head") && detect_version(ef, m->path, p) == 0) {
+			err = -ENOTSUP; /* 2.7 and 3.6 keep the interpreter list elsewhere */
+			snprintf(p->err, sizeof(p->err), "CPython %s (%.300s) is not supported (supported: %s)",
+				 p->version, m->path, offsets_supported());
+		}
+		goto out;
+	}
+	err = detect_version(ef, m->path, p);
+	if (err) {
+		err = -ENOTSUP;
+		snprintf(p->err, sizeof(p->err), "cannot tell the CPython version of %.400s", m->path);
+		goto out;
+	}
+	err = elf_load_vaddr(ef, 0, &vaddr);
+	if (err) {
+		snprintf(p->err, sizeof(p->err), "no loadable segment in %.400s", m->path);
+		goto out;
+	}
+	snprintf(p->elf_path, sizeof(p->elf_path), "%s", m->path);
+	p->bias = m->start - vaddr;
+	p->runtime_addr = runtime + p->bias;
+	vaddr = elf_symbol(ef, "PyCode_Type");
+	p->code_type_addr = vaddr ? vaddr + p->bias : 0;
+out:
+	elf_close(ef);
+	return err;
+}
+
+int pyproc_inspect(pid_t pid, struct pyproc *p)
+{
+	struct mapping lib = {}, exe = {};
+	char path[64];
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	if (access(path, F_OK)) {
+		snprintf(p->err, sizeof(p->err), "process %d does not exist", pid);
+		return -ESRCH;
+	}
+	read_file(path, p->cmdline, sizeof(p->cmdline), 1);
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	read_file(path, p->comm, sizeof(p->comm), 0);
+
+	err = find_mappings(pid, &lib, &exe);
+	if (err) {
+		snprintf(p->err, sizeof(p->err), "cannot read the memory map of process %d: %s",
+			 pid, strerror(-err));
+		return err == -ENOENT ? -ESRCH : err;
+	}
+	err = -ENOEXEC;
+	if (lib.path[0])
+		err = inspect_elf(p, &lib);
+	if (err == -ENOEXEC && exe.path[0])
+		err = inspect_elf(p, &exe);
+	if (err == -ENOEXEC)
+		snprintf(p->err, sizeof(p->err), "process %d (%s) is not a Python process", pid, p->comm);
+	if (err)
+		return err;
+
+	p->off = offsets_find(p->major, p->minor);
+	if (!p->off) {
+		snprintf(p->err, sizeof(p->err), "CPython %s (%.300s) is not supported (supported: %s)",
+			 p->version, p->elf_path, offsets_supported());
+		return -ENOTSUP;
+	}
+	if (check_offsets(p)) {
+		snprintf(p->err, sizeof(p->err),
+			 "CPython %s (%.300s): the interpreter state does not match the %u.%u offsets",
+			 p->version, p->elf_path, p->major, p->minor);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->runtime_addr = p->runtime_addr;
+	info->code_type_addr = p->code_type_addr;
+	info->version = (p->major << 8) | p->minor;
+	info->max_depth = max_depth;
+	info->off = *p->off;
+}

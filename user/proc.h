@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* proc.h - inspect a process: is it CPython, which version, where its
+ * runtime lives; the only place that decides the Python version. */
+#ifndef PYBPF_PROC_H
+#define PYBPF_PROC_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "pybpf.h"
+
+struct pyproc {
+	pid_t pid;
+	unsigned major, minor;
+	char version[32];           /* "3.11.7" */
+	char elf_path[PATH_MAX];    /* exe or libpython holding _PyRuntime */
+	char cmdline[512];
+	char comm[32];
+	uint64_t bias;              /* load bias of elf_path */
+	uint64_t runtime_addr;      /* &_PyRuntime */
+	uint64_t code_type_addr;    /* &PyCode_Type, 0 if not found */
+	const struct py_offsets *off;
+	int initialized;            /* runtime had an interpreter at inspection */
+	char err[512];              /* why inspection failed */
+};
+
+/* Fill p for pid.  0, or -errno with p->err set:
+ * -ESRCH no such process, -ENOEXEC not CPython, -ENOTSUP unsupported
+ * version, -EPROTO offsets do not match the memory. */
+int pyproc_inspect(pid_t pid, struct pyproc *p);
+
+/* Build the record the BPF sampler uses. */
+void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *info);
+
+/* Read target memory without stopping it.  0 or -errno. */
+int proc_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* /proc/PID/task/TID/comm, or "" */
+void proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);
+
+#endif /* PYBPF_PROC_H */

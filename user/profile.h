@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* profile.h - the resolved profile every output writer reads.
+ *
+ * A profile is a table of unique frames and a list of stacks (root
+ * first, as indices into that table) with their sample counts.  It is
+ * built from drained BPF maps by profile.c; writers only render it.
+ */
+#ifndef PYBPF_PROFILE_H
+#define PYBPF_PROFILE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum pframe_kind {
+	PFRAME_PYTHON = 0,   /* a Python function */
+	PFRAME_THREAD,       /* synthetic root: "thread TID (name)" (-t) */
+	PFRAME_PROCESS,      /* synthetic root: "process PID: cmdline" */
+	PFRAME_TRUNCATED,    /* marker: frames beyond --max-depth were cut */
+	PFRAME_UNKNOWN,      /* a frame whose code object could not be read */
+};
+
+struct pframe {
+	const char *name;    /* qualified function name, or the synthetic label */
+	const char *file;    /* file as displayed (basename unless --full-filenames), may be "" */
+	const char *path;    /* full path as in co_filename, may be "" */
+	uint32_t line;       /* line of the sampled instruction; 0 = none (--nolineno, -F) */
+	uint32_t first_line; /* co_firstlineno, 0 if unknown */
+	uint32_t kind;       /* enum pframe_kind */
+};
+
+#define PSTACK_TRUNCATED 1u
+
+struct pstack {
+	uint32_t pid;
+	uint32_t tid;
+	const char *thread_name;   /* never NULL */
+	uint32_t depth;
+	const uint32_t *frames;    /* depth indices into profile.frames, root first */
+	uint64_t count;            /* samples */
+	uint32_t flags;            /* PSTACK_* */
+};
+
+struct profile {
+	struct pframe *frames;
+	size_t nframes;
+	struct pstack *stacks;
+	size_t nstacks;
+	uint64_t total;            /* sum of stacks[].count */
+	/* metadata for titles and headers */
+	const char *title;         /* e.g. the profiled command line */
+	uint32_t rate_hz;          /* sampling rate */
+	uint64_t duration_ns;      /* wall time covered */
+	uint64_t start_unix_ns;    /* when recording started */
+	const char *python_version;/* e.g. "3.11.7", may be "" */
+	char **owned;              /* strings the builder allocated (NULL-terminated) */
+};
+
+#endif /* PYBPF_PROFILE_H */

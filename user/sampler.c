@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* sampler.c - lifecycle of the BPF sampler: open, size maps, load, attach
+ * a cpu-clock perf event per online CPU; then push processes, poll code
+ * events and drain counts by epoch; one cleanup path. */
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "htab.h"
+#include "log.h"
+#include "sampler.h"
+#include "sampler.skel.h"
+
+struct cached_stack {
+	uint32_t depth, flags;
+	struct frame_rec *frames;
+};
+
+struct sampler {
+	struct sampler_bpf *skel;
+	struct bpf_link **links;
+	int nlinks;
+	struct ring_buffer *rb;
+	sampler_code_fn code_fn;
+	void *ctx;
+	struct htab stack_cache;    /* stack hash -> struct cached_stack */
+	uint64_t lost_user;         /* counts whose stack could not be read */
+};
+
+static const char *stat_names[STAT_NR + 1] = {
+	[STAT_SAMPLES] = "samples in profiled processes",
+	[STAT_STACKS] = "stacks recorded",
+	[STAT_NO_TSTATE] = "threads without a Python thread state",
+	[STAT_EMPTY] = "thread states without Python frames",
+	[STAT_ERR_RUNTIME] = "runtime read failures (interpreter not ready)",
+	[STAT_ERR_TSTATE] = "thread state read failures",
+	[STAT_ERR_FRAME] = "frame read failures",
+	[STAT_ERR_CODE] = "code object read failures",
+	[STAT_ERR_NAME] = "function name read failures",
+	[STAT_TRUNCATED] = "stacks truncated at --max-depth",
+	[STAT_LOST_COUNTS] = "samples lost: counts map full",
+	[STAT_LOST_STACKS] = "samples lost: stacks map full",
+	[STAT_LOST_CODES] = "frames unnamed: code map full",
+	[STAT_LOST_EVENTS] = "frames unnamed: event ring full",
+	[STAT_ERR_SYMBOL] = "incomplete symbol copies",
+	[STAT_THREAD_SCAN] = "thread lists longer than the scan limit",
+	[STAT_NR] = "samples lost: stack not readable",
+};
+
+const char *sampler_stat_name(int stat)
+{
+	return stat >= 0 && stat <= STAT_NR ? stat_names[stat] : "?";
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+
+	if (size >= sizeof(struct code_event))
+		s->code_fn(s->ctx, data);
+	return 0;
+}
+
+static int attach_cpus(struct sampler *s, uint32_t rate_hz)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu, err;
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(attr),
+		.sample_period = 1000000000ull / rate_hz,
+	};
+
+	if (ncpu < 0)
+		return ncpu;
+	s->links = calloc(ncpu, sizeof(*s->links));
+	if (!s->links)
+		return -ENOMEM;
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		int fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue; /* offline CPU */
+			err = -errno;
+			pb_err("failed to open perf event on CPU %d: %s", cpu, strerror(errno));
+			return err;
+		}
+		s->links[s->nlinks] = bpf_program__attach_perf_event(s->skel->progs.pybpf_sample, fd);
+		if (!s->links[s->nlinks]) {
+			err = -errno;
+			close(fd);
+			pb_err("failed to attach BPF program to CPU %d: %s", cpu, strerror(-err));
+			return err;
+		}
+		s->nlinks++;
+	}
+	return 0;
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || (level == LIBBPF_INFO && !log_verbose))
+		return 0;
+	return log_verbose ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void *ctx,
+		 struct sampler **out)
+{
+	struct sampler *s;
+	int err;
+
+	libbpf_set_print(libbpf_log);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->code_fn = code_fn;
+	s->ctx = ctx;
+	htab_init(&s->stack_cache, sizeof(uint64_t), sizeof(struct cached_stack));
+
+	/* open: configure map sizes before load */
+	s->skel = sampler_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		pb_err("failed to open BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	bpf_map__set_max_entries(s->skel->maps.procs, opts->max_procs);
+	bpf_map__set_max_entries(s->skel->maps.stacks, opts->max_stacks);
+	bpf_map__set_max_entries(s->skel->maps.counts, opts->max_counts);
+	bpf_map__set_max_entries(s->skel->maps.codes, opts->max_codes);
+
+	/* load: the verifier runs here */
+	err = sampler_bpf__load(s->skel);
+	if (err) {
+		pb_err("failed to load BPF programs: %s (run with -v for the verifier log)",
+		       strerror(-err));
+		goto fail;
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_event, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		pb_err("failed to create ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	/* attach: one cpu-clock event per CPU */
+	err = attach_cpus(s, opts->rate_hz);
+	if (err)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	sampler_close(s);
+	return err;
+}
+
+void sampler_close(struct sampler *s)
+{
+	size_t pos = 0;
+	const void *k;
+	void *v;
+	int i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	free(s->links);
+	ring_buffer__free(s->rb);
+	sampler_bpf__destroy(s->skel);
+	while (htab_next(&s->stack_cache, &pos, &k, &v))
+		free(((struct cached_stack *)v)->frames);
+	htab_free(&s->stack_cache);
+	free(s);
+}
+
+int sampler_add_proc(struct sampler *s, pid_t pid, const struct proc_info *info)
+{
+	__u32 key = pid;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &key, info, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int sampler_remove_proc(struct sampler *s, pid_t pid)
+{
+	__u32 key = pid;
+
+	if (bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key))
+		return -errno;
+	return 0;
+}
+
+int sampler_poll(struct sampler *s, int timeout_ms)
+{
+	int n = ring_buffer__poll(s->rb, timeout_ms);
+
+	return n < 0 && n != -EINTR ? n : 0;
+}
+
+/* Read a stack's chunks once; the cache is authoritative afterwards, so
+ * the BPF copies can be deleted as soon as they are read. */
+static struct cached_stack *get_stack(struct sampler *s, uint64_t hash)
+{
+	int fd = bpf_map__fd(s->skel->maps.stacks);
+	struct stack_key key = { .hash = hash };
+	struct stack_chunk chunk;
+	struct cached_stack *cs, tmp = {};
+	uint32_t c, n;
+	int created;
+
+	cs = htab_get(&s->stack_cache, &hash);
+	if (cs)
+		goto cleanup;
+	if (bpf_map_lookup_elem(fd, &key, &chunk))
+		return NULL;
+	tmp.depth = chunk.depth > PYBPF_MAX_DEPTH ? PYBPF_MAX_DEPTH : chunk.depth;
+	tmp.flags = chunk.flags;
+	tmp.frames = calloc(tmp.depth ? tmp.depth : 1, sizeof(*tmp.frames));
+	if (!tmp.frames)
+		return NULL;
+	n = (tmp.depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
+	for (c = 0; c < n; c++) {
+		uint32_t m = tmp.depth - c * PYBPF_CHUNK_FRAMES;
+
+		key.chunk = c;
+		if (c && bpf_map_lookup_elem(fd, &key, &chunk)) {
+			free(tmp.frames);
+			return NULL;
+		}
+		memcpy(tmp.frames + c * PYBPF_CHUNK_FRAMES, chunk.frames,
+		       (m < PYBPF_CHUNK_FRAMES ? m : PYBPF_CHUNK_FRAMES) * sizeof(struct frame_rec));
+	}
+	cs = htab_put(&s->stack_cache, &hash, &created);
+	if (!cs) {
+		free(tmp.frames);
+		return NULL;
+	}
+	*cs = tmp;
+cleanup:
+	n = (cs->depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
+	for (c = 0; c < n; c++) {
+		key.chunk = c;
+		bpf_map_delete_elem(fd, &key);
+	}
+	return cs;
+}
+
+int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.counts);
+	struct count_key key, next, *keys = NULL;
+	size_t nkeys = 0, cap = 0, i;
+	uint32_t old = s->skel->bss->epoch & 1;
+	int err = 0;
+
+	/* new samples go to the other epoch; let in-flight programs finish */
+	__atomic_store_n(&s->skel->bss->epoch, s->skel->bss->epoch + 1, __ATOMIC_SEQ_CST);
+	usleep(1000);
+
+	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (key.epoch != old)
+			continue;
+		if (nkeys == cap) {
+			struct count_key *k = realloc(keys, (cap = cap ? cap * 2 : 1024) * sizeof(*k));
+
+			if (!k) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = k;
+		}
+		keys[nkeys++] = key;
+	}
+	for (i = 0; i < nkeys; i++) {
+		struct cached_stack *cs;
+		__u64 count;
+
+		if (bpf_map_lookup_and_delete_elem(fd, &keys[i], &count))
+			continue;
+		cs = get_stack(s, keys[i].stack_hash);
+		if (!cs) {
+			s->lost_user += count;
+			continue;
+		}
+		fn(ctx, &keys[i], count, cs->frames, cs->depth, cs->flags);
+	}
+	free(keys);
+	return 0;
+}
+
+void sampler_stats(struct sampler *s, uint64_t out[STAT_NR + 1])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->skel->maps.stats);
+	__u64 *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
+	__u32 k;
+	int c;
+
+	memset(out, 0, (STAT_NR + 1) * sizeof(*out));
+	for (k = 0; vals && k < STAT_NR; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	out[STAT_NR] = s->lost_user;
+	free(vals);
+}
+
+int sampler_thread_comm(struct sampler *s, uint32_t tid, char *buf, size_t len)
+{
+	struct thread_entry te;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.threads), &tid, &te))
+		return -ENOENT;
+	snprintf(buf, len, "%.16s", te.comm);
+	return 0;
+}

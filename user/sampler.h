@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* sampler.h - the BPF side as plain C: load and attach the sampler,
+ * push process records, receive code objects, drain counted stacks.
+ * sampler.c is the only file that sees the skeleton. */
+#ifndef PYBPF_SAMPLER_H
+#define PYBPF_SAMPLER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "pybpf.h"
+
+struct sampler;
+
+struct sampler_opts {
+	uint32_t rate_hz;        /* samples per second per CPU */
+	uint32_t max_procs;      /* procs map size */
+	uint32_t max_stacks;     /* stack chunks map size */
+	uint32_t max_counts;     /* counts map size */
+	uint32_t max_codes;      /* code objects map size */
+};
+
+/* A code object seen for the first time (ring buffer record). */
+typedef void (*sampler_code_fn)(void *ctx, const struct code_event *ev);
+/* One drained (pid, tid, stack) with its count; frames innermost first,
+ * valid for the life of the sampler. */
+typedef void (*sampler_stack_fn)(void *ctx, const struct count_key *key, uint64_t count,
+				 const struct frame_rec *frames, uint32_t depth, uint32_t flags);
+
+int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void *ctx,
+		 struct sampler **out);
+void sampler_close(struct sampler *s);
+
+int sampler_add_proc(struct sampler *s, pid_t pid, const struct proc_info *info);
+int sampler_remove_proc(struct sampler *s, pid_t pid);
+
+/* Deliver pending code events; waits up to timeout_ms for the first. */
+int sampler_poll(struct sampler *s, int timeout_ms);
+/* Flip the epoch and hand every stack counted before it to fn. */
+int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx);
+/* Sum of the per-CPU counters, plus userspace losses in out[STAT_NR]. */
+void sampler_stats(struct sampler *s, uint64_t out[STAT_NR + 1]);
+/* Kernel name of a thread as the sampler saw it; 0 or -ENOENT. */
+int sampler_thread_comm(struct sampler *s, uint32_t tid, char *buf, size_t len);
+
+/* Names for enum pybpf_stat, for -v and summaries. */
+const char *sampler_stat_name(int stat);
+
+#endif /* PYBPF_SAMPLER_H */

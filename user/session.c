@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* session.c - the lifecycle record and top share: checks, target,
+ * sampler, periodic drains, end conditions. */
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "launch.h"
+#include "log.h"
+#include "session.h"
+
+volatile sig_atomic_t session_interrupted;
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	session_interrupted = 1;
+}
+
+/* root, or CAP_BPF + CAP_PERFMON (+ CAP_SYS_PTRACE to read memory) */
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	int need[] = { 38 /* CAP_PERFMON */, 39 /* CAP_BPF */, CAP_SYS_PTRACE };
+	unsigned i;
+
+	if (geteuid() == 0)
+		return 0;
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (!(data[need[i] / 32].effective & (1u << (need[i] % 32)))) {
+			pb_err("missing privileges: run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+static void on_code(void *ctx, const struct code_event *ev)
+{
+	struct session *s = ctx;
+
+	/* one target for now; fleet mode looks the process up by ev->pid */
+	if (ev->pid != (uint32_t)s->proc.pid || !s->proc.off)
+		return;
+	symbols_add(&s->syms, ev, s->proc.off, (s->proc.major << 8) | s->proc.minor);
+}
+
+static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
+		     const struct frame_rec *frames, uint32_t depth, uint32_t flags)
+{
+	struct session *s = ctx;
+	struct agg_key key = { .pid = k->pid, .tid = k->tid, .hash = k->stack_hash,
+			       .flags = k->flags };
+	char name[32] = "";
+
+	if (!htab_get(&s->agg.threads, &key.tid)) {
+		proc_thread_comm(k->pid, k->tid, name, sizeof(name));
+		if (!name[0])
+			sampler_thread_comm(s->sampler, k->tid, name, sizeof(name));
+		agg_thread(&s->agg, k->pid, k->tid, name, 0);
+		if (s->window)
+			agg_thread(s->window, k->pid, k->tid, name, 0);
+	}
+	agg_add(&s->agg, &key, count, frames, depth, flags);
+	if (s->window)
+		agg_add(s->window, &key, count, frames, depth, flags);
+}
+
+/* After exec, a shared libpython is mapped by the dynamic loader a moment
+ * later: retry "not Python" briefly before believing it. */
+static int inspect_target(struct session *s)
+{
+	uint64_t deadline = now_ns() + 2000000000ull;
+	int err;
+
+	for (;;) {
+		err = pyproc_inspect(s->proc.pid ? s->proc.pid : s->o.pid, &s->proc);
+		if (err != -ENOEXEC || !s->child || now_ns() > deadline)
+			break;
+		if (launch_reaped(s->child, &s->child_code)) {
+			s->child_exited = 1;
+			break;
+		}
+		usleep(1000);
+	}
+	if (err)
+		pb_err("%s", s->proc.err);
+	return err;
+}
+
+int session_start(struct session *s, const struct session_opts *o)
+{
+	struct sampler_opts so = {
+		.rate_hz = o->rate_hz, .max_procs = 64, .max_stacks = 65536,
+		.max_counts = 65536, .max_codes = 131072,
+	};
+	struct proc_info info;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->o = *o;
+	symbols_init(&s->syms);
+	agg_init(&s->agg);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	err = check_privileges();
+	if (err)
+		return err;
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		pb_err("kernel has no BTF (/sys/kernel/btf/vmlinux): CONFIG_DEBUG_INFO_BTF=y is needed");
+		return -ENOTSUP;
+	}
+	if (!o->cmd) {
+		s->proc.pid = o->pid;
+		err = inspect_target(s);
+		if (err)
+			return err;
+	}
+	err = sampler_open(&so, on_code, s, &s->sampler);
+	if (err)
+		return err;
+	if (o->cmd) {
+		err = launch(o->cmd, &s->child);
+		if (err)
+			return err;
+		s->proc.pid = s->child;
+		err = inspect_target(s);
+		if (err)
+			return err;
+	}
+	pyproc_info(&s->proc, o->max_depth, &info);
+	err = sampler_add_proc(s->sampler, s->proc.pid, &info);
+	if (err) {
+		pb_err("failed to add process %d to the sampler: %s", s->proc.pid, strerror(-err));
+		return err;
+	}
+	pb_debug("profiling pid %d: CPython %s (%s), _PyRuntime at 0x%llx", s->proc.pid,
+		 s->proc.version, s->proc.elf_path, (unsigned long long)s->proc.runtime_addr);
+	s->start_ns = s->last_ns = now_ns();
+	return 0;
+}
+
+double session_elapsed(const struct session *s)
+{
+	return (double)((s->last_ns ? s->last_ns : now_ns()) - s->start_ns) / 1e9;
+}
+
+int session_run(struct session *s, int timeout_ms)
+{
+	sampler_poll(s->sampler, timeout_ms);
+	s->last_ns = now_ns();
+	if (session_interrupted)
+		return 0;
+	if (s->o.duration > 0 && session_elapsed(s) >= s->o.duration)
+		return 0;
+	if (s->child) {
+		if (!s->child_exited && launch_reaped(s->child, &s->child_code))
+			s->child_exited = 1;
+		return !s->child_exited;
+	}
+	if (kill(s->proc.pid, 0) && errno == ESRCH) {
+		s->target_gone = 1;
+		return 0;
+	}
+	return 1;
+}
+
+int session_drain(struct session *s)
+{
+	sampler_poll(s->sampler, 0);  /* symbols before the stacks that use them */
+	return sampler_drain(s->sampler, on_stack, s);
+}
+
+void session_finish(struct session *s)
+{
+	/* the sampler alternates two epochs: drain both */
+	session_drain(s);
+	session_drain(s);
+	if (s->child && !s->child_exited) {
+		launch_stop(s->child, 2000, &s->child_code);
+		s->child_exited = 1;
+	}
+}
+
+void session_stats(struct session *s, uint64_t out[STAT_NR + 1])
+{
+	sampler_stats(s->sampler, out);
+}
+
+void session_close(struct session *s)
+{
+	if (s->child && !s->child_exited) {
+		launch_stop(s->child, 2000, &s->child_code);
+		s->child_exited = 1;
+	}
+	sampler_close(s->sampler);
+	agg_free(&s->agg);
+	symbols_free(&s->syms);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* session.h - one profiling session shared by record and top: check
+ * privileges, find or launch the target, run the sampler, keep the
+ * symbols and the aggregate, tell when it is over. */
+#ifndef PYBPF_SESSION_H
+#define PYBPF_SESSION_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "aggregate.h"
+#include "proc.h"
+#include "sampler.h"
+#include "symbols.h"
+
+struct session_opts {
+	pid_t pid;               /* -p */
+	char **cmd;              /* -- CMD ARGS... (NULL-terminated) */
+	uint32_t rate_hz;        /* -r */
+	uint32_t max_depth;      /* --max-depth */
+	double duration;         /* -d seconds, 0 = until the end */
+};
+
+struct session {
+	struct session_opts o;
+	struct sampler *sampler;
+	struct symbols syms;
+	struct aggregate agg;    /* everything drained so far */
+	struct aggregate *window;/* optional second target of drains (top) */
+	struct pyproc proc;      /* the target */
+	pid_t child;             /* launched CMD, 0 if attached */
+	int child_exited, child_code;
+	int target_gone;
+	uint64_t start_ns, last_ns;
+};
+
+extern volatile sig_atomic_t session_interrupted;
+
+/* Returns 0 or -errno, having printed the one-line reason. */
+int session_start(struct session *s, const struct session_opts *o);
+/* Poll code events up to timeout_ms; 1 while the session should go on. */
+int session_run(struct session *s, int timeout_ms);
+/* Move counted stacks into s->agg (and s->window). */
+int session_drain(struct session *s);
+/* Final drain of both epochs and pending events. */
+void session_finish(struct session *s);
+void session_stats(struct session *s, uint64_t out[STAT_NR + 1]);
+double session_elapsed(const struct session *s);
+void session_close(struct session *s);
+
+uint64_t now_ns(void);
+
+#endif /* PYBPF_SESSION_H */
