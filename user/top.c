@@ -1,12 +1,325 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* top.c - `pybpf top` (placeholder until the live screen lands). */
+/* top.c - `pybpf top`: a live, py-spy-like table of where time goes.
+ * %Own/%Total cover the last refresh, OwnTime/TotalTime the whole run.
+ * On a terminal the screen is redrawn in place (keys 1-4 sort, q quits);
+ * otherwise a plain snapshot is printed every refresh, for pipes. */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include "cli.h"
 #include "commands.h"
+#include "log.h"
+#include "output.h"
+#include "session.h"
+
+struct row {
+	char label[256];
+	uint64_t own, total;          /* samples in the last window */
+	uint64_t own_all, total_all;  /* samples since the start */
+	uint32_t seen;                /* stack generation, to count recursion once */
+};
+
+struct top {
+	struct session s;
+	struct profile_opts popts;
+	struct aggregate window;
+	struct htab index;            /* label hash -> row index */
+	struct row *rows;
+	size_t nrows, cap;
+	uint64_t window_total;
+	double window_secs;
+	int sort;                     /* 1..4: %Own, %Total, OwnTime, TotalTime */
+	int tty;                      /* stdout is a terminal: redraw in place */
+	int keys;                     /* stdin is a terminal: read keys */
+	struct termios saved;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: pybpf top [OPTIONS] (-p PID | -- COMMAND [ARGS...])\n"
+"Live view of the Python functions a process spends its CPU time in.\n\n"
+"  -p, --pid PID          watch this process\n"
+"  -d, --duration SECS    stop after SECS seconds\n"
+"  -r, --rate HZ          samples per second (default 100)\n"
+"  -F, --function         one row per function, not per line\n"
+"      --nolineno         no line numbers\n"
+"      --full-filenames   full paths instead of file names\n"
+"      --max-depth N      frames per stack (default %d)\n"
+"  -v, --verbose          show the BPF counters in the header\n\n"
+"Keys: 1-4 sort by %%Own, %%Total, OwnTime, TotalTime; q quits.\n"
+"When stdout is not a terminal, a plain snapshot is printed every second.\n\n"
+"Example:\n  sudo pybpf top -p 1234\n", PYBPF_MAX_DEPTH);
+}
+
+static struct row *row_for(struct top *t, const char *label)
+{
+	uint64_t h = hash_bytes(label, strlen(label), 0);
+	int created;
+	size_t *idx = htab_put(&t->index, &h, &created);
+
+	if (!idx)
+		return NULL;
+	if (created) {
+		if (t->nrows == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 256;
+			struct row *n = realloc(t->rows, cap * sizeof(*n));
+
+			if (!n)
+				return NULL;
+			t->rows = n;
+			t->cap = cap;
+		}
+		memset(&t->rows[t->nrows], 0, sizeof(struct row));
+		snprintf(t->rows[t->nrows].label, sizeof(t->rows[0].label), "%s", label);
+		*idx = t->nrows++;
+	}
+	return &t->rows[*idx];
+}
+
+/* Own time goes to the innermost frame, total time once to every
+ * distinct function on the stack (recursion counted once). */
+static void account(struct top *t, const struct profile *p)
+{
+	static uint32_t gen;
+	size_t i, j;
+	char label[256];
+
+	for (i = 0; i < t->nrows; i++)
+		t->rows[i].own = t->rows[i].total = 0;
+	for (i = 0; i < p->nstacks; i++) {
+		const struct pstack *st = &p->stacks[i];
+		struct row *r = NULL;
+
+		gen++;
+		for (j = 0; j < st->depth; j++) {
+			const struct pframe *f = &p->frames[st->frames[j]];
+
+			if (f->kind != PFRAME_PYTHON && f->kind != PFRAME_UNKNOWN)
+				continue;
+			pframe_label(f, label, sizeof(label));
+			r = row_for(t, label);
+			if (!r)
+				return;
+			if (r->seen != gen) {
+				r->seen = gen;
+				r->total += st->count;
+				r->total_all += st->count;
+			}
+		}
+		if (r) {
+			r->own += st->count;
+			r->own_all += st->count;
+		}
+	}
+	t->window_total = p->total;
+}
+
+static struct top *sort_ctx;
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	uint64_t kx, ky;
+
+	switch (sort_ctx->sort) {
+	case 2: kx = x->total; ky = y->total; break;
+	case 3: kx = x->own_all; ky = y->own_all; break;
+	case 4: kx = x->total_all; ky = y->total_all; break;
+	default: kx = x->own; ky = y->own; break;
+	}
+	if (kx != ky)
+		return kx < ky ? 1 : -1;
+	if (x->own_all != y->own_all)
+		return x->own_all < y->own_all ? 1 : -1;
+	return strcmp(x->label, y->label);
+}
+
+static int term_rows(void)
+{
+	struct winsize ws;
+
+	return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 4 ? ws.ws_row : 40;
+}
+
+/* One frame of output; on a terminal every line clears its own tail,
+ * so the screen is redrawn without flicker. */
+static void draw(struct top *t)
+{
+	const char *eol = t->tty ? "\033[K\n" : "\n";
+	double rate = t->s.o.rate_hz, active;
+	size_t i, max = t->tty ? (size_t)term_rows() - 4 : 40;
+	uint64_t st[STAT_NR + 1];
+	static const char *names[] = { "", "%Own", "%Total", "OwnTime", "TotalTime" };
+
+	session_stats(&t->s, st);
+	active = t->window_secs > 0 ? 100.0 * t->window_total / (rate * t->window_secs) : 0;
+	sort_ctx = t;
+	qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_rows);
+	htab_clear(&t->index); /* rows moved: rebuild the label index */
+	for (i = 0; i < t->nrows; i++) {
+		uint64_t h = hash_bytes(t->rows[i].label, strlen(t->rows[i].label), 0);
+		size_t *idx = htab_put(&t->index, &h, NULL);
+
+		if (idx)
+			*idx = i;
+	}
+	if (t->tty)
+		printf("\033[H");
+	printf("pybpf top: pid %d (%.60s)  CPython %s  %.0fs%s", t->s.proc.pid, t->s.proc.cmdline,
+	       t->s.proc.version, session_elapsed(&t->s), eol);
+	printf("samples %llu (total %llu)  rate %u Hz  threads %zu  active %.0f%%  errors %llu  lost %llu  sort %s%s",
+	       (unsigned long long)t->window_total, (unsigned long long)t->s.agg.total,
+	       t->s.o.rate_hz, t->s.agg.threads.len, active,
+	       (unsigned long long)(st[STAT_ERR_FRAME] + st[STAT_ERR_CODE] + st[STAT_ERR_TSTATE] +
+				    st[STAT_ERR_RUNTIME] + st[STAT_ERR_NAME]),
+	       (unsigned long long)(st[STAT_LOST_COUNTS] + st[STAT_LOST_STACKS] + st[STAT_NR]),
+	       names[t->sort], eol);
+	if (log_verbose) {
+		for (i = 0; i <= STAT_NR; i++)
+			if (st[i])
+				printf("  %llu %s;", (unsigned long long)st[i], sampler_stat_name(i));
+		printf("%s", eol);
+	}
+	printf("%s  %%Own   %%Total  OwnTime  TotalTime  Function (filename:line)%s%s",
+	       t->tty ? "\033[7m" : "", t->tty ? "\033[0m\033[K\n" : "\n", "");
+	for (i = 0; i < t->nrows && i < max; i++) {
+		const struct row *r = &t->rows[i];
+		double w = t->window_total ? 100.0 / t->window_total : 0;
+
+		if (!r->total_all)
+			continue;
+		printf("%6.2f  %7.2f  %6.2fs  %8.2fs  %s%s", r->own * w, r->total * w,
+		       r->own_all / rate, r->total_all / rate, r->label, eol);
+	}
+	printf(t->tty ? "\033[J" : "\n");
+	fflush(stdout);
+}
+
+static void term_setup(struct top *t)
+{
+	struct termios raw;
+
+	t->tty = isatty(STDOUT_FILENO);
+	if (!t->tty)
+		return;
+	printf("\033[?1049h\033[?25l"); /* alternate screen, hide cursor */
+	t->keys = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &t->saved) == 0;
+	if (!t->keys)
+		return;
+	raw = t->saved;
+	raw.c_lflag &= ~(ICANON | ECHO);
+	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+}
+
+static void term_restore(struct top *t)
+{
+	if (!t->tty)
+		return;
+	printf("\033[?25h\033[?1049l");
+	fflush(stdout);
+	if (t->keys)
+		tcsetattr(STDIN_FILENO, TCSANOW, &t->saved);
+}
+
+/* 0 to go on, 1 to quit */
+static int read_keys(struct top *t)
+{
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	char c;
+
+	if (!t->keys)
+		return 0;
+	while (poll(&pfd, 1, 0) > 0 && read(STDIN_FILENO, &c, 1) == 1) {
+		if (c == 'q' || c == 'Q')
+			return 1;
+		if (c >= '1' && c <= '4') {
+			t->sort = c - '0';
+			draw(t);
+		}
+	}
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct top *t, struct session_opts *so)
+{
+	static const struct option longopts[] = { CLI_COMMON_LONG, { NULL, 0, NULL, 0 } };
+	int opt, r;
+
+	cli_defaults(so);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+" CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+		r = cli_common(opt, optarg, so, &t->popts);
+		if (r < 0)
+			return r;
+		if (r)
+			continue;
+		if (opt == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		usage(stderr);
+		return -EINVAL;
+	}
+	return cli_target(so, argc, argv, optind);
+}
+
+static void refresh(struct top *t, uint64_t *last)
+{
+	struct profile p;
+	uint64_t now = now_ns();
+
+	agg_clear(&t->window);
+	session_drain(&t->s);
+	t->window_secs = (double)(now - *last) / 1e9;
+	*last = now;
+	if (profile_build(&t->window, &t->s.syms, &t->popts, &p) == 0) {
+		account(t, &p);
+		profile_free(&p);
+	}
+	draw(t);
+}
 
 int cmd_top(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "pybpf: top: not yet\n");
-	return 1;
+	struct session_opts so = {};
+	struct top *t = calloc(1, sizeof(*t));
+	uint64_t last;
+	int err, quit = 0;
+
+	if (!t)
+		return 1;
+	t->sort = 1;
+	htab_init(&t->index, sizeof(uint64_t), sizeof(size_t));
+	agg_init(&t->window);
+	err = parse(argc, argv, t, &so);
+	if (err) {
+		free(t);
+		return 2;
+	}
+	err = session_start(&t->s, &so);
+	if (!err) {
+		t->s.window = &t->window;
+		term_setup(t);
+		last = now_ns();
+		while (!quit && session_run(&t->s, 100)) {
+			quit = read_keys(t);
+			if (now_ns() - last >= 1000000000ull)
+				refresh(t, &last);
+		}
+		if (!quit)
+			refresh(t, &last);
+		term_restore(t);
+	}
+	session_close(&t->s);
+	agg_free(&t->window);
+	htab_free(&t->index);
+	free(t->rows);
+	free(t);
+	return err ? 1 : 0;
 }
