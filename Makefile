@@ -30,6 +30,7 @@ LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config python3
+SPEEDSCOPE := speedscope@1.25.0
 
 .PHONY: all clean deps unit test integration demo bench vmlinux offsets
 
@@ -87,11 +88,14 @@ deps:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	$(Q)command -v npm >/dev/null || apt-get install -y -qq nodejs npm >/dev/null
+	$(Q)[ -f $(BUILD)/node/node_modules/speedscope/package.json ] || \
+		npm install --silent --no-audit --no-fund --prefix $(BUILD)/node $(SPEEDSCOPE) >/dev/null
 
 # Profile the bundled demo program into a flame graph.
 demo: deps
 	$(Q)$(MAKE) --no-print-directory pybpf
-	./pybpf record -d 5 -o demo.svg -- $(PYTHON) tests/workloads/demo.py
+	./pybpf record -o demo.svg -- $(PYTHON) tests/workloads/demo.py 5
 	@echo "flame graph written to demo.svg"
 
 bench: pybpf
