@@ -157,7 +157,8 @@ static int inspect_elf(struct pyproc *p, const struct mapping *m)
 	}
 	runtime = elf_symbol(ef, "_PyRuntime");
 	if (!runtime) {
-		err = -ENOEXEC;
+		/* just exec'd: the loader has not mapped libpython yet */
+		err = elf_needs(ef, "libpython") ? -EAGAIN : -ENOEXEC;
 		if (elf_symbol(ef, "interp_head") && detect_version(ef, m->path, p) == 0) {
 			err = -ENOTSUP; /* 2.7 and 3.6 keep the interpreter list elsewhere */
 			snprintf(p->err, sizeof(p->err), "CPython %s (%.300s) is not supported (supported: %s)",
@@ -214,7 +215,7 @@ int pyproc_inspect(pid_t pid, struct pyproc *p)
 		err = inspect_elf(p, &lib);
 	if (err == -ENOEXEC && exe.path[0])
 		err = inspect_elf(p, &exe);
-	if (err == -ENOEXEC)
+	if (err == -ENOEXEC || err == -EAGAIN)
 		snprintf(p->err, sizeof(p->err), "process %d (%s) is not a Python process", pid, p->comm);
 	if (err)
 		return err;

@@ -26,7 +26,8 @@ struct pyproc {
 };
 
 /* Fill p for pid.  0, or -errno with p->err set:
- * -ESRCH no such process, -ENOEXEC not CPython, -ENOTSUP unsupported
+ * -ESRCH no such process, -ENOEXEC not CPython (-EAGAIN: needs a
+ * libpython that is not mapped yet), -ENOTSUP unsupported
  * version, -EPROTO offsets do not match the memory. */
 int pyproc_inspect(pid_t pid, struct pyproc *p);
 

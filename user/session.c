@@ -2,6 +2,7 @@
 /* session.c - the lifecycle record and top share: checks, target,
  * sampler, periodic drains, end conditions. */
 #include <errno.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,22 +82,43 @@ static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 		agg_add(s->window, &key, count, frames, depth, flags);
 }
 
+static void exe_link(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, buf, len - 1);
+	buf[n > 0 ? n : 0] = 0;
+}
+
 /* After exec, a shared libpython is mapped by the dynamic loader a moment
- * later: retry "not Python" briefly before believing it. */
+ * later, and a launched command may be a wrapper that execs python (pyenv
+ * shims, env): wait while that can still happen. */
 static int inspect_target(struct session *s)
 {
-	uint64_t deadline = now_ns() + 2000000000ull;
+	uint64_t deadline = now_ns() + (s->child ? 3000000000ull : 2000000000ull);
+	char exe[PATH_MAX], seen[PATH_MAX] = "";
 	int err;
 
 	for (;;) {
 		err = pyproc_inspect(s->proc.pid ? s->proc.pid : s->o.pid, &s->proc);
-		if (err != -ENOEXEC || !s->child || now_ns() > deadline)
-			break;
-		if (launch_reaped(s->child, &s->child_code)) {
-			s->child_exited = 1;
-			break;
+		if (err == -EAGAIN || (err == -ENOEXEC && s->child)) {
+			exe_link(s->proc.pid, seen, sizeof(seen));
+			while (now_ns() < deadline) {
+				if (s->child && launch_reaped(s->child, &s->child_code)) {
+					s->child_exited = 1;
+					break;
+				}
+				usleep(2000);
+				exe_link(s->proc.pid, exe, sizeof(exe));
+				if (err == -EAGAIN || strcmp(exe, seen))
+					break; /* loader still busy, or a new exec */
+			}
+			if (now_ns() < deadline && !s->child_exited)
+				continue;
 		}
-		usleep(1000);
+		break;
 	}
 	if (err)
 		pb_err("%s", s->proc.err);
