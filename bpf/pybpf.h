@@ -95,6 +95,8 @@ struct proc_info {
 	__u64 code_type_addr;        /* &PyCode_Type, 0 = do not check */
 	__u32 version;               /* PY_VERSION_HEX >> 16, e.g. 0x030b */
 	__u32 max_depth;             /* frames to walk, <= PYBPF_MAX_DEPTH */
+	__u32 frame_read;            /* bytes of a frame the walker reads, <= PYBPF_FRAME_READ */
+	__u32 code_read;             /* bytes of a code object, <= PYBPF_CODE_READ */
 	struct py_offsets off;
 };
 

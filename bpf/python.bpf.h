@@ -301,13 +301,16 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	struct code_key key = { .pid = w->pid };
 	struct frame_rec *rec;
 	__u64 frame = w->frame, code, name;
-	__u32 *sym, id, lasti, idx;
+	__u32 *sym, id, lasti, idx, n;
 
 	if (!frame)
 		return 1;
 	if (w->depth >= w->max_depth)
 		return 1;
-	if (bpf_probe_read_user(s->frame_buf, PYBPF_FRAME_READ, (void *)frame)) {
+	n = proc->frame_read;
+	if (n > PYBPF_FRAME_READ)
+		n = PYBPF_FRAME_READ;
+	if (bpf_probe_read_user(s->frame_buf, n, (void *)frame)) {
 		stat_inc(STAT_ERR_FRAME);
 		return 1;
 	}
@@ -318,7 +321,10 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		return 0;
 
 	code = buf_u64(s->frame_buf, o->frame_code, FRAME_MASK);
-	if (!code || bpf_probe_read_user(s->code_buf, PYBPF_CODE_READ, (void *)code)) {
+	n = proc->code_read;
+	if (n > PYBPF_CODE_READ)
+		n = PYBPF_CODE_READ;
+	if (!code || bpf_probe_read_user(s->code_buf, n, (void *)code)) {
 		stat_inc(STAT_ERR_CODE);
 		return 1;
 	}

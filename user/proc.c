@@ -235,9 +235,28 @@ int pyproc_inspect(pid_t pid, struct pyproc *p)
 	return 0;
 }
 
+static uint32_t end_of(uint32_t size, const int32_t *offs, size_t n, uint32_t max)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (offs[i] >= 0 && (uint32_t)offs[i] + 8 > size)
+			size = (uint32_t)offs[i] + 8;
+	return size < max ? size : max;
+}
+
 void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *info)
 {
+	const struct py_offsets *o = p->off;
+	/* read only what the walker uses: less to copy, and no read can run
+	 * past a small object into an unmapped page */
+	int32_t frame[] = { o->frame_code, o->frame_back, o->frame_lasti, o->frame_owner };
+	int32_t code[] = { 8 /* ob_type */, o->code_name, o->code_qualname, o->code_filename,
+			   o->code_firstlineno, o->code_linetable };
+
 	memset(info, 0, sizeof(*info));
+	info->frame_read = end_of(0, frame, 4, PYBPF_FRAME_READ);
+	info->code_read = end_of(0, code, 6, PYBPF_CODE_READ);
 	info->runtime_addr = p->runtime_addr;
 	info->code_type_addr = p->code_type_addr;
 	info->version = (p->major << 8) | p->minor;
