@@ -16,6 +16,28 @@
 #define HEAD_MASK  (PYBPF_NAME_HEAD - 1)
 #define NEG_CACHE_NS (200ull * 1000 * 1000) /* re-scan threads without a tstate */
 
+/* A per-CPU direct-mapped copy of recent `codes` hits: an array slot is
+ * far cheaper than a hash lookup, and it is exact (the whole key is
+ * compared).  Symbol ids never change meaning, so a slot left behind by
+ * an LRU eviction is still right. */
+#define CODE_CACHE_SLOTS 512
+struct code_slot {
+	struct code_key key;
+	__u32 sym_id;
+	__u32 pad;
+};
+
+struct code_cache {
+	struct code_slot slots[CODE_CACHE_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct code_cache);
+} code_cache SEC(".maps");
+
 /* Per-CPU scratch: too big for the 512-byte BPF stack. */
 struct walk_scratch {
 	struct stack_chunk chunks[PYBPF_MAX_CHUNKS];
@@ -34,6 +56,7 @@ struct {
 
 struct walk_ctx {
 	struct walk_scratch *s;
+	struct code_cache *cache;
 	struct proc_info *proc;
 	__u64 frame;         /* next frame to read, 0 = done */
 	__u64 hash;          /* running stack hash */
@@ -293,6 +316,25 @@ static __always_inline __u32 frame_lasti(struct walk_ctx *w, __u64 code)
 	}
 }
 
+static __always_inline __u32 code_symbol(struct walk_ctx *w, struct code_key *key)
+{
+	struct code_slot *slot;
+	__u32 *sym, id;
+
+	slot = &w->cache->slots[(key->code_addr ^ key->validator ^ (key->code_addr >> 12)) &
+				 (CODE_CACHE_SLOTS - 1)];
+	if (slot->key.code_addr == key->code_addr && slot->key.validator == key->validator &&
+	    slot->key.pid == key->pid)
+		return slot->sym_id;
+	sym = bpf_map_lookup_elem(&codes, key);
+	id = sym ? *sym : register_code(w, key->code_addr, key->validator);
+	if (id >= PYBPF_SYM_FIRST) {
+		slot->key = *key;
+		slot->sym_id = id;
+	}
+	return id;
+}
+
 static long walk_step(__u32 i, struct walk_ctx *w)
 {
 	struct proc_info *proc = w->proc;
@@ -301,7 +343,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	struct code_key key = { .pid = w->pid };
 	struct frame_rec *rec;
 	__u64 frame = w->frame, code, name;
-	__u32 *sym, id, lasti, idx, n;
+	__u32 id, lasti, idx, n;
 
 	if (!frame)
 		return 1;
@@ -336,8 +378,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		name = buf_u64(s->code_buf, o->code_qualname >= 0 ? o->code_qualname : o->code_name, CODE_MASK);
 		key.code_addr = code;
 		key.validator = code_validator(w, name);
-		sym = bpf_map_lookup_elem(&codes, &key);
-		id = sym ? *sym : register_code(w, code, key.validator);
+		id = code_symbol(w, &key);
 		lasti = frame_lasti(w, code);
 	}
 

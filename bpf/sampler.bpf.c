@@ -79,7 +79,8 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 	stat_inc(STAT_SAMPLES);
 
 	w.s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!w.s)
+	w.cache = bpf_map_lookup_elem(&code_cache, &zero);
+	if (!w.s || !w.cache)
 		return 0;
 	tstate = find_tstate(proc, tid);
 	if (!tstate) {
