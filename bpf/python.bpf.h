@@ -60,6 +60,8 @@ struct walk_ctx {
 	struct proc_info *proc;
 	__u64 frame;         /* next frame to read, 0 = done */
 	__u64 hash;          /* running stack hash */
+	__u64 last_code;     /* code object of the previous frame ... */
+	__u32 last_id;       /* ... and its symbol id */
 	__u32 pid;
 	__u32 depth;
 	__u32 max_depth;
@@ -363,6 +365,13 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		return 0;
 
 	code = buf_u64(s->frame_buf, o->frame_code, FRAME_MASK);
+	if (code && code == w->last_code) {
+		/* recursion: every frame of one walk is alive at once, so the
+		 * same address is the same code object */
+		id = w->last_id;
+		lasti = id == PYBPF_SYM_NOT_CODE ? PYBPF_LASTI_NONE : frame_lasti(w, code);
+		goto record;
+	}
 	n = proc->code_read;
 	if (n > PYBPF_CODE_READ)
 		n = PYBPF_CODE_READ;
@@ -381,7 +390,9 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		id = code_symbol(w, &key);
 		lasti = frame_lasti(w, code);
 	}
-
+	w->last_code = code;
+	w->last_id = id;
+record:
 	idx = w->depth;
 	rec = &s->chunks[(idx / PYBPF_CHUNK_FRAMES) & (PYBPF_MAX_CHUNKS - 1)]
 		       .frames[idx & (PYBPF_CHUNK_FRAMES - 1)];
