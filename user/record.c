@@ -169,6 +169,8 @@ int cmd_record(int argc, char **argv)
 		pb_debug("process %d exited", s.proc.pid);
 	err = write_profile(&s, &o, path);
 	summary(&s, path);
+	if (!err && !s.agg.total)
+		pb_warn("no samples: the target used no CPU while it was profiled");
 out:
 	session_close(&s);
 	if (err)

@@ -179,6 +179,24 @@ int session_start(struct session *s, const struct session_opts *o)
 	return 0;
 }
 
+/* A zombie (exited, not yet reaped by its parent) is gone too. */
+static int process_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
 double session_elapsed(const struct session *s)
 {
 	return (double)((s->last_ns ? s->last_ns : now_ns()) - s->start_ns) / 1e9;
@@ -197,7 +215,7 @@ int session_run(struct session *s, int timeout_ms)
 			s->child_exited = 1;
 		return !s->child_exited;
 	}
-	if (kill(s->proc.pid, 0) && errno == ESRCH) {
+	if (!process_alive(s->proc.pid)) {
 		s->target_gone = 1;
 		return 0;
 	}

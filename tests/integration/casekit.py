@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""casekit.py - what every case uses: start a workload, record it, judge.
+
+A case is a function case(ctx) that raises Fail (with evidence) or Skip,
+or returns normally to pass.  ctx.interp is the interpreter under test,
+ctx.dir the case's scratch directory, ctx.note() adds lines shown with -v.
+Expected line numbers always come from the '# @tag' markers of the
+workload files, expected names from the CPython version.
+"""
+from harness import WORKLOADS, Fail, Proc, pybpf
+import profiles as P
+
+RATE = 250            # -r for every record whose sample counts we judge
+READY_TIMEOUT = 20.0  # workload start-up, generous for a loaded 2-core box
+WORKLOAD_MAX = 60     # workloads stop by themselves after this (seconds)
+
+
+def qualified(ctx):
+    return ctx.interp.version >= (3, 11)
+
+
+def start(ctx, script, *args, token="ready"):
+    """Start a workload under the interpreter under test, wait for its hot loop."""
+    path = WORKLOADS / script
+    proc = Proc([ctx.interp.path, path] + [str(a) for a in args], ctx.dir,
+                script.replace(".py", ""))
+    line = proc.wait_ready(READY_TIMEOUT, token)
+    ctx.note("workload %s pid %d: %s" % (proc.cmdline(), proc.pid, line))
+    return proc
+
+
+def record(ctx, target, seconds, fmt="collapsed", extra=(), rate=RATE, name="record",
+           ext="txt"):
+    out = ctx.dir / ("%s.%s" % (name, ext))
+    args = ["record", "-p", target.pid, "-o", out, "-f", fmt, "-d", seconds]
+    if rate:
+        args += ["-r", rate]
+    args += list(extra)
+    res = pybpf(args, ctx.dir, timeout=seconds + 30, name=name)
+    if res.rc != 0:
+        raise Fail("%s: pybpf exited with status %s" % (name, res.rc), res.describe())
+    if target.p.poll() is not None:
+        raise Fail("%s: the profiled workload died (status %s) while pybpf was attached"
+                   % (name, target.p.returncode), res.describe() +
+                   ["workload stderr: " + l for l in target.err().splitlines()[-5:]])
+    if not out.exists() or out.stat().st_size == 0:
+        raise Fail("%s: pybpf exited 0 but %s is missing or empty" % (name, out.name),
+                   res.describe())
+    ctx.note("%s  [%s]" % (res.cmd(), (res.err_lines() or ["no stderr"])[-1]))
+    return out, res
+
+
+def collapsed(ctx, target, seconds, extra=(), rate=RATE, name="record"):
+    out, res = record(ctx, target, seconds, "collapsed", extra, rate, name)
+    text = out.read_text(encoding="utf-8", errors="replace")
+    try:
+        stacks = P.parse_collapsed(text)
+    except P.ParseError as e:
+        raise Fail("%s: collapsed output does not parse: %s" % (name, e), res.describe())
+    if not stacks:
+        raise Fail("%s: empty profile" % name, res.describe())
+    return stacks, res
+
+
+def check(problems, stacks=None, res=None, where=None):
+    if problems:
+        ev = list(problems[1:])
+        if stacks is not None:
+            ev += P.evidence(stacks, 8, where)
+        if res is not None:
+            ev += res.describe(4)
+        raise Fail(problems[0], ev)

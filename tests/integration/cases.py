@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""cases.py - the list of integration cases, in the order they run.
+
+Helpers live in casekit.py; the cases in cases_stacks.py (what the stacks
+say) and cases_cli.py (command line, formats, errors).
+"""
+from cases_stacks import (case_names, case_options, case_shapes, case_split, case_threads,
+                          case_gil, case_recursion, case_truncation, case_churn)
+from cases_cli import (case_exitcode, case_target_exit, case_top, case_formats,
+                       case_dead_pid, case_not_python, case_bad_args, case_demo, case_refuse)
+
+CASES = [
+    ("names", case_names, "supported"),
+    ("options", case_options, "supported"),
+    ("shapes", case_shapes, "supported"),
+    ("split", case_split, "supported"),
+    ("threads", case_threads, "supported"),
+    ("gil", case_gil, "supported"),
+    ("recursion", case_recursion, "supported"),
+    ("truncation", case_truncation, "supported"),
+    ("churn", case_churn, "supported"),
+    ("exitcode", case_exitcode, "supported"),
+    ("target-exit", case_target_exit, "supported"),
+    ("top", case_top, "supported"),
+    ("formats", case_formats, "supported"),
+    ("error-dead-pid", case_dead_pid, None),
+    ("error-not-python", case_not_python, None),
+    ("error-bad-args", case_bad_args, None),
+    ("demo", case_demo, None),
+    ("refuse", case_refuse, "unsupported"),
+]

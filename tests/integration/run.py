@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""run.py - privileged integration tests of ./pybpf on real CPython processes.
+
+Usage (as root, from the repo root, with Debian's python3):
+    python3 tests/integration/run.py [-k PATTERN]... [-v] [--keep] [--list]
+
+Finds the interpreters (pyenv 3.8-3.13, Debian's /usr/bin/python3.11, and
+pyenv 3.6 for the refusal check), runs every case once per interpreter,
+sequentially, and prints PASS/FAIL/SKIP per case and one closing line
+"N passed, N failed, N skipped".  Exit status 1 if anything failed.
+A missing interpreter or missing root gives SKIP, never PASS.
+Scratch files live in a temporary directory that is kept for failed cases
+(its path is printed) or for every case with --keep.  The binary is copied
+there first, so a rebuild during the run does not mix two builds;
+PYBPF=/path/to/pybpf tests another binary than ./pybpf.
+"""
+import argparse
+import fnmatch
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+from harness import Fail, Skip  # noqa: E402
+import cases  # noqa: E402
+
+PYENV = "/root/.pyenv/versions"
+SUPPORTED_MINORS = [(3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13)]
+UNSUPPORTED_MINORS = [(3, 6)]
+DEBIAN = [("debian-3.11", "/usr/bin/python3.11")]
+
+
+class Interp:
+    def __init__(self, label, path, version=None, missing=None):
+        self.label, self.path, self.version, self.missing = label, path, version, missing
+
+
+def probe(path):
+    """sys.version_info[:3] of an interpreter, or None if it does not run."""
+    try:
+        out = subprocess.run([path, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20)
+        return tuple(int(x) for x in out.stdout.decode().split(".")) if out.returncode == 0 else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+
+
+def pyenv_interp(minor):
+    want = "%d.%d" % minor
+    dirs = [d for d in glob.glob("%s/%s.*" % (PYENV, want))
+            if re.match(r"^\d+\.\d+\.\d+$", os.path.basename(d))]  # not 3.13.0t etc.
+    dirs.sort(key=lambda d: [int(x) for x in os.path.basename(d).split(".")])
+    if not dirs:
+        return Interp(want, None, missing="CPython %s not installed under %s" % (want, PYENV))
+    path = "%s/bin/python%s" % (dirs[-1], want)
+    version = probe(path)
+    label = os.path.basename(dirs[-1])
+    if version is None:
+        return Interp(label, path, missing="%s does not run" % path)
+    return Interp(label, path, version)
+
+
+def discover():
+    supported = [pyenv_interp(m) for m in SUPPORTED_MINORS]
+    for label, path in DEBIAN:
+        version = probe(path) if os.path.exists(path) else None
+        if version is None:
+            supported.append(Interp(label, path, missing="%s not installed" % path))
+        else:
+            supported.append(Interp("debian-%d.%d.%d" % version, path, version))
+    unsupported = [pyenv_interp(m) for m in UNSUPPORTED_MINORS]
+    return supported, unsupported
+
+
+def plan(supported, unsupported):
+    out = []
+    for name, fn, which in cases.CASES:
+        if which is None:
+            out.append((name, fn, None))
+        else:
+            for interp in (supported if which == "supported" else unsupported):
+                out.append(("%s[%s]" % (name, interp.label), fn, interp))
+    return out
+
+
+def selected(name, patterns):
+    if not patterns:
+        return True
+    for p in patterns:
+        if any(c in p for c in "*?[") and fnmatch.fnmatchcase(name, p):
+            return True
+        if p in name:
+            return True
+    return False
+
+
+class Ctx:
+    def __init__(self, interp, workdir):
+        self.interp, self.dir, self.notes = interp, Path(workdir), []
+
+    def note(self, *lines):
+        self.notes.extend(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("-k", action="append", default=[], metavar="PATTERN",
+                    help="run cases whose name contains PATTERN (or matches it as a glob)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="show commands and measurements")
+    ap.add_argument("--keep", action="store_true", help="keep every case's scratch directory")
+    ap.add_argument("--list", action="store_true", help="list case names and exit")
+    args = ap.parse_args()
+
+    supported, unsupported = discover()
+    todo = [c for c in plan(supported, unsupported) if selected(c[0], args.k)]
+    if args.list:
+        for name, _, interp in todo:
+            print(name + ("  (%s)" % interp.missing if interp and interp.missing else ""))
+        return 0
+
+    def interrupted(signum, frame):
+        harness.kill_all()
+        print("interrupted", file=sys.stderr)
+        os._exit(130)
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+
+    root = tempfile.mkdtemp(prefix="pybpf-it-")
+    if harness.PYBPF.exists():
+        # Test one binary throughout, even if ./pybpf is rebuilt meanwhile.
+        snap = Path(root) / "pybpf"
+        shutil.copy2(str(harness.PYBPF), str(snap))
+        if args.verbose:
+            print("testing a copy of %s (modified %s)" % (harness.PYBPF, time.ctime(
+                harness.PYBPF.stat().st_mtime)))
+        harness.PYBPF = snap
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    t_start = time.monotonic()
+    for name, fn, interp in todo:
+        workdir = Path(root) / re.sub(r"[^\w.-]", "_", name)
+        workdir.mkdir()
+        ctx = Ctx(interp, workdir)
+        t0 = time.monotonic()
+        status, reason, evidence = "PASS", "", []
+        try:
+            if os.geteuid() != 0:
+                raise Skip("needs root (eBPF)")
+            if interp is not None and interp.missing:
+                raise Skip(interp.missing)
+            fn(ctx)
+        except Skip as e:
+            status, reason = "SKIP", str(e)
+        except Fail as e:
+            status, reason, evidence = "FAIL", str(e), e.evidence
+        except Exception as e:  # a bug in the case or an unexpected output
+            status, reason = "FAIL", "unexpected %s: %s" % (type(e).__name__, e)
+            evidence = traceback.format_exc().rstrip().splitlines()[-6:]
+        finally:
+            harness.kill_all()
+        counts[status] += 1
+        line = "%s %s" % (status, name) + (": " + reason if reason else "")
+        print(line + (" (%.1f s)" % (time.monotonic() - t0) if args.verbose else ""))
+        for ev in evidence:
+            print("    " + ev)
+        if status == "FAIL" and os.listdir(str(workdir)):
+            print("    files: %s" % workdir)
+        if args.verbose:
+            for n in ctx.notes:
+                print("    | " + n)
+        sys.stdout.flush()
+        if status != "FAIL" and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if not [f for f in os.listdir(root) if f != "pybpf"]:
+        shutil.rmtree(root, ignore_errors=True)
+    if args.verbose:
+        print("total %.0f s" % (time.monotonic() - t_start))
+    print("%d passed, %d failed, %d skipped" % (counts["PASS"], counts["FAIL"], counts["SKIP"]))
+    return 1 if counts["FAIL"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

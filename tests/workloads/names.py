@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""names.py - hot functions whose names a profiler must qualify and encode.
+
+Usage: names.py [SECONDS]   (default 30)
+
+One thread calls, in turn, for ~4 ms each:
+    tag      function                 co_name        co_qualname (3.11+)
+    compute  Worker.compute           compute        Worker.compute
+    deep     Outer.Inner.deep         deep           Outer.Inner.deep
+    naive    naïve_spin (non-ASCII)   naïve_spin     naïve_spin
+    closure  closure made by          spin_closure   make_spinner.<locals>.spin_closure
+             make_spinner
+    cjk      計算_spin (UCS-2 str)    計算_spin      計算_spin
+    astral   spin_𠀀 (UCS-4 str)      spin_𠀀        spin_𠀀
+Spinning lines carry @TAG, call sites in main @call-TAG, the call of main
+@module-call.  "ready" is printed before the loop.
+"""
+import sys
+import time
+
+clock = time.perf_counter
+
+
+class Worker:
+    def __init__(self):
+        self.total = 0
+
+    def compute(self, end):
+        n = 0
+        while clock() < end:  # @compute
+            n += 1  # @compute
+        self.total += n
+        return n
+
+
+class Outer:
+    class Inner:
+        @staticmethod
+        def deep(end):
+            n = 0
+            while clock() < end:  # @deep
+                n += 1  # @deep
+            return n
+
+
+def naïve_spin(end):
+    n = 0
+    while clock() < end:  # @naive
+        n += 1  # @naive
+    return n
+
+
+def 計算_spin(end):
+    n = 0
+    while clock() < end:  # @cjk
+        n += 1  # @cjk
+    return n
+
+
+def spin_𠀀(end):
+    n = 0
+    while clock() < end:  # @astral
+        n += 1  # @astral
+    return n
+
+
+def make_spinner():
+    def spin_closure(end):
+        n = 0
+        while clock() < end:  # @closure
+            n += 1  # @closure
+        return n
+    return spin_closure
+
+
+def main():
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
+    deadline = time.monotonic() + seconds
+    worker = Worker()
+    closure = make_spinner()
+    print("ready", flush=True)
+    while time.monotonic() < deadline:
+        worker.compute(clock() + 0.004)  # @call-compute
+        Outer.Inner.deep(clock() + 0.004)  # @call-deep
+        naïve_spin(clock() + 0.004)  # @call-naive
+        closure(clock() + 0.004)  # @call-closure
+        計算_spin(clock() + 0.004)  # @call-cjk
+        spin_𠀀(clock() + 0.004)  # @call-astral
+
+
+if __name__ == "__main__":
+    main()  # @module-call
