@@ -6,5 +6,7 @@
 
 int cmd_record(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_gil(int argc, char **argv);
 
 #endif /* PYBPF_COMMANDS_H */

@@ -14,6 +14,8 @@ static const struct {
 } commands[] = {
 	{ "record", cmd_record, "sample a process and write a profile (flame graph, speedscope, ...)" },
 	{ "top", cmd_top, "live view of the functions a process spends its time in" },
+	{ "dump", cmd_dump, "print the current Python stack of every thread" },
+	{ "gil", cmd_gil, "who holds the GIL, who waits, and for how long (uprobes)" },
 };
 
 static void usage(FILE *f)
