@@ -10,10 +10,8 @@
 
 #include "pybpf.h"
 #include "maps.bpf.h"
+#include "pyframe.h"
 
-#define FRAME_MASK (PYBPF_FRAME_READ - 1)
-#define CODE_MASK  (PYBPF_CODE_READ - 1)
-#define HEAD_MASK  (PYBPF_NAME_HEAD - 1)
 #define NEG_CACHE_NS (200ull * 1000 * 1000) /* re-scan threads without a tstate */
 
 /* A per-CPU direct-mapped copy of recent `codes` hits: an array slot is
@@ -83,18 +81,6 @@ static __always_inline __u64 read_u64(__u64 addr)
 	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
 		return 0;
 	return v;
-}
-
-/* Loads from scratch buffers at offsets from the offset table.  The masks
- * bound the offset for the verifier; each buffer has 8 bytes of slack. */
-static __always_inline __u64 buf_u64(const __u8 *buf, __s32 off, __u32 mask)
-{
-	return *(const __u64 *)(buf + ((__u32)off & mask));
-}
-
-static __always_inline __u32 buf_u32(const __u8 *buf, __s32 off, __u32 mask)
-{
-	return *(const __u32 *)(buf + ((__u32)off & mask));
 }
 
 /* ---- thread state lookup ------------------------------------------- */
@@ -184,21 +170,6 @@ static __always_inline __u64 first_frame(struct proc_info *proc, __u64 tstate)
 
 /* ---- first sight of a code object ------------------------------------ */
 
-/* Size of a str object from its header (PEP 393 state bits, unchanged
- * from 3.3 to 3.14: interned:2, kind:3, compact:1, ascii:1). */
-static __always_inline __u32 str_size(const __u8 *head, const struct py_offsets *o)
-{
-	__u64 len = buf_u64(head, o->unicode_length, HEAD_MASK);
-	__u32 state = buf_u32(head, o->unicode_state, HEAD_MASK);
-	__u32 kind = (state >> 2) & 7;
-
-	if (len > 4096)
-		len = 4096;
-	if ((state >> 6) & 1)
-		return o->unicode_ascii_size + len + 1;
-	return o->unicode_compact_size + (len + 1) * kind;
-}
-
 static __always_inline __u32 read_str_blob(__u8 *dst, __u32 max, __u8 *head,
 					  __u64 addr, const struct py_offsets *o)
 {
@@ -206,9 +177,7 @@ static __always_inline __u32 read_str_blob(__u8 *dst, __u32 max, __u8 *head,
 
 	if (!addr || bpf_probe_read_user(head, PYBPF_NAME_HEAD, (void *)addr))
 		return 0;
-	size = str_size(head, o);
-	if (size > max)
-		size = max;
+	size = pystr_size(o, head, max);
 	if (bpf_probe_read_user(dst, size, (void *)addr))
 		return 0;
 	return size;
@@ -230,7 +199,7 @@ static __noinline __u32 register_code(struct walk_ctx *w, __u64 code, __u64 vali
 		stat_inc(STAT_LOST_EVENTS);
 		return PYBPF_SYM_UNKNOWN;
 	}
-	name = buf_u64(s->code_buf, o->code_qualname >= 0 ? o->code_qualname : o->code_name, CODE_MASK);
+	name = pycode_name(o, s->code_buf);
 	file = buf_u64(s->code_buf, o->code_filename, CODE_MASK);
 	lines = buf_u64(s->code_buf, o->code_linetable, CODE_MASK);
 
@@ -242,11 +211,8 @@ static __noinline __u32 register_code(struct walk_ctx *w, __u64 code, __u64 vali
 	ev->lines_len = 0;
 	ev->lines_total = 0;
 	if (lines && !bpf_probe_read_user(s->hdr_buf, PYBPF_NAME_HEAD, (void *)lines)) {
-		total = buf_u64(s->hdr_buf, o->bytes_size, HEAD_MASK);
-		size = o->bytes_data + total + 1;
-		if (size > PYBPF_LINES_BLOB)
-			size = PYBPF_LINES_BLOB;
-		if (!bpf_probe_read_user(ev->lines, size, (void *)lines)) {
+		size = pybytes_size(o, s->hdr_buf, PYBPF_LINES_BLOB, &total);
+		if (size && !bpf_probe_read_user(ev->lines, size, (void *)lines)) {
 			ev->lines_len = size;
 			ev->lines_total = total;
 		}
@@ -296,28 +262,6 @@ static __always_inline __u64 code_validator(struct walk_ctx *w, __u64 name)
 	return v;
 }
 
-static __always_inline __u32 frame_lasti(struct walk_ctx *w, __u64 code)
-{
-	const struct py_offsets *o = &w->proc->off;
-	__u64 ptr, base;
-	__s32 lasti;
-
-	switch (o->lasti_kind) {
-	case LASTI_BYTES:
-	case LASTI_UNITS:
-		lasti = (__s32)buf_u32(w->s->frame_buf, o->frame_lasti, FRAME_MASK);
-		if (lasti < 0)
-			return PYBPF_LASTI_NONE;
-		return o->lasti_kind == LASTI_UNITS ? (__u32)lasti * 2 : (__u32)lasti;
-	default: /* pointers into co_code_adaptive */
-		ptr = buf_u64(w->s->frame_buf, o->frame_lasti, FRAME_MASK);
-		base = code + o->code_adaptive;
-		if (ptr < base || ptr - base > (1u << 30))
-			return PYBPF_LASTI_NONE;
-		return (__u32)(ptr - base);
-	}
-}
-
 static __always_inline __u32 code_symbol(struct walk_ctx *w, struct code_key *key)
 {
 	struct code_slot *slot;
@@ -358,18 +302,16 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		stat_inc(STAT_ERR_FRAME);
 		return 1;
 	}
-	w->frame = buf_u64(s->frame_buf, o->frame_back, FRAME_MASK);
-	/* 3.12+: shim frames owned by the C stack are not Python code */
-	if (o->owner_cstack >= 0 &&
-	    s->frame_buf[(__u32)o->frame_owner & FRAME_MASK] == (__u8)o->owner_cstack)
+	w->frame = pyframe_back(o, s->frame_buf);
+	if (pyframe_is_shim(o, s->frame_buf))
 		return 0;
 
-	code = buf_u64(s->frame_buf, o->frame_code, FRAME_MASK);
+	code = pyframe_code(o, s->frame_buf);
 	if (code && code == w->last_code) {
 		/* recursion: every frame of one walk is alive at once, so the
 		 * same address is the same code object */
 		id = w->last_id;
-		lasti = id == PYBPF_SYM_NOT_CODE ? PYBPF_LASTI_NONE : frame_lasti(w, code);
+		lasti = id == PYBPF_SYM_NOT_CODE ? PYBPF_LASTI_NONE : pyframe_lasti(o, s->frame_buf, code);
 		goto record;
 	}
 	n = proc->code_read;
@@ -384,11 +326,11 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		id = PYBPF_SYM_NOT_CODE;
 		lasti = PYBPF_LASTI_NONE;
 	} else {
-		name = buf_u64(s->code_buf, o->code_qualname >= 0 ? o->code_qualname : o->code_name, CODE_MASK);
+		name = pycode_name(o, s->code_buf);
 		key.code_addr = code;
 		key.validator = code_validator(w, name);
 		id = code_symbol(w, &key);
-		lasti = frame_lasti(w, code);
+		lasti = pyframe_lasti(o, s->frame_buf, code);
 	}
 	w->last_code = code;
 	w->last_id = id;
