@@ -24,56 +24,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "output.h"
 
 #define SCHEMA_URL "https://www.speedscope.app/file-format-schema.json"
-
-/* The characters of a JSON string, without the quotes. */
-static void put_json_chars(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
-	size_t n;
-
-	while (*s) {
-		if (*s == '"' || *s == '\\') {
-			fputc('\\', f);
-			fputc(*s++, f);
-		} else if (*s < 0x20) {
-			if (*s == '\n')
-				fputs("\\n", f);
-			else if (*s == '\t')
-				fputs("\\t", f);
-			else if (*s == '\r')
-				fputs("\\r", f);
-			else
-				fprintf(f, "\\u%04x", *s);
-			s++;
-		} else if ((n = utf8_len(s)) == 0) {
-			fputs("\\ufffd", f);
-			s++;
-		} else {
-			fwrite(s, 1, n, f);
-			s += n;
-		}
-	}
-}
-
-static void put_json_string(FILE *f, const char *str)
-{
-	fputc('"', f);
-	put_json_chars(f, str);
-	fputc('"', f);
-}
 
 static void put_frame(FILE *f, const struct pframe *fr)
 {
 	const char *file = fr->path && fr->path[0] ? fr->path : fr->file;
 
 	fputs("{\"name\":", f);
-	put_json_string(f, fr->name);
+	json_string(f, fr->name);
 	if (fr->kind == PFRAME_PYTHON && file && file[0]) {
 		fputs(",\"file\":", f);
-		put_json_string(f, file);
+		json_string(f, file);
 		if (fr->line)
 			fprintf(f, ",\"line\":%" PRIu32, fr->line);
 	}
@@ -119,7 +83,7 @@ static void put_thread(FILE *f, const struct profile *p, const size_t *idx,
 		total += p->stacks[idx[i]].count;
 	fprintf(f, "{\"type\":\"sampled\",\"name\":\"pid %" PRIu32
 		" thread %" PRIu32 " (", s0->pid, s0->tid);
-	put_json_chars(f, s0->thread_name);
+	json_chars(f, s0->thread_name);
 	fprintf(f, ")\",\"unit\":\"none\",\"startValue\":0,"
 		"\"endValue\":%" PRIu64 ",\n\"samples\":[\n", total);
 	for (i = 0; i < n; i++) {
@@ -143,7 +107,7 @@ static void put_header(FILE *f, const struct profile *p)
 	size_t i;
 
 	fputs("{\"$schema\":\"" SCHEMA_URL "\",\n\"exporter\":\"pybpf\",\"name\":", f);
-	put_json_string(f, p->title && p->title[0] ? p->title : "pybpf profile");
+	json_string(f, p->title && p->title[0] ? p->title : "pybpf profile");
 	fputs(",\"activeProfileIndex\":0,\n\"shared\":{\"frames\":[\n", f);
 	for (i = 0; i < p->nframes; i++) {
 		put_frame(f, &p->frames[i]);
