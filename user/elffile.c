@@ -168,7 +168,9 @@ int elf_find_version(struct elf_file *ef, const char *prefix, char *out, size_t 
 	for (i = 0; i + plen < data->d_size; i++) {
 		size_t j;
 
-		if ((i && p[i - 1]) || memcmp(p + i, prefix, plen))
+		/* the linker may merge PY_VERSION into the tail of a longer
+		 * string ("/prefix/3.8.18"): accept any non-version byte before */
+		if ((i && version_char(p[i - 1])) || memcmp(p + i, prefix, plen))
 			continue;
 		for (j = i + plen; j < data->d_size && version_char(p[j]); j++)
 			;

@@ -205,6 +205,7 @@ int pyproc_inspect(pid_t pid, struct pyproc *p)
 	read_file(path, p->comm, sizeof(p->comm), 0);
 
 	err = find_mappings(pid, &lib, &exe);
+	snprintf(p->exe, sizeof(p->exe), "%s", exe.path);
 	if (err) {
 		snprintf(p->err, sizeof(p->err), "cannot read the memory map of process %d: %s",
 			 pid, strerror(-err));

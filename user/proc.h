@@ -14,6 +14,7 @@ struct pyproc {
 	pid_t pid;
 	unsigned major, minor;
 	char version[32];           /* "3.11.7" */
+	char exe[PATH_MAX];         /* the executable (as the process sees it) */
 	char elf_path[PATH_MAX];    /* exe or libpython holding _PyRuntime */
 	char cmdline[512];
 	char comm[32];
