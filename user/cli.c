@@ -69,6 +69,10 @@ int cli_common(int opt, const char *arg, struct session_opts *so, struct profile
 	case OPT_FULL_FILENAMES:
 		po->full_filenames = 1;
 		return 1;
+	case OPT_TID:
+		return thread_filter_tids(&so->filter, arg) ? -EINVAL : 1;
+	case OPT_THREAD_NAME:
+		return thread_filter_name(&so->filter, arg) ? -EINVAL : 1;
 	case OPT_MAX_DEPTH:
 		return cli_u32(arg, "max depth", 1, PYBPF_MAX_DEPTH, &so->max_depth) ? -EINVAL : 1;
 	}

@@ -18,6 +18,8 @@ enum {
 	OPT_NOLINENO = 256,
 	OPT_FULL_FILENAMES,
 	OPT_MAX_DEPTH,
+	OPT_TID,
+	OPT_THREAD_NAME,
 	OPT_COMMON_LAST,
 };
 
@@ -31,7 +33,9 @@ enum {
 	{ "help", no_argument, NULL, 'h' },                           \
 	{ "nolineno", no_argument, NULL, OPT_NOLINENO },              \
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },  \
-	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH }
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },      \
+	{ "tid", required_argument, NULL, OPT_TID },                  \
+	{ "thread-name", required_argument, NULL, OPT_THREAD_NAME }
 
 /* Handle one common option; 1 if it was one, 0 if not, <0 on error. */
 int cli_common(int opt, const char *arg, struct session_opts *so, struct profile_opts *po);

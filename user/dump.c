@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "proc.h"
 #include "pywalk.h"
 #include "symbols.h"
+#include "threadfilter.h"
 
 #define MAX_THREADS 4096
 
@@ -26,10 +26,7 @@ struct dump_opts {
 	int json;
 	int subprocesses;
 	int full_filenames;
-	uint32_t tids[64];       /* --tid */
-	size_t ntids;
-	regex_t name_re;         /* --thread-name */
-	int has_name_re;
+	struct thread_filter filter; /* --tid, --thread-name */
 };
 
 struct dump {
@@ -58,26 +55,7 @@ static void usage(FILE *f)
 "Examples:\n  sudo pybpf dump -p 1234\n  sudo pybpf dump -p 1234 --locals --json\n");
 }
 
-static int parse_tids(const char *arg, struct dump_opts *o)
-{
-	char *copy = strdup(arg), *tok, *save = NULL;
-	int err = 0;
 
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
-		if (o->ntids == sizeof(o->tids) / sizeof(o->tids[0])) {
-			pb_err("too many thread ids (at most 64)");
-			err = -EINVAL;
-		} else {
-			err = cli_u32(tok, "thread id", 1, 0x7fffffff, &o->tids[o->ntids++]);
-		}
-	}
-	free(copy);
-	return err;
-}
-
-enum { OPT_TID = 300, OPT_THREAD_NAME, OPT_FULL };
 
 static int parse(int argc, char **argv, struct dump_opts *o)
 {
@@ -88,7 +66,7 @@ static int parse(int argc, char **argv, struct dump_opts *o)
 		{ "subprocesses", no_argument, NULL, 's' },
 		{ "tid", required_argument, NULL, OPT_TID },
 		{ "thread-name", required_argument, NULL, OPT_THREAD_NAME },
-		{ "full-filenames", no_argument, NULL, OPT_FULL },
+		{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -113,17 +91,14 @@ static int parse(int argc, char **argv, struct dump_opts *o)
 			o->subprocesses = 1;
 			break;
 		case OPT_TID:
-			if (parse_tids(optarg, o))
+			if (thread_filter_tids(&o->filter, optarg))
 				return -EINVAL;
 			break;
 		case OPT_THREAD_NAME:
-			if (regcomp(&o->name_re, optarg, REG_EXTENDED | REG_NOSUB)) {
-				pb_err("invalid --thread-name regular expression: %s", optarg);
+			if (thread_filter_name(&o->filter, optarg))
 				return -EINVAL;
-			}
-			o->has_name_re = 1;
 			break;
-		case OPT_FULL:
+		case OPT_FULL_FILENAMES:
 			o->full_filenames = 1;
 			break;
 		case 'h':
@@ -175,20 +150,6 @@ static const struct symbol *frame_symbol(struct dump *d, uint64_t code)
 			return NULL;
 	}
 	return symbols_get(&d->syms, *id);
-}
-
-static int selected(const struct dump *d, const struct pythread *t, const char *name)
-{
-	size_t i;
-
-	if (d->o->ntids) {
-		for (i = 0; i < d->o->ntids; i++)
-			if ((uint32_t)t->tid == d->o->tids[i])
-				break;
-		if (i == d->o->ntids)
-			return 0;
-	}
-	return !d->o->has_name_re || regexec(&d->o->name_re, name, 0, NULL, 0) == 0;
 }
 
 /* ---- text output ------------------------------------------------------ */
@@ -337,7 +298,7 @@ static int dump_process(struct dump *d, pid_t pid)
 
 		if (t->tid)
 			proc_thread_comm(pid, t->tid, name, sizeof(name));
-		if (!selected(d, t, name))
+		if (!thread_filter_match(&d->o->filter, (uint32_t)t->tid, name))
 			continue;
 		active = thread_running(pid, t->tid);
 		pywalk_frames(&d->proc, t, frames, PYBPF_MAX_DEPTH, &nframes, &truncated);
@@ -432,7 +393,6 @@ int cmd_dump(int argc, char **argv)
 		printf("%s]\n", ok ? "\n" : "");
 	symbols_free(&d.syms);
 	htab_free(&d.ids);
-	if (o.has_name_re)
-		regfree(&o.name_re);
+	thread_filter_free(&o.filter);
 	return ok ? 0 : 1;
 }

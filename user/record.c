@@ -34,6 +34,8 @@ static void usage(FILE *f)
 "      --nolineno         no line numbers\n"
 "      --full-filenames   full paths instead of file names\n"
 "      --max-depth N      frames per stack, at most %d (default %d)\n"
+"      --tid TID[,TID...] only these threads\n"
+"      --thread-name RE   only threads whose name matches RE\n"
 "  -v, --verbose          show the BPF counters\n\n"
 "Examples:\n"
 "  sudo pybpf record -p 1234 -o profile.svg\n"
@@ -170,7 +172,8 @@ int cmd_record(int argc, char **argv)
 	err = write_profile(&s, &o, path);
 	summary(&s, path);
 	if (!err && !s.agg.total)
-		pb_warn("no samples: the target used no CPU while it was profiled");
+		pb_warn("no samples: the target used no CPU while it was profiled%s",
+			thread_filter_active(&o.session.filter) ? ", or no thread matched the filter" : "");
 out:
 	session_close(&s);
 	if (err)

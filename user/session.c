@@ -69,6 +69,13 @@ static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 			       .flags = k->flags };
 	char name[32] = "";
 
+	if (thread_filter_active(&s->o.filter)) {
+		proc_thread_comm(k->pid, k->tid, name, sizeof(name));
+		if (!name[0])
+			sampler_thread_comm(s->sampler, k->tid, name, sizeof(name));
+		if (!thread_filter_match(&s->o.filter, k->tid, name))
+			return;
+	}
 	if (!htab_get(&s->agg.threads, &key.tid)) {
 		proc_thread_comm(k->pid, k->tid, name, sizeof(name));
 		if (!name[0])

@@ -12,6 +12,7 @@
 #include "proc.h"
 #include "sampler.h"
 #include "symbols.h"
+#include "threadfilter.h"
 
 struct session_opts {
 	pid_t pid;               /* -p */
@@ -19,6 +20,7 @@ struct session_opts {
 	uint32_t rate_hz;        /* -r */
 	uint32_t max_depth;      /* --max-depth */
 	double duration;         /* -d seconds, 0 = until the end */
+	struct thread_filter filter; /* --tid, --thread-name */
 };
 
 struct session {

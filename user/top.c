@@ -51,6 +51,8 @@ static void usage(FILE *f)
 "      --nolineno         no line numbers\n"
 "      --full-filenames   full paths instead of file names\n"
 "      --max-depth N      frames per stack (default %d)\n"
+"      --tid TID[,TID...] only these threads\n"
+"      --thread-name RE   only threads whose name matches RE\n"
 "  -v, --verbose          show the BPF counters in the header\n\n"
 "Keys: 1-4 sort by %%Own, %%Total, OwnTime, TotalTime; q quits.\n"
 "When stdout is not a terminal, a plain snapshot is printed every second.\n\n"
