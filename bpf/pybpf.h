@@ -87,6 +87,61 @@ struct py_offsets {
 	__s32 interp_gil;            /* interp->ceval.gil pointer (3.12+) */
 	__s32 gil_locked;
 	__s32 gil_last_holder;
+	/* ---- `dump --locals` (user/pyobj.c); the BPF side ignores these ---- */
+	/* fast locals: args, locals, cells, free vars, in this order */
+	__s32 frame_localsplus;      /* f_localsplus (<= 3.10), localsplus (3.11+) */
+	__s32 code_argcount;         /* int; includes positional-only (3.8+) */
+	__s32 code_posonlyargcount;  /* int (3.8+) */
+	__s32 code_kwonlyargcount;   /* int */
+	__s32 code_flags;            /* int */
+	__s32 code_nlocals;          /* int: entries of co_varnames */
+	__s32 code_nlocalsplus;      /* int (3.11+) */
+	__s32 code_varnames;         /* tuple (<= 3.10) */
+	__s32 code_cellvars;         /* tuple (<= 3.10) */
+	__s32 code_freevars;         /* tuple (<= 3.10) */
+	__s32 code_localsplusnames;  /* tuple (3.11+) */
+	__s32 code_localspluskinds;  /* bytes, one kind per slot (3.11+) */
+	__s32 co_varargs;            /* CO_VARARGS flag value */
+	__s32 co_varkeywords;        /* CO_VARKEYWORDS flag value */
+	__s32 fast_cell;             /* CO_FAST_CELL kind bit (3.11+) */
+	__s32 fast_free;             /* CO_FAST_FREE kind bit (3.11+) */
+	__s32 cell_ref;              /* PyCellObject.ob_ref */
+	/* objects */
+	__s32 object_type;           /* PyObject.ob_type */
+	__s32 type_name;             /* PyTypeObject.tp_name (char *) */
+	__s32 tuple_size;
+	__s32 tuple_items;           /* inline PyObject *[] */
+	__s32 list_size;
+	__s32 list_items;            /* PyObject ** */
+	__s32 long_size;             /* ob_size: signed digit count (<= 3.11) */
+	__s32 long_tag;              /* long_value.lv_tag (3.12+) */
+	__s32 long_digits;           /* ob_digit[] */
+	__s32 long_digit_size;       /* sizeof(digit) */
+	__s32 long_digit_bits;       /* PyLong_SHIFT */
+	__s32 long_tag_size_shift;   /* _PyLong_NON_SIZE_BITS (3.12+) */
+	__s32 long_tag_sign_mask;    /* _PyLong_SIGN_MASK (3.12+) */
+	__s32 long_tag_negative;     /* SIGN_NEGATIVE (3.12+) */
+	__s32 float_value;           /* PyFloatObject.ob_fval */
+	__s32 dict_used;             /* PyDictObject.ma_used */
+	__s32 dict_keys;             /* ma_keys */
+	__s32 dict_values;           /* ma_values: non-NULL for split tables */
+	__s32 dkeys_size;            /* dk_size (<= 3.10) */
+	__s32 dkeys_log2_index_bytes; /* 3.11+ */
+	__s32 dkeys_kind;            /* uint8_t dk_kind (3.11+) */
+	__s32 dkeys_kind_general;    /* DICT_KEYS_GENERAL (3.11+) */
+	__s32 dkeys_nentries;
+	__s32 dkeys_indices;         /* entries follow the index table */
+	__s32 dentry_size;           /* sizeof(PyDictKeyEntry) */
+	__s32 dentry_key;
+	__s32 dentry_value;
+	__s32 dentry_unicode_size;   /* sizeof(PyDictUnicodeEntry) (3.11+) */
+	__s32 dentry_unicode_key;
+	__s32 dentry_unicode_value;
+	__s32 set_used;              /* PySetObject.used */
+	__s32 set_mask;
+	__s32 set_table;
+	__s32 setentry_size;
+	__s32 setentry_key;
 };
 
 /* One profiled process, keyed by tgid in the `procs` map. */
@@ -106,6 +161,15 @@ struct thread_entry {
 	__u64 tstate;                /* 0: no thread state found at scan_ns */
 	__u64 scan_ns;
 	char comm[16];               /* kernel thread name at first sight */
+};
+
+/* tid -> the stack a thread had when it last blocked (--idle) */
+struct offcpu_entry {
+	__u64 start_ns;              /* when it went off-CPU; 0 = on CPU */
+	__u64 walk_ns;               /* when its stack was last walked */
+	__u64 stack_hash;            /* that stack, 0 = none */
+	__u32 pid;
+	__u32 pad;
 };
 
 /* One walked frame: registered code object id and byte offset of the
@@ -135,6 +199,7 @@ struct stack_chunk {
  * flips the epoch, then drains and deletes the old epoch's keys, so no
  * increment is lost to a read-then-delete race. */
 #define COUNT_GIL   1u   /* the sampled thread held the GIL */
+#define COUNT_IDLE  2u   /* off-CPU time (--idle): the value is nanoseconds */
 struct count_key {
 	__u32 pid;
 	__u32 tid;

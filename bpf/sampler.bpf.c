@@ -37,75 +37,164 @@ static __always_inline int store_stack(struct walk_ctx *w)
 	return 0;
 }
 
-static __always_inline void count_stack(struct walk_ctx *w, __u32 tid)
+/* Add value to the (pid, tid, stack, epoch, flags) count; the first
+ * count of a key in an epoch stores the stack's frames too. */
+static __always_inline void count_stack(struct walk_ctx *w, __u32 tid, __u32 flags, __u64 value)
 {
 	struct count_key key = {
 		.pid = w->pid, .tid = tid, .stack_hash = w->hash,
-		.epoch = epoch & 1, .flags = 0,
+		.epoch = epoch & 1, .flags = flags,
 	};
-	__u64 one = 1, *cnt;
+	__u64 *cnt;
 
 	cnt = bpf_map_lookup_elem(&counts, &key);
 	if (cnt) {
-		__sync_fetch_and_add(cnt, 1);
+		__sync_fetch_and_add(cnt, value);
 		return;
 	}
-	if (store_stack(w)) {
+	if (w->depth && store_stack(w)) {
 		stat_inc(STAT_LOST_STACKS);
 		return;
 	}
-	if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(&counts, &key, &value, BPF_NOEXIST)) {
 		cnt = bpf_map_lookup_elem(&counts, &key);
 		if (!cnt) {
 			stat_inc(STAT_LOST_COUNTS);
 			return;
 		}
-		__sync_fetch_and_add(cnt, 1);
+		__sync_fetch_and_add(cnt, value);
 	}
+}
+
+/* Walk the current thread's Python stack into w; 0 if there is one. */
+static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *proc,
+					__u32 pid, __u32 tid)
+{
+	__u32 zero = 0;
+	__u64 tstate;
+
+	w->s = bpf_map_lookup_elem(&scratch, &zero);
+	w->cache = bpf_map_lookup_elem(&code_cache, &zero);
+	if (!w->s || !w->cache)
+		return -1;
+	tstate = find_tstate(proc, tid);
+	if (!tstate) {
+		stat_inc(STAT_NO_TSTATE);
+		return -1;
+	}
+	w->proc = proc;
+	w->pid = pid;
+	w->max_depth = proc->max_depth < PYBPF_MAX_DEPTH ? proc->max_depth : PYBPF_MAX_DEPTH;
+	w->hash = 0x9e3779b97f4a7c15ull;
+	w->frame = first_frame(proc, tstate);
+
+	/* slack iterations for skipped shim frames; walk_step stops at max_depth */
+	bpf_loop(PYBPF_MAX_DEPTH + 64, walk_step, w, 0);
+	/* frames left: depth limit, loop limit or a failed read cut the root side */
+	if (w->frame)
+		w->flags |= STACK_TRUNCATED;
+	if (!w->depth) {
+		stat_inc(STAT_EMPTY);
+		return -1;
+	}
+	if (w->flags & STACK_TRUNCATED)
+		stat_inc(STAT_TRUNCATED);
+	w->hash = mix64(w->hash, ((__u64)w->depth << 32) | w->flags);
+	return 0;
 }
 
 SEC("perf_event")
 int pybpf_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid, zero = 0;
+	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
 	struct walk_ctx w = {};
 	struct proc_info *proc;
-	__u64 tstate;
 
 	proc = bpf_map_lookup_elem(&procs, &pid);
 	if (!proc)
 		return 0;
 	stat_inc(STAT_SAMPLES);
-
-	w.s = bpf_map_lookup_elem(&scratch, &zero);
-	w.cache = bpf_map_lookup_elem(&code_cache, &zero);
-	if (!w.s || !w.cache)
+	if (walk_current(&w, proc, pid, tid))
 		return 0;
-	tstate = find_tstate(proc, tid);
-	if (!tstate) {
-		stat_inc(STAT_NO_TSTATE);
-		return 0;
-	}
-	w.proc = proc;
-	w.pid = pid;
-	w.max_depth = proc->max_depth < PYBPF_MAX_DEPTH ? proc->max_depth : PYBPF_MAX_DEPTH;
-	w.hash = 0x9e3779b97f4a7c15ull;
-	w.frame = first_frame(proc, tstate);
-
-	/* slack iterations for skipped shim frames; walk_step stops at max_depth */
-	bpf_loop(PYBPF_MAX_DEPTH + 64, walk_step, &w, 0);
-	/* frames left: depth limit, loop limit or a failed read cut the root side */
-	if (w.frame)
-		w.flags |= STACK_TRUNCATED;
-	if (!w.depth) {
-		stat_inc(STAT_EMPTY);
-		return 0;
-	}
-	if (w.flags & STACK_TRUNCATED)
-		stat_inc(STAT_TRUNCATED);
-	w.hash = mix64(w.hash, ((__u64)w.depth << 32) | w.flags);
-	count_stack(&w, tid);
+	count_stack(&w, tid, 0, 1);
 	stat_inc(STAT_STACKS);
+	return 0;
+}
+
+/* ---- --idle: off-CPU time from the scheduler ------------------------- */
+
+/* Walks at most one stack per thread per sampling period: a thread that
+ * blocks more often reuses its last stack (userspace sets this). */
+const volatile __u64 idle_walk_ns = 10000000;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* exited threads age out */
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct offcpu_entry);
+} offcpu SEC(".maps");
+
+/* prev blocks: remember when and with which stack (prev is current). */
+static __always_inline void switch_out(__u32 tid, __u64 now)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32;
+	struct offcpu_entry *e, fresh = {};
+	struct proc_info *proc;
+	struct walk_ctx w = {};
+
+	proc = bpf_map_lookup_elem(&procs, &pid);
+	if (!proc)
+		return;
+	e = bpf_map_lookup_elem(&offcpu, &tid);
+	if (!e) {
+		fresh.pid = pid;
+		bpf_map_update_elem(&offcpu, &tid, &fresh, BPF_ANY);
+		e = bpf_map_lookup_elem(&offcpu, &tid);
+		if (!e)
+			return;
+	}
+	if (!e->stack_hash || now - e->walk_ns >= idle_walk_ns) {
+		e->stack_hash = 0;
+		if (walk_current(&w, proc, pid, tid) == 0) {
+			/* zero-weight count: stores the frames for this epoch */
+			count_stack(&w, tid, COUNT_IDLE, 0);
+			e->stack_hash = w.hash;
+		}
+		e->walk_ns = now;
+	}
+	e->start_ns = now;
+}
+
+/* next runs again: charge its off-CPU time to the stack it blocked in. */
+static __always_inline void switch_in(__u32 tid, __u64 now)
+{
+	struct offcpu_entry *e = bpf_map_lookup_elem(&offcpu, &tid);
+	struct walk_ctx w = {};
+
+	if (!e || !e->start_ns)
+		return;
+	if (e->stack_hash) {
+		w.pid = e->pid;
+		w.hash = e->stack_hash;
+		count_stack(&w, tid, COUNT_IDLE, now - e->start_ns);
+	}
+	e->start_ns = 0;
+}
+
+/* A raw tracepoint needs no tracefs: args are (bool preempt,
+ * struct task_struct *prev, struct task_struct *next, ...). */
+SEC("raw_tp/sched_switch")
+int pybpf_switch(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *prev = (struct task_struct *)ctx->args[1];
+	struct task_struct *next = (struct task_struct *)ctx->args[2];
+	__u64 now = bpf_ktime_get_ns();
+
+	/* only blocking counts as idle: a preempted thread still wants CPU */
+	if (!ctx->args[0])
+		switch_out(BPF_CORE_READ(prev, pid), now);
+	switch_in(BPF_CORE_READ(next, pid), now);
 	return 0;
 }

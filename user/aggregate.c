@@ -41,6 +41,25 @@ int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
 	return 0;
 }
 
+int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32_t rate_hz,
+	       const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags)
+{
+	uint64_t period = 1000000000ull / rate_hz, n;
+	struct agg_val *v = htab_put(&a->stacks, k, NULL);
+
+	if (!v)
+		return -ENOMEM;
+	v->idle_ns += ns;
+	n = v->idle_ns / period;
+	v->idle_ns -= n * period;
+	v->count += n;
+	v->frames = frames;
+	v->depth = depth;
+	v->stack_flags = stack_flags;
+	a->total += n;
+	return 0;
+}
+
 void agg_thread(struct aggregate *a, uint32_t pid, uint32_t tid, const char *name, int replace)
 {
 	int created;
@@ -161,7 +180,7 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 		       const struct profile_opts *o, const struct agg_key *k,
 		       const struct agg_val *v, struct pstack *st)
 {
-	uint32_t n = v->depth + 2, *frames, i, d = 0;
+	uint32_t n = v->depth + 3, *frames, i, d = 0;
 	char label[96];
 	int err;
 
@@ -190,6 +209,11 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 		if (err)
 			return err;
 	}
+	if (k->flags & COUNT_IDLE) {
+		err = synthetic_frame(b, PFRAME_IDLE, 0, "<idle>", &frames[d++]);
+		if (err)
+			return err;
+	}
 	st->frames = frames;
 	st->depth = d;
 	return 0;
@@ -212,6 +236,8 @@ int profile_build(const struct aggregate *a, const struct symbols *syms,
 		goto out;
 	}
 	while (htab_next(&a->stacks, &pos, &k, &v)) {
+		if (!((struct agg_val *)v)->count)
+			continue;
 		err = build_stack(&b, a, syms, o, k, v, &p->stacks[p->nstacks]);
 		if (err)
 			goto out;

@@ -19,7 +19,8 @@ struct agg_key {
 };
 
 struct agg_val {
-	uint64_t count;
+	uint64_t count;                   /* samples (off-CPU time in sample periods) */
+	uint64_t idle_ns;                 /* off-CPU time not yet a whole period */
 	const struct frame_rec *frames;   /* innermost first, owned by the sampler */
 	uint32_t depth;
 	uint32_t stack_flags;             /* STACK_* */
@@ -41,6 +42,9 @@ void agg_free(struct aggregate *a);
 void agg_clear(struct aggregate *a);
 int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
 	    const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags);
+/* Off-CPU nanoseconds, counted as the samples rate_hz would have taken. */
+int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32_t rate_hz,
+	       const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags);
 /* Remember a thread's name (first one wins unless replace). */
 void agg_thread(struct aggregate *a, uint32_t pid, uint32_t tid, const char *name, int replace);
 const char *agg_thread_name(const struct aggregate *a, uint32_t tid);

@@ -73,6 +73,9 @@ int cli_common(int opt, const char *arg, struct session_opts *so, struct profile
 		return thread_filter_tids(&so->filter, arg) ? -EINVAL : 1;
 	case OPT_THREAD_NAME:
 		return thread_filter_name(&so->filter, arg) ? -EINVAL : 1;
+	case OPT_IDLE:
+		so->idle = 1;
+		return 1;
 	case OPT_MAX_DEPTH:
 		return cli_u32(arg, "max depth", 1, PYBPF_MAX_DEPTH, &so->max_depth) ? -EINVAL : 1;
 	}

@@ -20,6 +20,7 @@ enum {
 	OPT_MAX_DEPTH,
 	OPT_TID,
 	OPT_THREAD_NAME,
+	OPT_IDLE,
 	OPT_COMMON_LAST,
 };
 
@@ -35,7 +36,8 @@ enum {
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },  \
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },      \
 	{ "tid", required_argument, NULL, OPT_TID },                  \
-	{ "thread-name", required_argument, NULL, OPT_THREAD_NAME }
+	{ "thread-name", required_argument, NULL, OPT_THREAD_NAME },  \
+	{ "idle", no_argument, NULL, OPT_IDLE }
 
 /* Handle one common option; 1 if it was one, 0 if not, <0 on error. */
 int cli_common(int opt, const char *arg, struct session_opts *so, struct profile_opts *po);

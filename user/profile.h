@@ -18,6 +18,7 @@ enum pframe_kind {
 	PFRAME_PROCESS,      /* synthetic root: "process PID: cmdline" */
 	PFRAME_TRUNCATED,    /* marker: frames beyond --max-depth were cut */
 	PFRAME_UNKNOWN,      /* a frame whose code object could not be read */
+	PFRAME_IDLE,         /* leaf marker: off-CPU time (--idle) */
 };
 
 struct pframe {

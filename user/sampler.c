@@ -24,6 +24,7 @@ struct sampler {
 	struct sampler_bpf *skel;
 	struct bpf_link **links;
 	int nlinks;
+	struct bpf_link *switch_link;   /* --idle */
 	struct ring_buffer *rb;
 	sampler_code_fn code_fn;
 	void *ctx;
@@ -134,6 +135,8 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	bpf_map__set_max_entries(s->skel->maps.stacks, opts->max_stacks);
 	bpf_map__set_max_entries(s->skel->maps.counts, opts->max_counts);
 	bpf_map__set_max_entries(s->skel->maps.codes, opts->max_codes);
+	s->skel->rodata->idle_walk_ns = 1000000000ull / opts->rate_hz;
+	bpf_program__set_autoload(s->skel->progs.pybpf_switch, opts->idle);
 
 	/* load: the verifier runs here */
 	err = sampler_bpf__load(s->skel);
@@ -148,10 +151,18 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		pb_err("failed to create ring buffer: %s", strerror(-err));
 		goto fail;
 	}
-	/* attach: one cpu-clock event per CPU */
+	/* attach: one cpu-clock event per CPU, and the scheduler for --idle */
 	err = attach_cpus(s, opts->rate_hz);
 	if (err)
 		goto fail;
+	if (opts->idle) {
+		s->switch_link = bpf_program__attach(s->skel->progs.pybpf_switch);
+		if (!s->switch_link) {
+			err = -errno;
+			pb_err("failed to attach the sched_switch tracepoint: %s", strerror(-err));
+			goto fail;
+		}
+	}
 	*out = s;
 	return 0;
 fail:
@@ -170,6 +181,7 @@ void sampler_close(struct sampler *s)
 		return;
 	for (i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
+	bpf_link__destroy(s->switch_link);
 	free(s->links);
 	ring_buffer__free(s->rb);
 	sampler_bpf__destroy(s->skel);

@@ -17,6 +17,7 @@ struct sampler_opts {
 	uint32_t max_stacks;     /* stack chunks map size */
 	uint32_t max_counts;     /* counts map size */
 	uint32_t max_codes;      /* code objects map size */
+	int idle;                /* --idle: also count off-CPU time (sched_switch) */
 };
 
 /* A code object seen for the first time (ring buffer record). */

@@ -84,6 +84,12 @@ static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 		if (s->window)
 			agg_thread(s->window, k->pid, k->tid, name, 0);
 	}
+	if (k->flags & COUNT_IDLE) {
+		agg_add_ns(&s->agg, &key, count, s->o.rate_hz, frames, depth, flags);
+		if (s->window)
+			agg_add_ns(s->window, &key, count, s->o.rate_hz, frames, depth, flags);
+		return;
+	}
 	agg_add(&s->agg, &key, count, frames, depth, flags);
 	if (s->window)
 		agg_add(s->window, &key, count, frames, depth, flags);
@@ -136,7 +142,7 @@ int session_start(struct session *s, const struct session_opts *o)
 {
 	struct sampler_opts so = {
 		.rate_hz = o->rate_hz, .max_procs = 64, .max_stacks = 65536,
-		.max_counts = 65536, .max_codes = 131072,
+		.max_counts = 65536, .max_codes = 131072, .idle = o->idle,
 	};
 	struct proc_info info;
 	struct sigaction sa = { .sa_handler = on_signal };

@@ -21,6 +21,7 @@ struct session_opts {
 	uint32_t max_depth;      /* --max-depth */
 	double duration;         /* -d seconds, 0 = until the end */
 	struct thread_filter filter; /* --tid, --thread-name */
+	int idle;                /* --idle: add off-CPU time */
 };
 
 struct session {
