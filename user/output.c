@@ -15,6 +15,7 @@ static const struct output_format formats[] = {
 	/* FlameGraph's own scripts call this "folded" (out.folded). */
 	{ "collapsed",  "folded", write_collapsed },
 	{ "raw",        "txt",    write_raw },
+	{ "pprof",      "pb.gz",  write_pprof },
 };
 
 const struct output_format *output_find(const char *name)
@@ -33,7 +34,7 @@ const char *output_names(void)
 {
 	/* Kept literal (not built from the table) so it can be used in
 	 * static help text; the unit test checks it matches the table. */
-	return "flamegraph, speedscope, collapsed, raw";
+	return "flamegraph, speedscope, collapsed, raw, pprof";
 }
 
 int pframe_label(const struct pframe *f, char *buf, size_t len)

@@ -36,5 +36,7 @@ int write_collapsed(FILE *f, const struct profile *p);
 int write_raw(FILE *f, const struct profile *p);
 int write_flamegraph(FILE *f, const struct profile *p);
 int write_speedscope(FILE *f, const struct profile *p);
+/* gzip-compressed perftools.profiles.Profile protobuf (out_pprof.c). */
+int write_pprof(FILE *f, const struct profile *p);
 
 #endif /* PYBPF_OUTPUT_H */

@@ -125,6 +125,7 @@ static int write_profile(struct session *s, const struct record_opts *o, const c
 	p.title = s->proc.cmdline[0] ? s->proc.cmdline : "python";
 	p.rate_hz = s->o.rate_hz;
 	p.duration_ns = (uint64_t)(session_elapsed(s) * 1e9);
+	p.start_unix_ns = s->start_unix_ns;
 	p.python_version = s->proc.version;
 	f = fopen(path, "w");
 	if (!f) {

@@ -146,6 +146,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	};
 	struct proc_info info;
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct timespec ts;
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -189,6 +190,8 @@ int session_start(struct session *s, const struct session_opts *o)
 	pb_debug("profiling pid %d: CPython %s (%s), _PyRuntime at 0x%llx", s->proc.pid,
 		 s->proc.version, s->proc.elf_path, (unsigned long long)s->proc.runtime_addr);
 	s->start_ns = s->last_ns = now_ns();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s->start_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	return 0;
 }
 

@@ -35,6 +35,7 @@ struct session {
 	int child_exited, child_code;
 	int target_gone;
 	uint64_t start_ns, last_ns;
+	uint64_t start_unix_ns;  /* wall clock at the start, for profile metadata */
 };
 
 extern volatile sig_atomic_t session_interrupted;

@@ -2,12 +2,15 @@
 """cases.py - the list of integration cases, in the order they run.
 
 Helpers live in casekit.py; the cases in cases_stacks.py (what the stacks
-say) and cases_cli.py (command line, formats, errors).
+say), cases_cli.py (command line, formats, errors) and cases_pprof.py.
 """
 from cases_stacks import (case_names, case_options, case_shapes, case_split, case_threads,
                           case_gil, case_recursion, case_truncation, case_churn)
+from cases_dump import case_dump, case_dump_json, case_idle
 from cases_cli import (case_exitcode, case_target_exit, case_top, case_formats,
                        case_dead_pid, case_not_python, case_bad_args, case_demo, case_refuse)
+from cases_pprof import case_pprof
+from cases_locals import case_locals
 
 CASES = [
     ("names", case_names, "supported"),
@@ -23,6 +26,11 @@ CASES = [
     ("target-exit", case_target_exit, "supported"),
     ("top", case_top, "supported"),
     ("formats", case_formats, "supported"),
+    ("pprof", case_pprof, None),
+    ("dump", case_dump, "supported"),
+    ("dump-json", case_dump_json, "supported"),
+    ("locals", case_locals, "supported"),
+    ("idle", case_idle, "supported"),
     ("error-dead-pid", case_dead_pid, None),
     ("error-not-python", case_not_python, None),
     ("error-bad-args", case_bad_args, None),

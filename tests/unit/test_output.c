@@ -176,6 +176,7 @@ static void test_registry(void)
 	} want[] = {
 		{ "flamegraph", write_flamegraph }, { "speedscope", write_speedscope },
 		{ "collapsed", write_collapsed }, { "raw", write_raw },
+		{ "pprof", write_pprof },
 	};
 	const struct output_format *o;
 	char names[128] = "";
@@ -460,6 +461,7 @@ static void test_edges(void)
 {
 	int (*const writers[])(FILE *, const struct profile *) = {
 		write_collapsed, write_raw, write_speedscope, write_flamegraph,
+		write_pprof,
 	};
 	uint32_t bad_idx[] = { 99 };
 	struct pstack bad_st[] = { { 1, 1, "t", 1, bad_idx, 1, 0 } };

@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""cases_dump.py - `pybpf dump` (every thread, its state and stack, --json,
+--tid) and `record --idle` (off-CPU time at the line that blocked)."""
+import json
+import re
+
+from harness import WORKLOADS, Fail, markers, pybpf
+from casekit import WORKLOAD_MAX, collapsed, start
+import profiles as P
+
+# thread -> (leaf function, marker tag, expected state)
+STATES = {
+    "busy": ("busy", "busy", "active"),
+    "sleeper": ("sleeper", "sleep", "idle"),
+    "locked": ("locked", "lock", "idle"),
+    "selector": ("selector", "select", "idle"),
+}
+THREAD_RE = re.compile(r'^Thread (\d+) \(([a-z+]+)\): "(.*)"$')
+FRAME_RE = re.compile(r"^    (\S.*) \((.*?)(?::(\d+))?\)$")
+
+
+def native_ids(target):
+    """{thread name: native id} as printed by states.py."""
+    ids = {}
+    for line in target.out().splitlines():
+        if line.startswith("thread "):
+            _, name, tid = line.split()
+            ids[name] = int(tid)
+    return ids
+
+
+def parse_dump(text):
+    """{tid: (state, [(function, file, line)...])} from dump's text output."""
+    threads, cur = {}, None
+    for line in text.splitlines():
+        m = THREAD_RE.match(line)
+        if m:
+            cur = int(m.group(1))
+            threads[cur] = (m.group(2), [])
+            continue
+        m = FRAME_RE.match(line)
+        if m and cur is not None:
+            threads[cur][1].append((m.group(1), m.group(2), int(m.group(3) or 0)))
+    return threads
+
+
+def case_dump(ctx):
+    """Every thread appears with its state, leaf function and marked line."""
+    marks = markers(WORKLOADS / "states.py")
+    target = start(ctx, "states.py", WORKLOAD_MAX)
+    ids = native_ids(target)
+    res = pybpf(["dump", "-p", target.pid], ctx.dir, 30, name="dump")
+    if res.rc != 0:
+        raise Fail("dump exited with status %s" % res.rc, res.describe())
+    header = res.out.splitlines()[:2]
+    problems = []
+    if not header or not header[0].startswith("Process %d: " % target.pid):
+        problems.append("first line should be 'Process %d: <cmdline>': %r" % (target.pid, header))
+    if len(header) < 2 or not re.match(r"^Python v%d\.%d\.\d+ \(/" % ctx.interp.version[:2],
+                                       header[1]):
+        problems.append("second line should be 'Python vX.Y.Z (<path>)': %r" % header[1:2])
+    threads = parse_dump(res.out)
+    if target.pid not in threads:
+        problems.append("main thread %d missing" % target.pid)
+    for name, (func, tag, state) in STATES.items():
+        tid = ids.get(name)
+        if tid not in threads:
+            problems.append("thread %s (%s) missing" % (name, tid))
+            continue
+        got_state, frames = threads[tid]
+        if not frames:
+            problems.append("thread %s has no frames" % name)
+            continue
+        leaf = frames[0]
+        if not leaf[0].endswith(func) or leaf[1] != "states.py" or leaf[2] not in marks[tag]:
+            problems.append("thread %s: innermost frame %s (%s:%s), expected %s (states.py:%s)"
+                            % (name, leaf[0], leaf[1], leaf[2], func, marks[tag]))
+        # a spinning thread can be caught between time slices: accept idle
+        # for it only if the other checks hold; blocked ones must be idle
+        if state == "idle" and got_state != "idle":
+            problems.append("thread %s should be idle, dump says %s" % (name, got_state))
+        if state == "active" and not got_state.startswith("active") and len(ids) > 2:
+            ctx.note("busy thread sampled between time slices: %s" % got_state)
+        if not any(f[0].endswith("_bootstrap") for f in frames):
+            problems.append("thread %s: root frames missing (no _bootstrap)" % name)
+    if problems:
+        raise Fail(problems[0], problems[1:] + res.out.splitlines()[:60])
+
+
+def case_dump_json(ctx):
+    """--json is valid JSON with the documented fields; --tid selects."""
+    target = start(ctx, "states.py", WORKLOAD_MAX)
+    ids = native_ids(target)
+    res = pybpf(["dump", "-p", target.pid, "--json"], ctx.dir, 30, name="dump-json")
+    if res.rc != 0:
+        raise Fail("dump --json exited with status %s" % res.rc, res.describe())
+    try:
+        data = json.loads(res.out)
+    except ValueError as e:
+        raise Fail("dump --json is not JSON: %s" % e, res.out.splitlines()[:20])
+    problems = []
+    keys = {"pid", "thread_id", "thread_name", "os_thread_id", "active", "owns_gil", "frames"}
+    fkeys = {"name", "filename", "short_filename", "module", "line", "locals"}
+    for t in data:
+        if not keys <= set(t):
+            problems.append("thread object lacks %s" % sorted(keys - set(t)))
+        for f in t.get("frames", []):
+            if not fkeys <= set(f):
+                problems.append("frame object lacks %s" % sorted(fkeys - set(f)))
+                break
+    tids = {t.get("os_thread_id") for t in data}
+    for name in STATES:
+        if ids.get(name) not in tids:
+            problems.append("thread %s (%s) missing from JSON" % (name, ids.get(name)))
+    sel = pybpf(["dump", "-p", target.pid, "--json", "--tid", ids["sleeper"]], ctx.dir, 30,
+                name="dump-tid")
+    try:
+        only = json.loads(sel.out)
+        if [t["os_thread_id"] for t in only] != [ids["sleeper"]]:
+            problems.append("--tid %d gave threads %s" % (ids["sleeper"],
+                                                          [t["os_thread_id"] for t in only]))
+    except ValueError as e:
+        problems.append("dump --tid output is not JSON: %s" % e)
+    if problems:
+        raise Fail(problems[0], problems[1:])
+
+
+def case_idle(ctx):
+    """--idle: a thread asleep 80% of the time has ~80% of its wall time at
+    the sleep line, marked <idle> (within 10 points)."""
+    marks = markers(WORKLOADS / "states.py")
+    target = start(ctx, "states.py", WORKLOAD_MAX, "dozer")
+    ids = native_ids(target)
+    stacks, res = collapsed(ctx, target, 4, extra=["--idle", "--tid", ids["dozer"]],
+                            rate=100)
+    total = P.total(stacks)
+    idle = sum(s.count for s in stacks if s.frames[-1].label == "<idle>"
+               and len(s.frames) > 1 and s.frames[-2].name.endswith("dozer")
+               and s.frames[-2].line in marks["doze"])
+    problems = []
+    if total < 200:
+        problems.append("only %d samples for 4 s of wall time at 100 Hz" % total)
+    share = 100.0 * idle / max(total, 1)
+    if abs(share - 80) > 10:
+        problems.append("%.1f%% of the dozer thread's time idle at the sleep line "
+                        "(states.py:%s), expected 80%% +- 10" % (share, marks["doze"]))
+    plain, _ = collapsed(ctx, target, 2, extra=["--tid", ids["dozer"]], rate=100,
+                         name="no-idle")
+    if any(s.frames[-1].label == "<idle>" for s in plain):
+        problems.append("<idle> frames without --idle")
+    if problems:
+        raise Fail(problems[0], problems[1:] + P.evidence(stacks, 8))

@@ -1,0 +1,250 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""cases_pprof.py - `record -f pprof` on a real CPython process, read back
+twice: by a small decoder here (gzip, ids, totals, the hot function and
+its lines, labels) and by `go tool pprof` itself (Debian's golang-go;
+without it the case says SKIP once the decoder's checks have passed).
+
+The writer does not depend on the Python version, so the case runs once,
+under Debian's python3.11 (qualified names with '<locals>', non-ASCII
+names), not once per interpreter.
+"""
+import gzip
+import os
+import shutil
+import subprocess
+import types
+
+from harness import WORKLOADS, Fail, Skip, markers
+from casekit import RATE, WORKLOAD_MAX, check, record, start
+import profiles as P
+
+PYTHON = "/usr/bin/python3.11"
+GO_TIMEOUT = 60
+
+
+# ---- a minimal perftools.profiles.Profile decoder -------------------------
+
+def _varint(buf, i):
+    v = shift = 0
+    while True:
+        if i >= len(buf) or shift > 63:
+            raise ValueError("truncated or overlong varint at byte %d" % i)
+        b = buf[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        if b < 0x80:
+            return v, i
+        shift += 7
+
+
+def _fields(buf):
+    """(field number, wire type, int or bytes) of one message."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        num, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = _varint(buf, i)
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            if i + n > len(buf):
+                raise ValueError("field %d runs past the end of its message" % num)
+            v, i = buf[i:i + n], i + n
+        else:
+            raise ValueError("field %d has wire type %d, pprof uses only 0 and 2" % (num, wire))
+        yield num, wire, v
+
+
+def _ints(wire, v):
+    """A repeated varint field, packed or not."""
+    if wire == 0:
+        return [v]
+    out, i = [], 0
+    while i < len(v):
+        x, i = _varint(v, i)
+        out.append(x)
+    return out
+
+
+def parse_pprof(data):
+    """Decoded Profile as dicts and lists; field numbers of profile.proto."""
+    prof = {"sample_type": [], "sample": [], "mapping": [], "location": [], "function": [],
+            "strings": [], "period": 0}
+    for num, wire, v in _fields(data):
+        if num == 1:
+            prof["sample_type"].append(dict((n, x) for n, _, x in _fields(v)))
+        elif num == 2:
+            s = {"loc": [], "value": [], "label": []}
+            for n, w, x in _fields(v):
+                if n == 1:
+                    s["loc"] += _ints(w, x)
+                elif n == 2:
+                    s["value"] += _ints(w, x)
+                elif n == 3:
+                    s["label"].append(dict((k, y) for k, _, y in _fields(x)))
+            prof["sample"].append(s)
+        elif num == 3:
+            prof["mapping"].append(dict((n, x) for n, _, x in _fields(v)))
+        elif num == 4:
+            loc = {"line": []}
+            for n, w, x in _fields(v):
+                if n == 4:
+                    loc["line"].append(dict((k, y) for k, _, y in _fields(x)))
+                else:
+                    loc[n] = x
+            prof["location"].append(loc)
+        elif num == 5:
+            prof["function"].append(dict((n, x) for n, _, x in _fields(v)))
+        elif num == 6:
+            prof["strings"].append(v.decode("utf-8"))  # strict, as proto3 readers are
+        elif num == 12:
+            prof["period"] = v
+    return prof
+
+
+def check_pprof(prof):
+    """Structure every reader relies on; a list of problems."""
+    problems = []
+    st = prof["strings"]
+    if not st or st[0] != "":
+        problems.append("string_table[0] is not \"\"")
+        return problems
+    types_ = [(st[t.get(1, 0)], st[t.get(2, 0)]) for t in prof["sample_type"]]
+    if types_ != [("samples", "count"), ("cpu", "nanoseconds")]:
+        problems.append("sample types %s, expected samples/count, cpu/nanoseconds" % types_)
+    for what in ("location", "function"):
+        ids = [x.get(1) for x in prof[what]]
+        if ids != list(range(1, len(ids) + 1)):
+            problems.append("%s ids are not 1..%d in order: %s" % (what, len(ids), ids[:20]))
+    nloc, nfn = len(prof["location"]), len(prof["function"])
+    for loc in prof["location"]:
+        if [ln.get(1, 0) for ln in loc["line"] if not 1 <= ln.get(1, 0) <= nfn]:
+            problems.append("location %s points to a function id out of 1..%d" % (loc.get(1), nfn))
+    for s in prof["sample"]:
+        if [i for i in s["loc"] if not 1 <= i <= nloc]:
+            problems.append("a sample has location ids out of 1..%d: %s" % (nloc, s["loc"]))
+            break
+        if len(s["value"]) != 2 or s["value"][1] != s["value"][0] * prof["period"]:
+            problems.append("sample values %s, expected [count, count * period %d]"
+                            % (s["value"], prof["period"]))
+            break
+    return problems
+
+
+def pprof_stacks(prof):
+    """The samples as profiles.Stack (root first), for the shared checks."""
+    st, fns, locs = prof["strings"], prof["function"], prof["location"]
+    frames = []
+    for loc in locs:
+        fn = fns[loc["line"][0].get(1) - 1]
+        name, path = st[fn.get(2, 0)], st[fn.get(4, 0)]
+        line = loc["line"][0].get(2, 0)
+        if path:
+            f = os.path.basename(path)
+            frames.append(P.Frame("%s (%s:%d)" % (name, f, line), "python", name, f, line))
+        else:
+            frames.append(P.parse_frame(name))
+    return [P.Stack(tuple(frames[i - 1] for i in reversed(s["loc"])), s["value"][0])
+            for s in prof["sample"]]
+
+
+def labels(prof, sample):
+    st = prof["strings"]
+    return dict((st[l.get(1, 0)], st[l[2]] if 2 in l else l.get(3)) for l in sample["label"])
+
+
+# ---- the case ---------------------------------------------------------------
+
+def go_pprof(ctx, args, path):
+    r = subprocess.run(["go", "tool", "pprof"] + args + [str(path)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=GO_TIMEOUT)
+    out, err = r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+    ctx.note("go tool pprof %s: status %d" % (" ".join(args), r.returncode))
+    if r.returncode != 0:
+        raise Fail("go tool pprof %s %s exits with status %d" % (" ".join(args), path.name,
+                                                                  r.returncode),
+                   ["stderr: " + l for l in err.splitlines()[-10:]])
+    return out, err
+
+
+def top_rows(text):
+    """Function names of `pprof -top` rows, hottest (by flat) first."""
+    rows, body = [], False
+    for line in text.splitlines():
+        if line.split()[:2] == ["flat", "flat%"]:
+            body = True
+        elif body and line.strip():
+            rows.append(line.split(None, 5)[5] if len(line.split(None, 5)) == 6 else "")
+    return rows
+
+
+def record_pprof(ctx, target, seconds, name):
+    out, res = record(ctx, target, seconds, "pprof", ["-t"], name=name, ext="pb.gz")
+    data = out.read_bytes()
+    if data[:2] != b"\x1f\x8b":
+        raise Fail("%s is not gzip (starts %r)" % (out.name, data[:4]), res.describe())
+    try:
+        prof = parse_pprof(gzip.decompress(data))
+    except (OSError, EOFError, ValueError, UnicodeDecodeError) as e:
+        raise Fail("%s does not decode: %s" % (out.name, e), res.describe())
+    check(check_pprof(prof), None, res)
+    return out, prof, res
+
+
+def case_pprof(ctx):
+    """record -f pprof: a valid profile with the hot function, read by go tool pprof."""
+    if not os.path.exists(PYTHON):
+        raise Skip("%s not installed" % PYTHON)
+    ctx.interp = types.SimpleNamespace(path=PYTHON, version=(3, 11), label="debian-3.11")
+    marks = markers(WORKLOADS / "split.py")
+    target = start(ctx, "split.py", WORKLOAD_MAX)
+    out, prof, res = record_pprof(ctx, target, 3, "split")
+    stacks = pprof_stacks(prof)
+    problems = P.check_hot_function(stacks, "work_a", "split.py", marks["a"], RATE // 2)
+    summary = P.parse_summary(res.err)
+    if summary and summary["samples"] < P.total(stacks):
+        problems.append("summary says %d samples, the profile holds %d"
+                        % (summary["samples"], P.total(stacks)))
+    with open("/proc/%d/comm" % target.pid) as f:   # the kernel's thread name
+        comm = f.read().strip()
+    want = {"pid": target.pid, "tid": target.pid, "thread_name": comm}
+    for s in prof["sample"]:
+        got = labels(prof, s)
+        if any(got.get(k) != v for k, v in want.items()):
+            problems.append("sample labels %s, expected %s" % (got, want))
+            break
+    check(problems, stacks, res)
+    target.kill()
+
+    names = start(ctx, "names.py", WORKLOAD_MAX)
+    nout, nprof, nres = record_pprof(ctx, names, 2, "names")
+    hot = ["Worker.compute", "Outer.Inner.deep", "naïve_spin",
+           "make_spinner.<locals>.spin_closure", "計算_spin", "spin_\U00020000"]
+    seen = P.leaf_names(pprof_stacks(nprof))
+    check(["%s is not a leaf of the decoded profile" % n for n in hot if not seen[n]],
+          pprof_stacks(nprof), nres)
+
+    if not shutil.which("go"):
+        raise Skip("decoded fine, but go is not installed: no go tool pprof check "
+                   "(Debian package golang-go)")
+    text, err = go_pprof(ctx, ["-top"], out)
+    rows = top_rows(text)
+    ctx.note(*text.splitlines()[:12])
+    problems = []
+    if not rows or rows[0] != "work_a":
+        problems.append("go tool pprof -top: the first row is %r, expected work_a" %
+                        (rows[:1] or ["nothing"]))
+    if "<module>" not in rows:
+        problems.append("go tool pprof -top does not list <module>")
+    if err.strip():
+        problems.append("go tool pprof -top complains: %s" % err.strip().splitlines()[0])
+    tags, _ = go_pprof(ctx, ["-tags"], out)
+    for key in ("pid", "tid", "thread_name", comm, str(target.pid)):
+        if key not in tags:
+            problems.append("go tool pprof -tags does not show %r" % key)
+    ntext, _ = go_pprof(ctx, ["-top"], nout)
+    problems += ["go tool pprof -top does not list %s" % n for n in hot
+                 if n not in top_rows(ntext)]
+    if problems:
+        raise Fail(problems[0], problems[1:] + ["go tool pprof -top %s:" % out.name] +
+                   ["  " + l for l in text.splitlines()[:15]])
