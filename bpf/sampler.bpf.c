@@ -198,3 +198,15 @@ int pybpf_switch(struct bpf_raw_tracepoint_args *ctx)
 	switch_in(BPF_CORE_READ(next, pid), now);
 	return 0;
 }
+
+/* ---- exec: a profiled process that execs is no longer the same program;
+ * drop its record at once so no sample reads the new image with the old
+ * offsets (userspace re-inspects it if it is followed). */
+SEC("raw_tp/sched_process_exec")
+int pybpf_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+
+	bpf_map_delete_elem(&procs, &pid);
+	return 0;
+}

@@ -7,7 +7,9 @@ Usage: python3 tools/gen-offsets.py > user/offsets_table.c   (make offsets)
 
 Every offset comes from gdb, nested members included; nothing is typed by
 hand except the enum pybpf_lasti_kind choice, which is a property of the
-bytecode format rather than of a struct layout.
+bytecode format rather than of a struct layout.  Flag values that are
+preprocessor macros (absent from DWARF) come from the build's own installed
+headers, and the bits per int digit from running the build's interpreter.
 """
 import glob
 import os
@@ -51,6 +53,16 @@ def enum(name):
     return ("print/d (int)%s" % name, name)
 
 
+def define(macro):
+    """An integer #define from the build's installed headers (include/)."""
+    return ("define", macro)
+
+
+def pyexpr(expr):
+    """An integer Python expression evaluated by the build's interpreter."""
+    return ("python", expr)
+
+
 def lit(c_name):
     """A C constant emitted as is (not a layout fact, not asked to gdb)."""
     return ("literal", c_name)
@@ -64,6 +76,7 @@ RT = "_PyRuntimeState"
 FO = "PyFrameObject"
 IF = "_PyInterpreterFrame"
 CO = "PyCodeObject"
+DK = "PyDictKeysObject"
 
 # struct py_offsets, member by member: a list of (since version, query).
 # The entry with the highest "since" <= the version applies.
@@ -155,6 +168,100 @@ FIELDS = [
     ("gil_last_holder", [((2, 7), NONE),
                          ((3, 7), off("struct _gil_runtime_state",
                                       "last_holder"))]),
+
+    # ---- dump --locals: userspace only, the BPF side never reads these ----
+    # The fast locals: args first, then locals, cells and free variables.
+    # 3.11 moved them into _PyInterpreterFrame (bpo-44590).
+    ("frame_localsplus", [((2, 7), off(FO, "f_localsplus")),
+                          ((3, 11), off(IF, "localsplus"))]),
+    # co_argcount counts positional-only args too since 3.8 (PEP 570).
+    ("code_argcount", [((2, 7), off(CO, "co_argcount"))]),
+    ("code_posonlyargcount", [((2, 7), NONE),
+                              ((3, 8), off(CO, "co_posonlyargcount"))]),
+    ("code_kwonlyargcount", [((2, 7), NONE),
+                             ((3, 0), off(CO, "co_kwonlyargcount"))]),
+    ("code_flags", [((2, 7), off(CO, "co_flags"))]),
+    ("code_nlocals", [((2, 7), off(CO, "co_nlocals"))]),
+    # 3.11 merged varnames, cellvars and freevars into one table of
+    # localsplus names and kinds (bpo-43693).
+    ("code_nlocalsplus", [((2, 7), NONE),
+                          ((3, 11), off(CO, "co_nlocalsplus"))]),
+    ("code_varnames", [((2, 7), off(CO, "co_varnames")),
+                       ((3, 11), NONE)]),
+    ("code_cellvars", [((2, 7), off(CO, "co_cellvars")),
+                       ((3, 11), NONE)]),
+    ("code_freevars", [((2, 7), off(CO, "co_freevars")),
+                       ((3, 11), NONE)]),
+    ("code_localsplusnames", [((2, 7), NONE),
+                              ((3, 11), off(CO, "co_localsplusnames"))]),
+    ("code_localspluskinds", [((2, 7), NONE),
+                              ((3, 11), off(CO, "co_localspluskinds"))]),
+    ("co_varargs", [((2, 7), define("CO_VARARGS"))]),
+    ("co_varkeywords", [((2, 7), define("CO_VARKEYWORDS"))]),
+    ("fast_cell", [((2, 7), NONE),
+                   ((3, 11), define("CO_FAST_CELL"))]),
+    ("fast_free", [((2, 7), NONE),
+                   ((3, 11), define("CO_FAST_FREE"))]),
+    ("cell_ref", [((2, 7), off("PyCellObject", "ob_ref"))]),
+    # Objects.
+    ("object_type", [((2, 7), off("PyObject", "ob_type"))]),
+    ("type_name", [((2, 7), off("PyTypeObject", "tp_name"))]),
+    ("tuple_size", [((2, 7), off("PyTupleObject", "ob_size")),
+                  ((3, 0), off("PyTupleObject", "ob_base.ob_size"))]),
+    ("tuple_items", [((2, 7), off("PyTupleObject", "ob_item"))]),
+    ("list_size", [((2, 7), off("PyListObject", "ob_size")),
+                 ((3, 0), off("PyListObject", "ob_base.ob_size"))]),
+    ("list_items", [((2, 7), off("PyListObject", "ob_item"))]),
+    # 3.12 replaced the signed digit count in ob_size by long_value.lv_tag
+    # (digit count << _PyLong_NON_SIZE_BITS | sign bits; gh-101291).
+    # 2.7 spells out PyObject_VAR_HEAD: no ob_base member there.
+    ("long_size", [((2, 7), off("PyLongObject", "ob_size")),
+                   ((3, 0), off("PyLongObject", "ob_base.ob_size")),
+                   ((3, 12), NONE)]),
+    ("long_tag", [((2, 7), NONE),
+                  ((3, 12), off("PyLongObject", "long_value.lv_tag"))]),
+    ("long_digits", [((2, 7), off("PyLongObject", "ob_digit")),
+                     ((3, 12), off("PyLongObject", "long_value.ob_digit"))]),
+    ("long_digit_size", [((2, 7), size("digit"))]),
+    ("long_digit_bits", [((2, 7), pyexpr("sys.long_info.bits_per_digit")),
+                         ((3, 1), pyexpr("sys.int_info.bits_per_digit"))]),
+    ("long_tag_size_shift", [((2, 7), NONE),
+                             ((3, 12), define("_PyLong_NON_SIZE_BITS"))]),
+    ("long_tag_sign_mask", [((2, 7), NONE),
+                            ((3, 12), define("_PyLong_SIGN_MASK"))]),
+    ("long_tag_negative", [((2, 7), NONE),
+                           ((3, 12), define("SIGN_NEGATIVE"))]),
+    ("float_value", [((2, 7), off("PyFloatObject", "ob_fval"))]),
+    # dict: combined tables only (split tables hold values elsewhere).
+    # 3.11 stores log2 sizes and a kind, and unicode-keyed tables use
+    # shorter entries without the hash (bpo-45340).
+    ("dict_used", [((2, 7), off("PyDictObject", "ma_used"))]),
+    ("dict_keys", [((3, 6), off("PyDictObject", "ma_keys"))]),
+    ("dict_values", [((3, 6), off("PyDictObject", "ma_values"))]),
+    ("dkeys_size", [((3, 6), off(DK, "dk_size")),
+                    ((3, 11), NONE)]),
+    ("dkeys_log2_index_bytes", [((3, 6), NONE),
+                                ((3, 11), off(DK, "dk_log2_index_bytes"))]),
+    ("dkeys_kind", [((3, 6), NONE),
+                    ((3, 11), off(DK, "dk_kind"))]),
+    ("dkeys_kind_general", [((3, 6), NONE),
+                            ((3, 11), enum("DICT_KEYS_GENERAL"))]),
+    ("dkeys_nentries", [((3, 6), off(DK, "dk_nentries"))]),
+    ("dkeys_indices", [((3, 6), off(DK, "dk_indices"))]),
+    ("dentry_size", [((3, 6), size("PyDictKeyEntry"))]),
+    ("dentry_key", [((3, 6), off("PyDictKeyEntry", "me_key"))]),
+    ("dentry_value", [((3, 6), off("PyDictKeyEntry", "me_value"))]),
+    ("dentry_unicode_size", [((3, 6), NONE),
+                             ((3, 11), size("PyDictUnicodeEntry"))]),
+    ("dentry_unicode_key", [((3, 6), NONE),
+                            ((3, 11), off("PyDictUnicodeEntry", "me_key"))]),
+    ("dentry_unicode_value", [((3, 6), NONE),
+                              ((3, 11), off("PyDictUnicodeEntry", "me_value"))]),
+    ("set_used", [((2, 7), off("PySetObject", "used"))]),
+    ("set_mask", [((2, 7), off("PySetObject", "mask"))]),
+    ("set_table", [((2, 7), off("PySetObject", "table"))]),
+    ("setentry_size", [((2, 7), size("setentry"))]),
+    ("setentry_key", [((2, 7), off("setentry", "key"))]),
 ]
 
 
@@ -218,10 +325,41 @@ def run_gdb(lib, commands):
     return [values[i] for i in range(len(commands))]
 
 
+def header_define(build, version, macro):
+    """The value of `#define macro <integer>` in the build's headers; it
+    must be defined exactly once (one value) across include/."""
+    root = os.path.join(PYENV, build, "include")
+    pat = re.compile(r"^\s*#\s*define\s+%s\s+\(?\s*(0x[0-9a-fA-F]+|\d+)\s*\)?\s*(?:/[*/].*)?$"
+                     % re.escape(macro), re.M)
+    values = set()
+    for d, _, files in os.walk(root):
+        for f in files:
+            if f.endswith(".h"):
+                with open(os.path.join(d, f), errors="replace") as h:
+                    values.update(int(v, 0) for v in pat.findall(h.read()))
+    if len(values) != 1:
+        die("%s: #define %s: expected one integer value under %s, found %s"
+            % (build, macro, root, sorted(values) or "none"))
+    return values.pop()
+
+
+def python_expr(build, version, expr):
+    exe = os.path.join(PYENV, build, "bin", "python%d.%d" % version)
+    try:
+        out = subprocess.run([exe, "-c", "import sys; print(int(%s))" % expr],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, check=False)
+    except OSError as e:
+        die("%s: %s" % (exe, e))
+    if out.returncode != 0 or not re.fullmatch(r"-?\d+\s*", out.stdout):
+        die("%s -c %s gave: %s" % (exe, expr, out.stdout.strip()))
+    return int(out.stdout)
+
+
 def offsets_of(version, build):
     """(member, value or C constant, what it is) for one version."""
     queries = [(name, query_for(sched, version)) for name, sched in FIELDS]
-    asked = [q for _, q in queries if q and q[0] != "literal"]
+    asked = [q for _, q in queries if q and q[0] not in ("literal", "define", "python")]
     answers = iter(run_gdb(find_library(build, version), [q[0] for q in asked]))
     rows = []
     for name, q in queries:
@@ -229,6 +367,11 @@ def offsets_of(version, build):
             rows.append((name, "-1", "absent"))
         elif q[0] == "literal":
             rows.append((name, q[1], ""))
+        elif q[0] == "define":
+            rows.append((name, str(header_define(build, version, q[1])),
+                         "#define " + q[1]))
+        elif q[0] == "python":
+            rows.append((name, str(python_expr(build, version, q[1])), q[1]))
         else:
             rows.append((name, str(next(answers)), q[1]))
     return rows

@@ -12,12 +12,14 @@ void agg_init(struct aggregate *a)
 	memset(a, 0, sizeof(*a));
 	htab_init(&a->stacks, sizeof(struct agg_key), sizeof(struct agg_val));
 	htab_init(&a->threads, sizeof(uint32_t), sizeof(struct agg_thread));
+	htab_init(&a->processes, sizeof(uint32_t), sizeof(struct agg_process));
 }
 
 void agg_free(struct aggregate *a)
 {
 	htab_free(&a->stacks);
 	htab_free(&a->threads);
+	htab_free(&a->processes);
 }
 
 void agg_clear(struct aggregate *a)
@@ -76,6 +78,14 @@ const char *agg_thread_name(const struct aggregate *a, uint32_t tid)
 	struct agg_thread *t = htab_get(&a->threads, &tid);
 
 	return t && t->name[0] ? t->name : "";
+}
+
+void agg_process(struct aggregate *a, uint32_t pid, const char *cmdline)
+{
+	struct agg_process *p = htab_put(&a->processes, &pid, NULL);
+
+	if (p)
+		snprintf(p->label, sizeof(p->label), "process %u: %s", pid, cmdline);
 }
 
 /* ---- profile building ------------------------------------------------ */
@@ -180,7 +190,7 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 		       const struct profile_opts *o, const struct agg_key *k,
 		       const struct agg_val *v, struct pstack *st)
 {
-	uint32_t n = v->depth + 3, *frames, i, d = 0;
+	uint32_t n = v->depth + 4, *frames, i, d = 0;
 	char label[96];
 	int err;
 
@@ -193,6 +203,15 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 	st->thread_name = agg_thread_name(a, k->tid);
 	st->count = v->count;
 	st->flags = v->stack_flags & STACK_TRUNCATED ? PSTACK_TRUNCATED : 0;
+	if (o->process_roots) {
+		const struct agg_process *ap = htab_get(&a->processes, &k->pid);
+
+		snprintf(label, sizeof(label), "process %u", k->pid);
+		err = synthetic_frame(b, PFRAME_PROCESS, k->pid, ap ? ap->label : label,
+				      &frames[d++]);
+		if (err)
+			return err;
+	}
 	if (o->thread_roots) {
 		snprintf(label, sizeof(label), "thread %u (%s)", k->tid, st->thread_name);
 		err = synthetic_frame(b, PFRAME_THREAD, k->tid, label, &frames[d++]);

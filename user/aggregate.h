@@ -31,9 +31,14 @@ struct agg_thread {
 	char name[32];
 };
 
+struct agg_process {
+	char label[160];         /* "process PID: cmdline" */
+};
+
 struct aggregate {
 	struct htab stacks;      /* agg_key -> agg_val */
 	struct htab threads;     /* uint32_t tid -> agg_thread */
+	struct htab processes;   /* uint32_t pid -> agg_process */
 	uint64_t total;
 };
 
@@ -48,12 +53,15 @@ int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32
 /* Remember a thread's name (first one wins unless replace). */
 void agg_thread(struct aggregate *a, uint32_t pid, uint32_t tid, const char *name, int replace);
 const char *agg_thread_name(const struct aggregate *a, uint32_t tid);
+/* Remember a process's command line for its root frame. */
+void agg_process(struct aggregate *a, uint32_t pid, const char *cmdline);
 
 struct profile_opts {
 	int no_lineno;           /* --nolineno: no line at all */
 	int by_function;         /* -F: line of the function's first line */
 	int full_filenames;
 	int thread_roots;        /* -t: a root frame per thread */
+	int process_roots;       /* -s: a root frame per process */
 };
 
 /* Resolve an aggregate into a profile (frames root first).  The profile

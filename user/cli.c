@@ -73,6 +73,10 @@ int cli_common(int opt, const char *arg, struct session_opts *so, struct profile
 		return thread_filter_tids(&so->filter, arg) ? -EINVAL : 1;
 	case OPT_THREAD_NAME:
 		return thread_filter_name(&so->filter, arg) ? -EINVAL : 1;
+	case 's':
+		so->subprocesses = 1;
+		po->process_roots = 1;
+		return 1;
 	case OPT_IDLE:
 		so->idle = 1;
 		return 1;

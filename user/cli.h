@@ -24,7 +24,7 @@ enum {
 	OPT_COMMON_LAST,
 };
 
-#define CLI_COMMON_SHORT "p:r:d:Fvh"
+#define CLI_COMMON_SHORT "p:r:d:Fvhs"
 #define CLI_COMMON_LONG                                              \
 	{ "pid", required_argument, NULL, 'p' },                      \
 	{ "rate", required_argument, NULL, 'r' },                     \
@@ -37,7 +37,8 @@ enum {
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },      \
 	{ "tid", required_argument, NULL, OPT_TID },                  \
 	{ "thread-name", required_argument, NULL, OPT_THREAD_NAME },  \
-	{ "idle", no_argument, NULL, OPT_IDLE }
+	{ "idle", no_argument, NULL, OPT_IDLE },                      \
+	{ "subprocesses", no_argument, NULL, 's' }
 
 /* Handle one common option; 1 if it was one, 0 if not, <0 on error. */
 int cli_common(int opt, const char *arg, struct session_opts *so, struct profile_opts *po);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* dump.c - `pybpf dump`: the Python stack of every thread, now, read from
  * the running process without stopping it (py-spy dump's format). */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "json.h"
 #include "log.h"
 #include "proc.h"
+#include "pyobj.h"
 #include "pywalk.h"
 #include "symbols.h"
 #include "threadfilter.h"
@@ -186,14 +186,11 @@ static void json_local(void *ctx, const char *name, const char *repr, int is_arg
 	fputc('}', c->f);
 }
 
-/* Arguments and locals come with the object reader (user/pyobj.c). */
 static void frame_locals(struct dump *d, const struct pyframe_ref *r,
 			 void (*fn)(void *, const char *, const char *, int), void *ctx)
 {
-	(void)d;
-	(void)r;
-	(void)fn;
-	(void)ctx;
+	if (pyobj_frame_locals(&d->proc, r->frame, r->code, d->o->locals, fn, ctx))
+		fn(ctx, "<locals>", "<unreadable>", 0);
 }
 
 static void print_frame(struct dump *d, const struct pyframe_ref *r, int first)
@@ -323,42 +320,6 @@ out:
 	return err;
 }
 
-/* Children, grandchildren... of pid, by parent pid in /proc/N/stat. */
-static size_t descendants(pid_t root, pid_t *out, size_t max)
-{
-	size_t n = 0, scan = 0;
-
-	out[n++] = root;
-	while (scan < n) {
-		pid_t parent = out[scan++];
-		struct dirent *e;
-		DIR *dir = opendir("/proc");
-
-		while (dir && (e = readdir(dir)) && n < max) {
-			char path[300], buf[512], *p;
-			int ppid = 0;
-			FILE *f;
-			size_t len;
-
-			if (e->d_name[0] < '1' || e->d_name[0] > '9')
-				continue;
-			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-			f = fopen(path, "re");
-			if (!f)
-				continue;
-			len = fread(buf, 1, sizeof(buf) - 1, f);
-			fclose(f);
-			buf[len] = 0;
-			p = strrchr(buf, ')');
-			if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == parent)
-				out[n++] = atoi(e->d_name);
-		}
-		if (dir)
-			closedir(dir);
-	}
-	return n;
-}
-
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_opts o = {};
@@ -373,7 +334,7 @@ int cmd_dump(int argc, char **argv)
 		pb_warn("not root: reading another user's process needs CAP_SYS_PTRACE");
 	pids[0] = o.pid;
 	if (o.subprocesses)
-		n = descendants(o.pid, pids, sizeof(pids) / sizeof(pids[0]));
+		n = proc_descendants(o.pid, pids, sizeof(pids) / sizeof(pids[0]));
 	symbols_init(&d.syms);
 	htab_init(&d.ids, sizeof(uint64_t), sizeof(uint32_t));
 	if (o.json)

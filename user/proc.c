@@ -3,6 +3,7 @@
  * version, load bias and runtime address, and check the offsets against
  * its memory.  Binaries are opened through /proc/PID/root so processes
  * in other mount namespaces work. */
+#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -40,6 +41,16 @@ static void read_file(const char *path, char *buf, size_t len, int nul_to_space)
 	for (i = 0; nul_to_space && i < n; i++)
 		if (!buf[i])
 			buf[i] = ' ';
+}
+
+void proc_exe(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, buf, len - 1);
+	buf[n > 0 ? n : 0] = 0;
 }
 
 void proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len)
@@ -263,4 +274,40 @@ void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *i
 	info->version = (p->major << 8) | p->minor;
 	info->max_depth = max_depth;
 	info->off = *p->off;
+}
+
+/* Children, grandchildren... of pid, by parent pid in /proc/N/stat. */
+size_t proc_descendants(pid_t root, pid_t *out, size_t max)
+{
+	size_t n = 0, scan = 0;
+
+	out[n++] = root;
+	while (scan < n) {
+		pid_t parent = out[scan++];
+		struct dirent *e;
+		DIR *dir = opendir("/proc");
+
+		while (dir && (e = readdir(dir)) && n < max) {
+			char path[300], buf[512], *p;
+			int ppid = 0;
+			FILE *f;
+			size_t len;
+
+			if (e->d_name[0] < '1' || e->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+			f = fopen(path, "re");
+			if (!f)
+				continue;
+			len = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+			buf[len] = 0;
+			p = strrchr(buf, ')');
+			if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == parent)
+				out[n++] = atoi(e->d_name);
+		}
+		if (dir)
+			closedir(dir);
+	}
+	return n;
 }

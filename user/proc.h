@@ -38,6 +38,12 @@ void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *i
 /* Read target memory without stopping it.  0 or -errno. */
 int proc_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 
+/* root, then its children, grandchildren... (at most max); the count. */
+size_t proc_descendants(pid_t root, pid_t *out, size_t max);
+
+/* /proc/PID/exe's target, or "" */
+void proc_exe(pid_t pid, char *buf, size_t len);
+
 /* /proc/PID/task/TID/comm, or "" */
 void proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);
 

@@ -25,6 +25,7 @@ struct sampler {
 	struct bpf_link **links;
 	int nlinks;
 	struct bpf_link *switch_link;   /* --idle */
+	struct bpf_link *exec_link;
 	struct ring_buffer *rb;
 	sampler_code_fn code_fn;
 	void *ctx;
@@ -155,6 +156,12 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	err = attach_cpus(s, opts->rate_hz);
 	if (err)
 		goto fail;
+	s->exec_link = bpf_program__attach(s->skel->progs.pybpf_exec);
+	if (!s->exec_link) {
+		err = -errno;
+		pb_err("failed to attach the sched_process_exec tracepoint: %s", strerror(-err));
+		goto fail;
+	}
 	if (opts->idle) {
 		s->switch_link = bpf_program__attach(s->skel->progs.pybpf_switch);
 		if (!s->switch_link) {
@@ -182,6 +189,7 @@ void sampler_close(struct sampler *s)
 	for (i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
 	bpf_link__destroy(s->switch_link);
+	bpf_link__destroy(s->exec_link);
 	free(s->links);
 	ring_buffer__free(s->rb);
 	sampler_bpf__destroy(s->skel);
@@ -198,6 +206,14 @@ int sampler_add_proc(struct sampler *s, pid_t pid, const struct proc_info *info)
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &key, info, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+int sampler_has_proc(struct sampler *s, pid_t pid)
+{
+	struct proc_info info;
+	__u32 key = pid;
+
+	return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.procs), &key, &info) == 0;
 }
 
 int sampler_remove_proc(struct sampler *s, pid_t pid)

@@ -33,6 +33,8 @@ void sampler_close(struct sampler *s);
 
 int sampler_add_proc(struct sampler *s, pid_t pid, const struct proc_info *info);
 int sampler_remove_proc(struct sampler *s, pid_t pid);
+/* Is pid still in the procs map?  (The BPF side drops it on exec.) */
+int sampler_has_proc(struct sampler *s, pid_t pid);
 
 /* Deliver pending code events; waits up to timeout_ms for the first. */
 int sampler_poll(struct sampler *s, int timeout_ms);

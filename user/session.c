@@ -51,14 +51,25 @@ static int check_privileges(void)
 	return 0;
 }
 
+static struct pyproc *find_proc(struct session *s, pid_t pid)
+{
+	size_t i;
+
+	if (pid == s->proc.pid)
+		return &s->proc;
+	for (i = 0; i < s->nkids; i++)
+		if (s->kids[i]->pid == pid)
+			return s->kids[i];
+	return NULL;
+}
+
 static void on_code(void *ctx, const struct code_event *ev)
 {
 	struct session *s = ctx;
+	struct pyproc *p = find_proc(s, (pid_t)ev->pid);
 
-	/* one target for now; fleet mode looks the process up by ev->pid */
-	if (ev->pid != (uint32_t)s->proc.pid || !s->proc.off)
-		return;
-	symbols_add(&s->syms, ev, s->proc.off, (s->proc.major << 8) | s->proc.minor);
+	if (p && p->off)
+		symbols_add(&s->syms, ev, p->off, (p->major << 8) | p->minor);
 }
 
 static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
@@ -95,14 +106,78 @@ static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 		agg_add(s->window, &key, count, frames, depth, flags);
 }
 
-static void exe_link(pid_t pid, char *buf, size_t len)
+static int push_proc(struct session *s, const struct pyproc *p)
 {
-	char path[64];
-	ssize_t n;
+	struct proc_info info;
+	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, buf, len - 1);
-	buf[n > 0 ? n : 0] = 0;
+	pyproc_info(p, s->o.max_depth, &info);
+	err = sampler_add_proc(s->sampler, p->pid, &info);
+	if (err) {
+		pb_err("failed to add process %d to the sampler: %s", p->pid, strerror(-err));
+		return err;
+	}
+	agg_process(&s->agg, p->pid, p->cmdline);
+	if (s->window)
+		agg_process(s->window, p->pid, p->cmdline);
+	pb_debug("profiling pid %d: CPython %s (%s), _PyRuntime at 0x%llx", p->pid, p->version,
+		 p->elf_path, (unsigned long long)p->runtime_addr);
+	return 0;
+}
+
+/* A child is CPython, or not yet (it may exec later), or never: children
+ * seen not to be Python are rechecked only when their executable changes. */
+static void follow_child(struct session *s, pid_t pid)
+{
+	struct pyproc *p = find_proc(s, pid), fresh;
+	char exe[PATH_MAX];
+	uint64_t h;
+	uint64_t *seen;
+
+	if (p && sampler_has_proc(s->sampler, pid))
+		return;
+	proc_exe(pid, exe, sizeof(exe));
+	h = hash_bytes(exe, strlen(exe), 1);
+	seen = htab_get(&s->not_python, &(uint64_t){ (uint64_t)pid });
+	if (!p && seen && *seen == h)
+		return;
+	if (pyproc_inspect(pid, &fresh)) {
+		uint64_t key = (uint64_t)pid, *v = htab_put(&s->not_python, &key, NULL);
+
+		if (v)
+			*v = h;
+		return;
+	}
+	if (!p) {
+		struct pyproc **n = s->kids;
+
+		if (s->nkids == s->capkids) {
+			s->capkids = s->capkids ? s->capkids * 2 : 8;
+			n = realloc(s->kids, s->capkids * sizeof(*n));
+			if (!n)
+				return;
+			s->kids = n;
+		}
+		p = malloc(sizeof(*p));
+		if (!p)
+			return;
+		s->kids[s->nkids++] = p;
+	}
+	*p = fresh;
+	push_proc(s, p);
+}
+
+static void scan_children(struct session *s)
+{
+	pid_t pids[1024];
+	size_t n, i;
+
+	if (now_ns() < s->next_scan_ns)
+		return;
+	s->next_scan_ns = now_ns() + 250000000ull;
+	n = proc_descendants(s->proc.pid, pids, sizeof(pids) / sizeof(pids[0]));
+	for (i = 1; i < n; i++)
+		follow_child(s, pids[i]);
 }
 
 /* After exec, a shared libpython is mapped by the dynamic loader a moment
@@ -117,14 +192,14 @@ static int inspect_target(struct session *s)
 	for (;;) {
 		err = pyproc_inspect(s->proc.pid ? s->proc.pid : s->o.pid, &s->proc);
 		if (err == -EAGAIN || (err == -ENOEXEC && s->child)) {
-			exe_link(s->proc.pid, seen, sizeof(seen));
+			proc_exe(s->proc.pid, seen, sizeof(seen));
 			while (now_ns() < deadline) {
 				if (s->child && launch_reaped(s->child, &s->child_code)) {
 					s->child_exited = 1;
 					break;
 				}
 				usleep(2000);
-				exe_link(s->proc.pid, exe, sizeof(exe));
+				proc_exe(s->proc.pid, exe, sizeof(exe));
 				if (err == -EAGAIN || strcmp(exe, seen))
 					break; /* loader still busy, or a new exec */
 			}
@@ -144,7 +219,6 @@ int session_start(struct session *s, const struct session_opts *o)
 		.rate_hz = o->rate_hz, .max_procs = 64, .max_stacks = 65536,
 		.max_counts = 65536, .max_codes = 131072, .idle = o->idle,
 	};
-	struct proc_info info;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct timespec ts;
 	int err;
@@ -153,6 +227,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	s->o = *o;
 	symbols_init(&s->syms);
 	agg_init(&s->agg);
+	htab_init(&s->not_python, sizeof(uint64_t), sizeof(uint64_t));
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
@@ -181,14 +256,11 @@ int session_start(struct session *s, const struct session_opts *o)
 		if (err)
 			return err;
 	}
-	pyproc_info(&s->proc, o->max_depth, &info);
-	err = sampler_add_proc(s->sampler, s->proc.pid, &info);
-	if (err) {
-		pb_err("failed to add process %d to the sampler: %s", s->proc.pid, strerror(-err));
+	err = push_proc(s, &s->proc);
+	if (err)
 		return err;
-	}
-	pb_debug("profiling pid %d: CPython %s (%s), _PyRuntime at 0x%llx", s->proc.pid,
-		 s->proc.version, s->proc.elf_path, (unsigned long long)s->proc.runtime_addr);
+	if (o->subprocesses)
+		scan_children(s);
 	s->start_ns = s->last_ns = now_ns();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->start_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
@@ -222,6 +294,8 @@ int session_run(struct session *s, int timeout_ms)
 {
 	sampler_poll(s->sampler, timeout_ms);
 	s->last_ns = now_ns();
+	if (s->o.subprocesses)
+		scan_children(s);
 	if (session_interrupted)
 		return 0;
 	if (s->o.duration > 0 && session_elapsed(s) >= s->o.duration)
@@ -268,5 +342,9 @@ void session_close(struct session *s)
 	}
 	sampler_close(s->sampler);
 	agg_free(&s->agg);
+	htab_free(&s->not_python);
+	while (s->nkids)
+		free(s->kids[--s->nkids]);
+	free(s->kids);
 	symbols_free(&s->syms);
 }

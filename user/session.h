@@ -22,6 +22,7 @@ struct session_opts {
 	double duration;         /* -d seconds, 0 = until the end */
 	struct thread_filter filter; /* --tid, --thread-name */
 	int idle;                /* --idle: add off-CPU time */
+	int subprocesses;        /* -s: follow Python children */
 };
 
 struct session {
@@ -31,6 +32,10 @@ struct session {
 	struct aggregate agg;    /* everything drained so far */
 	struct aggregate *window;/* optional second target of drains (top) */
 	struct pyproc proc;      /* the target */
+	struct pyproc **kids;    /* -s: its Python descendants, in order found */
+	size_t nkids, capkids;
+	struct htab not_python;  /* pid -> exe name hash of children seen not to be CPython */
+	uint64_t next_scan_ns;
 	pid_t child;             /* launched CMD, 0 if attached */
 	int child_exited, child_code;
 	int target_gone;

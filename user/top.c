@@ -51,6 +51,7 @@ static void usage(FILE *f)
 "      --nolineno         no line numbers\n"
 "      --full-filenames   full paths instead of file names\n"
 "      --max-depth N      frames per stack (default %d)\n"
+"  -s, --subprocesses     also profile Python child processes (root frame per process)\n"
 "      --idle             add time spent off-CPU (sleep, I/O, locks), marked <idle>\n"
 "      --tid TID[,TID...] only these threads\n"
 "      --thread-name RE   only threads whose name matches RE\n"

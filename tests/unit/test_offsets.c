@@ -57,6 +57,60 @@ static void test_known_offsets(void)
 	}
 }
 
+/* Fields of `dump --locals` (user/pyobj*.c). */
+static void test_object_offsets(void)
+{
+	const struct py_offsets *o;
+	unsigned i;
+
+	o = offsets_find(3, 7);        /* PyFrameObject, co_varnames */
+	if (o) {
+		CHECK_EQ_INT(o->frame_localsplus, 360);
+		CHECK_EQ_INT(o->code_varnames, 64);
+		CHECK_EQ_INT(o->code_posonlyargcount, -1); /* PEP 570 is 3.8 */
+		CHECK_EQ_INT(o->dkeys_size, 8);
+		CHECK_EQ_INT(o->dkeys_indices, 40);
+	}
+	o = offsets_find(3, 11);       /* _PyInterpreterFrame, localsplus tables */
+	if (o) {
+		CHECK_EQ_INT(o->frame_localsplus, 72);
+		CHECK_EQ_INT(o->code_localsplusnames, 96);
+		CHECK_EQ_INT(o->code_localspluskinds, 104);
+		CHECK_EQ_INT(o->fast_cell, 0x40);
+		CHECK_EQ_INT(o->fast_free, 0x80);
+		CHECK_EQ_INT(o->dentry_unicode_size, 16);
+		CHECK_EQ_INT(o->long_size, 16);
+	}
+	o = offsets_find(3, 12);       /* lv_tag */
+	if (o) {
+		CHECK_EQ_INT(o->long_size, -1);
+		CHECK_EQ_INT(o->long_tag, 16);
+		CHECK_EQ_INT(o->long_digits, 24);
+		CHECK_EQ_INT(o->long_tag_size_shift, 3);
+		CHECK_EQ_INT(o->long_tag_negative, 2);
+	}
+	for (i = 0; i < offsets_table_len; i++) {
+		o = &offsets_table[i].off;
+		CHECK_EQ_INT(o->object_type, 8);
+		CHECK_EQ_INT(o->cell_ref, 16);
+		CHECK_EQ_INT(o->float_value, 16);
+		CHECK_EQ_INT(o->tuple_items, 24);
+		CHECK_EQ_INT(o->long_digit_bits, 30);
+		CHECK_EQ_INT(o->long_digit_size, 4);
+		CHECK_EQ_INT(o->co_varargs, 4);
+		CHECK_EQ_INT(o->co_varkeywords, 8);
+		CHECK(o->frame_localsplus > 0);
+		CHECK(o->code_argcount >= 0 && o->code_flags >= 0);
+		/* one layout per concern: the reader picks by presence */
+		CHECK((o->long_size >= 0) != (o->long_tag >= 0));
+		CHECK((o->code_varnames >= 0) != (o->code_localsplusnames >= 0));
+		CHECK((o->code_localsplusnames >= 0) == (o->code_localspluskinds >= 0));
+		CHECK((o->code_localsplusnames >= 0) == (o->fast_cell >= 0));
+		CHECK((o->dkeys_size >= 0) != (o->dkeys_log2_index_bytes >= 0));
+		CHECK(o->setentry_size == 16);
+	}
+}
+
 static void test_per_version_kinds(void)
 {
 	static const struct { unsigned minor; unsigned kind; } want[] = {
@@ -110,6 +164,7 @@ int main(void)
 {
 	test_lookup();
 	test_known_offsets();
+	test_object_offsets();
 	test_per_version_kinds();
 	test_every_version_complete();
 	return unit_summary("test_offsets");

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* pyobj.h - short, bounded reprs of objects in a live CPython process and
+ * the arguments and locals of one of its frames (`dump --locals`).
+ *
+ * Everything is read with proc_read() while the target runs: an object
+ * can change or die under us, so every read may fail and a failed read
+ * shows as "<unreadable>", never as an error.  Nothing is written to the
+ * target.  Layouts come from p->off only; the code never branches on the
+ * version.  Not thread-safe (a small per-process cache of type addresses).
+ */
+#ifndef PYBPF_PYOBJ_H
+#define PYBPF_PYOBJ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "proc.h"
+
+/* Buffer size for one repr, used by pyobj_frame_locals; a longer repr
+ * (long strings at detail 3, containers of long strings) ends in "...". */
+#define PYOBJ_REPR_LEN 2048
+
+/* Repr of the object at addr into buf (always NUL-terminated, cut with
+ * "..." when len is too small).  detail 1: scalars, strings cut at 60
+ * characters, containers as "list(len=3)"; 2: longer strings and the first
+ * elements of containers ("[1, 'a', None]"); 3: longer still.
+ * 0, or -EINVAL for a missing buffer or offsets. */
+int pyobj_repr(const struct pyproc *p, uint64_t addr, int detail, char *buf, size_t len);
+
+/* Call fn for each bound argument (is_arg = 1, in signature order, *args
+ * and **kwargs last), then each bound local, cell and free variable of a
+ * frame: frame_addr is a PyFrameObject (<= 3.10) or _PyInterpreterFrame
+ * (3.11+), code_addr its code object (0: read it from the frame).
+ * Unbound (NULL) slots are skipped; cells are shown by their content.
+ * 0, or -errno when the code object or its names cannot be read
+ * (-EINVAL: not a code object). */
+int pyobj_frame_locals(const struct pyproc *p, uint64_t frame_addr, uint64_t code_addr,
+		       int detail,
+		       void (*fn)(void *ctx, const char *name, const char *repr, int is_arg),
+		       void *ctx);
+
+/* Formatting helpers, exposed for the unit tests. */
+/* Python's repr() of a float: shortest digits that read back the same. */
+void pyobj_format_float(double v, char *buf, size_t len);
+/* Python-style quoted, escaped literal of code points (str, bytes = 0) or
+ * bytes (b'...', bytes = 1); cut with "..." after the quote when more
+ * than shown (total > n). */
+void pyobj_format_str(const uint32_t *chars, size_t n, size_t total, int bytes, char *buf,
+		      size_t len);
+
+#endif /* PYBPF_PYOBJ_H */

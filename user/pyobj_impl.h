@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* pyobj_impl.h - what the three parts of pyobj share, nothing else sees
+ * it: pyobj_fmt.c (bounded text output, Python literal syntax), pyobj.c
+ * (reading and describing objects), pyobj_locals.c (a frame's variables). */
+#ifndef PYBPF_PYOBJ_IMPL_H
+#define PYBPF_PYOBJ_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "pyobj.h"
+
+/* ---- pyobj_fmt.c: text into a fixed buffer ---- */
+
+/* Appends keep room for a closing "..." so a cut is always visible. */
+struct out {
+	char *buf;
+	size_t len, pos;
+	int cut;
+};
+
+void out_init(struct out *o, char *buf, size_t len);
+void out_put(struct out *o, const char *s, size_t n);
+void out_puts(struct out *o, const char *s);
+void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Python literal of code points: 'str' or b'bytes', "..." when cut. */
+void out_quoted(struct out *o, const uint32_t *chars, size_t n, size_t total, int bytes);
+/* UTF-8 of c into out (room for 4); its length. */
+size_t utf8_put(char *out, uint32_t c);
+
+/* ---- pyobj.c: objects of one process ---- */
+
+/* Builtin types told apart by address, in known.types[]. */
+enum { T_LONG, T_BOOL, T_FLOAT, T_STR, T_BYTES, T_LIST, T_TUPLE, T_DICT, T_SET, T_FROZENSET,
+       T_CELL, T_NR, T_OTHER = T_NR };
+
+struct known {
+	pid_t pid;
+	uint64_t bias;
+	uint64_t path_hash;         /* of p->elf_path: the key with pid and bias */
+	int used;
+	uint64_t none, true_, false_;
+	uint64_t set_dummy;         /* the object marking deleted set entries */
+	uint64_t types[T_NR];       /* 0: symbol not found */
+};
+
+struct reader {
+	const struct pyproc *p;
+	const struct py_offsets *f;
+	const struct known *k;
+};
+
+/* r for p (p->off set); the type addresses are looked up once per process. */
+void obj_reader(struct reader *r, const struct pyproc *p);
+/* proc_read(), failing on address 0.  0 or -errno. */
+int obj_read(const struct reader *r, uint64_t addr, void *buf, size_t len);
+int obj_read_ssize(const struct reader *r, uint64_t addr, int64_t *v);
+/* The pointer at addr, 0 if unreadable. */
+uint64_t obj_read_ptr(const struct reader *r, uint64_t addr);
+/* Up to max code points of a str; *total its length.  0, -EIO, or
+ * -ENOTSUP for a legacy (not compact) string. */
+int obj_read_str(const struct reader *r, uint64_t addr, uint32_t *chars, size_t max,
+		 size_t *n, size_t *total);
+/* The repr of one object (see pyobj_repr) appended to o. */
+void obj_repr(const struct reader *r, uint64_t addr, int detail, struct out *o);
+
+#endif /* PYBPF_PYOBJ_IMPL_H */

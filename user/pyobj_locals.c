@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* pyobj_locals.c - the arguments and locals of one frame, named from its
+ * code object (see pyobj_frame_locals in pyobj.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pyobj_impl.h"
+
+#define MAX_SLOTS 512   /* fast locals shown per frame */
+#define NAME_CHARS 60   /* characters of a variable name */
+#define NAME_LEN (NAME_CHARS * 4 + 4)
+
+struct frame_vars {
+	const struct reader *r;
+	int detail;
+	void (*fn)(void *ctx, const char *name, const char *repr, int is_arg);
+	void *ctx;
+	size_t n;
+	uint64_t values[MAX_SLOTS];
+	uint64_t names[MAX_SLOTS];
+	uint8_t cell[MAX_SLOTS];        /* slot holds a cell (or will) */
+};
+
+static void name_of(const struct reader *r, uint64_t addr, char *out)
+{
+	uint32_t chars[NAME_CHARS];
+	size_t n = 0, total = 0, i, o = 0;
+
+	if (obj_read_str(r, addr, chars, NAME_CHARS, &n, &total)) {
+		snprintf(out, NAME_LEN, "<unreadable>");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		o += utf8_put(out + o, chars[i]);
+	if (total > n)
+		memcpy(out + o, "...", 3), o += 3;
+	out[o] = 0;
+}
+
+/* The content of a cell slot (3.11+: a slot becomes a cell when the
+ * function's MAKE_CELL runs; before, it holds the plain value). */
+static int deref(const struct reader *r, uint64_t v, uint64_t *out)
+{
+	uint64_t type = 0;
+
+	*out = v;
+	if (obj_read(r, v + r->f->object_type, &type, 8))
+		return -EIO;
+	if (r->k->types[T_CELL] && type == r->k->types[T_CELL])
+		return obj_read(r, v + r->f->cell_ref, out, 8);
+	return 0;
+}
+
+static void emit(struct frame_vars *fv, size_t i, int is_arg)
+{
+	char name[NAME_LEN], repr[PYOBJ_REPR_LEN];
+	uint64_t v = fv->values[i];
+	struct out o;
+
+	out_init(&o, repr, sizeof(repr));
+	if (fv->cell[i] && deref(fv->r, fv->values[i], &v))
+		out_puts(&o, "<unreadable>");
+	else if (!v)
+		return;                 /* empty cell: unbound */
+	else
+		obj_repr(fv->r, v, fv->detail, &o);
+	name_of(fv->r, fv->names[i], name);
+	fv->fn(fv->ctx, name, repr, is_arg);
+}
+
+static int read_names(const struct reader *r, uint64_t tuple, uint64_t *out, size_t want,
+		      size_t *got)
+{
+	int64_t size;
+
+	*got = 0;
+	if (!want)
+		return 0;
+	if (!tuple || obj_read_ssize(r, tuple + r->f->tuple_size, &size) || size < 0)
+		return -EIO;
+	*got = (size_t)size < want ? (size_t)size : want;
+	return *got ? obj_read(r, tuple + r->f->tuple_items, out, *got * 8) : 0;
+}
+
+/* Length of the tuple a code object field points at, 0 if unreadable. */
+static size_t tuple_len(const struct reader *r, uint64_t field)
+{
+	int64_t size = 0;
+
+	if (obj_read_ssize(r, obj_read_ptr(r, field) + r->f->tuple_size, &size) || size < 0)
+		return 0;
+	return (size_t)size;
+}
+
+static int32_t rd_int(const struct reader *r, uint64_t addr, int32_t off)
+{
+	int32_t v = 0;
+
+	if (off < 0 || obj_read(r, addr + off, &v, sizeof(v)))
+		return 0;
+	return v;
+}
+
+/* 3.11+: one table of names and kinds; args come first, cells of args
+ * keep the argument's slot (bpo-43693). */
+static int locals_plus(struct frame_vars *fv, uint64_t frame, uint64_t code, size_t nargs,
+		       size_t *total)
+{
+	const struct reader *r = fv->r;
+	const struct py_offsets *f = r->f;
+	uint8_t kinds[MAX_SLOTS];
+	int32_t n = rd_int(r, code, f->code_nlocalsplus);
+	size_t i;
+	int err;
+
+	*total = n > 0 ? (size_t)n : 0;
+	err = read_names(r, obj_read_ptr(r, code + f->code_localsplusnames), fv->names,
+			 *total < MAX_SLOTS ? *total : MAX_SLOTS, &fv->n);
+	if (!err && fv->n)
+		err = obj_read(r, obj_read_ptr(r, code + f->code_localspluskinds) + f->bytes_data,
+			       kinds, fv->n);
+	if (!err && fv->n)
+		err = obj_read(r, frame + f->frame_localsplus, fv->values, fv->n * 8);
+	if (err)
+		return err;
+	for (i = 0; i < fv->n; i++)
+		fv->cell[i] = (kinds[i] & (f->fast_cell | f->fast_free)) != 0;
+	for (i = 0; i < fv->n; i++)
+		if (fv->values[i])
+			emit(fv, i, i < nargs);
+	return 0;
+}
+
+/* <= 3.10: co_varnames, then co_cellvars and co_freevars.  An argument
+ * captured by a closure lives in its cell, and its own slot is cleared
+ * at the call (co_cell2arg), so it is found by name among the cells. */
+static int locals_classic(struct frame_vars *fv, uint64_t frame, uint64_t code, size_t nargs,
+			  size_t *total)
+{
+	const struct reader *r = fv->r;
+	const struct py_offsets *f = r->f;
+	int32_t nl = rd_int(r, code, f->code_nlocals);
+	size_t nlocals, ncells = 0, nfree = 0, i, j;
+	char a[NAME_LEN], b[NAME_LEN];
+	uint8_t done[MAX_SLOTS] = { 0 };
+	int err;
+
+	err = read_names(r, obj_read_ptr(r, code + f->code_varnames), fv->names,
+			 nl > 0 ? (size_t)(nl < MAX_SLOTS ? nl : MAX_SLOTS) : 0, &nlocals);
+	if (!err && nl > 0 && nlocals < (size_t)nl && nlocals < MAX_SLOTS)
+		err = -EIO;             /* fewer names than locals */
+	if (!err)
+		err = read_names(r, obj_read_ptr(r, code + f->code_cellvars), fv->names + nlocals,
+				 MAX_SLOTS - nlocals, &ncells);
+	if (!err)
+		err = read_names(r, obj_read_ptr(r, code + f->code_freevars),
+				 fv->names + nlocals + ncells, MAX_SLOTS - nlocals - ncells,
+				 &nfree);
+	if (err)
+		return err;
+	fv->n = nlocals + ncells + nfree;
+	*total = fv->n;
+	if (nl > 0 && nlocals < (size_t)nl) {
+		/* more locals than shown: their cells are out of reach */
+		*total = (size_t)nl + tuple_len(r, code + f->code_cellvars) +
+			 tuple_len(r, code + f->code_freevars);
+		ncells = nfree = 0;
+		fv->n = nlocals;
+	}
+	if (fv->n && (err = obj_read(r, frame + f->frame_localsplus, fv->values, fv->n * 8)))
+		return err;
+	for (i = nlocals; i < fv->n; i++)
+		fv->cell[i] = 1;
+	for (i = 0; i < nlocals; i++) {
+		if (fv->values[i]) {
+			emit(fv, i, i < nargs);
+			continue;
+		}
+		if (i >= nargs || !ncells)
+			continue;
+		name_of(r, fv->names[i], a);
+		for (j = nlocals; j < nlocals + ncells; j++) {
+			name_of(r, fv->names[j], b);
+			if (!done[j] && strcmp(a, b) == 0) {
+				done[j] = 1;
+				if (fv->values[j])
+					emit(fv, j, 1);
+				break;
+			}
+		}
+	}
+	for (j = nlocals; j < fv->n; j++)
+		if (!done[j] && fv->values[j])
+			emit(fv, j, 0);
+	return 0;
+}
+
+int pyobj_frame_locals(const struct pyproc *p, uint64_t frame_addr, uint64_t code_addr,
+		       int detail,
+		       void (*fn)(void *ctx, const char *name, const char *repr, int is_arg),
+		       void *ctx)
+{
+	const struct py_offsets *f = p ? p->off : NULL;
+	struct frame_vars *fv;
+	struct reader r;
+	uint64_t type = 0;
+	size_t nargs, total = 0;
+	int32_t flags, argc, kwonly;
+	int err;
+
+	if (!f || !fn || !frame_addr || f->frame_localsplus < 0)
+		return -EINVAL;
+	obj_reader(&r, p);
+	if (!code_addr && obj_read(&r, frame_addr + f->frame_code, &code_addr, 8))
+		return -EIO;
+	if (obj_read(&r, code_addr + f->object_type, &type, 8))
+		return -EIO;
+	if (p->code_type_addr && type != p->code_type_addr)
+		return -EINVAL;
+	flags = rd_int(&r, code_addr, f->code_flags);
+	argc = rd_int(&r, code_addr, f->code_argcount);
+	kwonly = rd_int(&r, code_addr, f->code_kwonlyargcount);
+	if (argc < 0 || kwonly < 0)
+		return -EIO;
+	nargs = (size_t)argc + (size_t)kwonly + !!(flags & f->co_varargs) +
+		!!(flags & f->co_varkeywords);
+	fv = calloc(1, sizeof(*fv));
+	if (!fv)
+		return -ENOMEM;
+	fv->r = &r;
+	fv->detail = detail < 1 ? 1 : detail;
+	fv->fn = fn;
+	fv->ctx = ctx;
+	if (f->code_localsplusnames >= 0)
+		err = locals_plus(fv, frame_addr, code_addr, nargs, &total);
+	else
+		err = locals_classic(fv, frame_addr, code_addr, nargs, &total);
+	if (!err && total > fv->n) {
+		char more[64];
+
+		snprintf(more, sizeof(more), "<%zu more not shown>", total - fv->n);
+		fn(ctx, "...", more, 0);
+	}
+	free(fv);
+	return err;
+}
