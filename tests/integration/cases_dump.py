@@ -150,3 +150,28 @@ def case_idle(ctx):
         problems.append("<idle> frames without --idle")
     if problems:
         raise Fail(problems[0], problems[1:] + P.evidence(stacks, 8))
+
+
+def case_subprocesses(ctx):
+    """-s: both multiprocessing.Pool(2) workers appear under their own
+    'process PID: cmdline' root, with pool_work at its marked lines."""
+    marks = markers(WORKLOADS / "pool.py")
+    target = start(ctx, "pool.py", WORKLOAD_MAX)
+    stacks, res = collapsed(ctx, target, 4, extra=["-s"], rate=100)
+    per_pid = {}
+    for s in stacks:
+        root = s.frames[0].label
+        m = re.match(r"^process (\d+): ", root)
+        if not m:
+            raise Fail("stack without a process root frame: %s" % root, P.evidence(stacks, 5))
+        if s.frames[-1].name == "pool_work" and s.frames[-1].line in marks["pool"]:
+            per_pid[int(m.group(1))] = per_pid.get(int(m.group(1)), 0) + s.count
+    workers = {pid: n for pid, n in per_pid.items() if pid != target.pid}
+    if len(workers) < 2 or min(workers.values()) < 20:
+        raise Fail("pool_work samples per worker process: %s (expected 2 workers, "
+                   ">= 20 each)" % workers, P.evidence(stacks, 8))
+    res = pybpf(["dump", "-p", target.pid, "-s"], ctx.dir, 30, name="dump-s")
+    procs = re.findall(r"^Process (\d+): ", res.out, re.M)
+    if len(procs) < 3:
+        raise Fail("dump -s shows processes %s, expected the parent and 2 workers" % procs,
+                   res.out.splitlines()[:40])
