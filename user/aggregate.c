@@ -255,7 +255,8 @@ int profile_build(const struct aggregate *a, const struct symbols *syms,
 		goto out;
 	}
 	while (htab_next(&a->stacks, &pos, &k, &v)) {
-		if (!((struct agg_val *)v)->count)
+		if (!((struct agg_val *)v)->count ||
+		    (o->only_pid && ((const struct agg_key *)k)->pid != o->only_pid))
 			continue;
 		err = build_stack(&b, a, syms, o, k, v, &p->stacks[p->nstacks]);
 		if (err)

@@ -62,6 +62,7 @@ struct profile_opts {
 	int full_filenames;
 	int thread_roots;        /* -t: a root frame per thread */
 	int process_roots;       /* -s: a root frame per process */
+	uint32_t only_pid;       /* non-zero: only this process's stacks */
 };
 
 /* Resolve an aggregate into a profile (frames root first).  The profile

@@ -37,6 +37,33 @@ int cli_seconds(const char *s, double *out)
 	return 0;
 }
 
+static int cli_comm(struct session_opts *so, const char *arg)
+{
+	static regex_t re;
+
+	if (regcomp(&re, arg, REG_EXTENDED | REG_NOSUB)) {
+		pb_err("invalid --comm regular expression: %s", arg);
+		return -EINVAL;
+	}
+	so->comm_re = &re;
+	return 1;
+}
+
+static int cli_exclude(struct session_opts *so, const char *arg)
+{
+	static pid_t pids[257];
+	struct thread_filter f = {};   /* same "N[,N...]" syntax as --tid */
+	size_t i;
+
+	if (thread_filter_tids(&f, arg))
+		return -EINVAL;
+	for (i = 0; i < f.ntids && i < 256; i++)
+		pids[i] = (pid_t)f.tids[i];
+	pids[i] = 0;
+	so->exclude = pids;
+	return 1;
+}
+
 void cli_defaults(struct session_opts *so)
 {
 	so->rate_hz = 100;
@@ -77,6 +104,14 @@ int cli_common(int opt, const char *arg, struct session_opts *so, struct profile
 		so->subprocesses = 1;
 		po->process_roots = 1;
 		return 1;
+	case OPT_ALL:
+		so->all = 1;
+		po->process_roots = 1;
+		return 1;
+	case OPT_COMM:
+		return cli_comm(so, arg);
+	case OPT_EXCLUDE_PID:
+		return cli_exclude(so, arg);
 	case OPT_IDLE:
 		so->idle = 1;
 		return 1;
@@ -90,8 +125,8 @@ int cli_target(struct session_opts *so, int argc, char **argv, int optind_)
 {
 	if (optind_ < argc)
 		so->cmd = argv + optind_;
-	if (!so->pid == !so->cmd) {
-		pb_err("give exactly one target: -p PID or -- COMMAND [ARGS...]");
+	if ((so->pid != 0) + (so->cmd != NULL) + (so->all != 0) != 1) {
+		pb_err("give exactly one target: -p PID, --all or -- COMMAND [ARGS...]");
 		return -EINVAL;
 	}
 	return 0;

@@ -21,6 +21,9 @@ enum {
 	OPT_TID,
 	OPT_THREAD_NAME,
 	OPT_IDLE,
+	OPT_ALL,
+	OPT_COMM,
+	OPT_EXCLUDE_PID,
 	OPT_COMMON_LAST,
 };
 
@@ -38,7 +41,10 @@ enum {
 	{ "tid", required_argument, NULL, OPT_TID },                  \
 	{ "thread-name", required_argument, NULL, OPT_THREAD_NAME },  \
 	{ "idle", no_argument, NULL, OPT_IDLE },                      \
-	{ "subprocesses", no_argument, NULL, 's' }
+	{ "subprocesses", no_argument, NULL, 's' },                   \
+	{ "all", no_argument, NULL, OPT_ALL },                        \
+	{ "comm", required_argument, NULL, OPT_COMM },                \
+	{ "exclude-pid", required_argument, NULL, OPT_EXCLUDE_PID }
 
 /* Handle one common option; 1 if it was one, 0 if not, <0 on error. */
 int cli_common(int opt, const char *arg, struct session_opts *so, struct profile_opts *po);

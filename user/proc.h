@@ -23,6 +23,7 @@ struct pyproc {
 	uint64_t code_type_addr;    /* &PyCode_Type, 0 if not found */
 	const struct py_offsets *off;
 	int initialized;            /* runtime had an interpreter at inspection */
+	int gone;                   /* exited (kept for its symbols and samples) */
 	char err[512];              /* why inspection failed */
 };
 

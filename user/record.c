@@ -5,23 +5,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cli.h"
 #include "commands.h"
 #include "log.h"
 #include "output.h"
 #include "session.h"
+#include "writeout.h"
 
 struct record_opts {
 	struct session_opts session;
-	struct profile_opts profile;
-	const char *output;
-	const struct output_format *format;
+	struct writeout_opts out;
+	int merge;               /* --all --merge: one file, a root per process */
+	double rotate;           /* --rotate SECS: a new set of files every SECS */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: pybpf record [OPTIONS] (-p PID | -- COMMAND [ARGS...])\n"
+"Usage: pybpf record [OPTIONS] (-p PID | --all | -- COMMAND [ARGS...])\n"
 "Sample a running Python process (or a command it launches) in the kernel\n"
 "and write a profile.\n\n"
 "  -p, --pid PID          profile this process\n"
@@ -39,45 +41,71 @@ static void usage(FILE *f)
 "      --tid TID[,TID...] only these threads\n"
 "      --thread-name RE   only threads whose name matches RE\n"
 "  -v, --verbose          show the BPF counters\n\n"
+"Fleet mode:\n"
+"      --all              every CPython process on the host, now and later;\n"
+"                         -o names a directory: one file PID-COMM.EXT per process\n"
+"      --merge            with --all: one file, a root frame per process\n"
+"      --rotate SECS      write a new set of files every SECS (time-stamped)\n"
+"      --comm REGEX       only processes whose command name matches\n"
+"      --exclude-pid PIDS never these processes (comma-separated)\n"
+"      --min-samples N    leave out processes with fewer samples\n"
+"  SIGUSR1 writes what was collected so far and keeps recording.\n\n"
 "Examples:\n"
 "  sudo pybpf record -p 1234 -o profile.svg\n"
-"  sudo pybpf record -f speedscope -o app.json -- python3 app.py --port 8000\n",
+"  sudo pybpf record -f speedscope -o app.json -- python3 app.py --port 8000\n"
+"  sudo pybpf record --all -d 60 -o profiles/\n"
+"  sudo pybpf record --all --rotate 60 -f pprof -o /var/lib/pybpf/\n",
 		output_names(), PYBPF_MAX_DEPTH, PYBPF_MAX_DEPTH);
 }
 
 static int parse(int argc, char **argv, struct record_opts *o)
 {
+	enum { OPT_MERGE = 400, OPT_ROTATE, OPT_MIN_SAMPLES };
 	static const struct option longopts[] = {
 		CLI_COMMON_LONG,
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "threads", no_argument, NULL, 't' },
+		{ "merge", no_argument, NULL, OPT_MERGE },
+		{ "rotate", required_argument, NULL, OPT_ROTATE },
+		{ "min-samples", required_argument, NULL, OPT_MIN_SAMPLES },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, r;
 
 	cli_defaults(&o->session);
-	o->format = output_find("flamegraph");
+	o->out.format = output_find("flamegraph");
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+" CLI_COMMON_SHORT "o:f:t", longopts, NULL)) != -1) {
-		r = cli_common(opt, optarg, &o->session, &o->profile);
+		r = cli_common(opt, optarg, &o->session, &o->out.profile);
 		if (r < 0)
 			return r;
 		if (r)
 			continue;
 		switch (opt) {
 		case 'o':
-			o->output = optarg;
+			o->out.output = optarg;
+			break;
+		case OPT_MERGE:
+			o->merge = 1;
+			break;
+		case OPT_ROTATE:
+			if (cli_seconds(optarg, &o->rotate))
+				return -EINVAL;
+			break;
+		case OPT_MIN_SAMPLES:
+			if (cli_u32(optarg, "--min-samples", 0, 0xffffffff, &o->out.min_samples))
+				return -EINVAL;
 			break;
 		case 'f':
-			o->format = output_find(optarg);
-			if (!o->format) {
+			o->out.format = output_find(optarg);
+			if (!o->out.format) {
 				pb_err("unknown format: %s (expected %s)", optarg, output_names());
 				return -EINVAL;
 			}
 			break;
 		case 't':
-			o->profile.thread_roots = 1;
+			o->out.profile.thread_roots = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -112,68 +140,72 @@ static void summary(struct session *s, const char *dest)
 	}
 }
 
-static int write_profile(struct session *s, const struct record_opts *o, const char *path)
+/* "20261122T001502" for rotated file names */
+static void stamp_now(char *buf, size_t len)
 {
-	struct profile p;
-	FILE *f;
-	int err;
+	time_t t = time(NULL);
+	struct tm tm;
 
-	err = profile_build(&s->agg, &s->syms, &o->profile, &p);
-	if (err) {
-		pb_err("failed to build profile: %s", strerror(-err));
-		return err;
-	}
-	p.title = s->proc.cmdline[0] ? s->proc.cmdline : "python";
-	p.rate_hz = s->o.rate_hz;
-	p.duration_ns = (uint64_t)(session_elapsed(s) * 1e9);
-	p.start_unix_ns = s->start_unix_ns;
-	p.python_version = s->proc.version;
-	f = fopen(path, "w");
-	if (!f) {
-		err = -errno;
-		pb_err("failed to open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	err = o->format->write(f, &p);
-	if (fclose(f) && !err)
-		err = -errno;
-	if (err)
-		pb_err("failed to write %s: %s", path, strerror(-err));
-out:
-	profile_free(&p);
-	return err;
+	strftime(buf, len, "%Y%m%dT%H%M%S", gmtime_r(&t, &tm));
+}
+
+static int write_set(struct session *s, struct record_opts *o, int rotating, int *files)
+{
+	char stamp[32];
+
+	if (rotating)
+		stamp_now(stamp, sizeof(stamp));
+	return writeout(s, &o->out, rotating ? stamp : NULL, files);
 }
 
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts o = {};
 	struct session s;
-	char defpath[64];
-	const char *path;
-	uint64_t last_drain;
-	int err;
+	char defpath[64], dest[PATH_MAX + 32];
+	uint64_t last_drain, last_rotate;
+	int err, files = 0;
 
 	err = parse(argc, argv, &o);
 	if (err)
 		return 2;
-	snprintf(defpath, sizeof(defpath), "profile.%s", o.format->extension);
-	path = o.output ? o.output : defpath;
+	o.out.per_process = o.session.all && !o.merge;
+	o.out.profile.process_roots |= o.session.all && o.merge;
+	snprintf(defpath, sizeof(defpath), o.out.per_process ? "pybpf-profiles" : "profile.%s",
+		 o.out.format->extension);
+	if (!o.out.output)
+		o.out.output = defpath;
 
 	err = session_start(&s, &o.session);
 	if (err)
 		goto out;
-	last_drain = now_ns();
+	last_drain = last_rotate = now_ns();
 	while (session_run(&s, 100)) {
 		if (now_ns() - last_drain >= 1000000000ull) {
 			session_drain(&s);
 			last_drain = now_ns();
 		}
+		if (o.rotate > 0 && now_ns() - last_rotate >= (uint64_t)(o.rotate * 1e9)) {
+			/* drained just now: the next interval starts from zero */
+			session_drain(&s);
+			write_set(&s, &o, 1, &files);
+			agg_clear(&s.agg);
+			last_rotate = now_ns();
+		}
+		if (session_dump_requested) {
+			session_dump_requested = 0;
+			session_drain(&s);
+			if (write_set(&s, &o, o.rotate > 0, &files) == 0)
+				pb_warn("SIGUSR1: wrote %d file(s) to %s", files, o.out.output);
+		}
 	}
 	session_finish(&s);
 	if (s.target_gone)
 		pb_debug("process %d exited", s.proc.pid);
-	err = write_profile(&s, &o, path);
-	summary(&s, path);
+	err = write_set(&s, &o, o.rotate > 0, &files);
+	snprintf(dest, sizeof(dest), o.out.per_process ? "%s (%d files)" : "%s", o.out.output,
+		 files);
+	summary(&s, dest);
 	if (!err && !s.agg.total)
 		pb_warn("no samples: the target used no CPU while it was profiled%s",
 			thread_filter_active(&o.session.filter) ? ", or no thread matched the filter" : "");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* session.c - the lifecycle record and top share: checks, target,
  * sampler, periodic drains, end conditions. */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -15,6 +16,7 @@
 #include "session.h"
 
 volatile sig_atomic_t session_interrupted;
+volatile sig_atomic_t session_dump_requested;
 
 uint64_t now_ns(void)
 {
@@ -26,8 +28,10 @@ uint64_t now_ns(void)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	session_interrupted = 1;
+	if (sig == SIGUSR1)
+		session_dump_requested = 1;
+	else
+		session_interrupted = 1;
 }
 
 /* root, or CAP_BPF + CAP_PERFMON (+ CAP_SYS_PTRACE to read memory) */
@@ -134,18 +138,25 @@ static void follow_child(struct session *s, pid_t pid)
 	uint64_t h;
 	uint64_t *seen;
 
-	if (p && sampler_has_proc(s->sampler, pid))
+	int err;
+
+	if (p && !p->gone && sampler_has_proc(s->sampler, pid))
 		return;
 	proc_exe(pid, exe, sizeof(exe));
 	h = hash_bytes(exe, strlen(exe), 1);
 	seen = htab_get(&s->not_python, &(uint64_t){ (uint64_t)pid });
-	if (!p && seen && *seen == h)
+	if (seen && *seen == h)
 		return;
-	if (pyproc_inspect(pid, &fresh)) {
+	err = pyproc_inspect(pid, &fresh);
+	if (err == -EAGAIN || err == -ESRCH)
+		return; /* not yet, or gone */
+	if (err) {
 		uint64_t key = (uint64_t)pid, *v = htab_put(&s->not_python, &key, NULL);
 
 		if (v)
 			*v = h;
+		if (err != -ENOEXEC)
+			pb_debug("skipping pid %d: %s", pid, fresh.err);
 		return;
 	}
 	if (!p) {
@@ -167,17 +178,71 @@ static void follow_child(struct session *s, pid_t pid)
 	push_proc(s, p);
 }
 
+static int wanted(struct session *s, pid_t pid)
+{
+	char comm[64] = "", path[64];
+	FILE *f;
+	size_t i;
+
+	if (pid == getpid())
+		return 0;
+	for (i = 0; s->o.exclude && s->o.exclude[i]; i++)
+		if (s->o.exclude[i] == pid)
+			return 0;
+	if (!s->o.comm_re)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+	return regexec(s->o.comm_re, comm, 0, NULL, 0) == 0;
+}
+
+/* Processes that exited: out of the BPF map, kept for output. */
+static void reap_gone(struct session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nkids; i++) {
+		struct pyproc *p = s->kids[i];
+
+		if (!p->gone && kill(p->pid, 0) && errno == ESRCH) {
+			p->gone = 1;
+			sampler_remove_proc(s->sampler, p->pid);
+		}
+	}
+}
+
+/* -s: the target's descendants; --all: every process on the host. */
 static void scan_children(struct session *s)
 {
-	pid_t pids[1024];
-	size_t n, i;
+	static pid_t pids[65536];
+	struct dirent *e;
+	size_t n = 0, i;
+	DIR *dir;
 
 	if (now_ns() < s->next_scan_ns)
 		return;
-	s->next_scan_ns = now_ns() + 250000000ull;
-	n = proc_descendants(s->proc.pid, pids, sizeof(pids) / sizeof(pids[0]));
-	for (i = 1; i < n; i++)
-		follow_child(s, pids[i]);
+	s->next_scan_ns = now_ns() + (s->o.all ? 500000000ull : 250000000ull);
+	if (s->o.all) {
+		dir = opendir("/proc");
+		while (dir && (e = readdir(dir)) && n < sizeof(pids) / sizeof(pids[0]))
+			if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+				pids[n++] = atoi(e->d_name);
+		if (dir)
+			closedir(dir);
+		i = 0;
+	} else {
+		n = proc_descendants(s->proc.pid, pids, sizeof(pids) / sizeof(pids[0]));
+		i = 1;
+	}
+	for (; i < n; i++)
+		if (wanted(s, pids[i]))
+			follow_child(s, pids[i]);
+	reap_gone(s);
 }
 
 /* After exec, a shared libpython is mapped by the dynamic loader a moment
@@ -230,6 +295,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	htab_init(&s->not_python, sizeof(uint64_t), sizeof(uint64_t));
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 
 	err = check_privileges();
 	if (err)
@@ -238,7 +304,7 @@ int session_start(struct session *s, const struct session_opts *o)
 		pb_err("kernel has no BTF (/sys/kernel/btf/vmlinux): CONFIG_DEBUG_INFO_BTF=y is needed");
 		return -ENOTSUP;
 	}
-	if (!o->cmd) {
+	if (!o->cmd && !o->all) {
 		s->proc.pid = o->pid;
 		err = inspect_target(s);
 		if (err)
@@ -256,10 +322,12 @@ int session_start(struct session *s, const struct session_opts *o)
 		if (err)
 			return err;
 	}
-	err = push_proc(s, &s->proc);
-	if (err)
-		return err;
-	if (o->subprocesses)
+	if (!o->all) {
+		err = push_proc(s, &s->proc);
+		if (err)
+			return err;
+	}
+	if (o->subprocesses || o->all)
 		scan_children(s);
 	s->start_ns = s->last_ns = now_ns();
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -294,7 +362,7 @@ int session_run(struct session *s, int timeout_ms)
 {
 	sampler_poll(s->sampler, timeout_ms);
 	s->last_ns = now_ns();
-	if (s->o.subprocesses)
+	if (s->o.subprocesses || s->o.all)
 		scan_children(s);
 	if (session_interrupted)
 		return 0;
@@ -305,7 +373,7 @@ int session_run(struct session *s, int timeout_ms)
 			s->child_exited = 1;
 		return !s->child_exited;
 	}
-	if (!process_alive(s->proc.pid)) {
+	if (!s->o.all && !process_alive(s->proc.pid)) {
 		s->target_gone = 1;
 		return 0;
 	}

@@ -5,6 +5,7 @@
 #ifndef PYBPF_SESSION_H
 #define PYBPF_SESSION_H
 
+#include <regex.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,6 +24,9 @@ struct session_opts {
 	struct thread_filter filter; /* --tid, --thread-name */
 	int idle;                /* --idle: add off-CPU time */
 	int subprocesses;        /* -s: follow Python children */
+	int all;                 /* --all: every CPython process on the host */
+	regex_t *comm_re;        /* --all: only processes whose comm matches */
+	pid_t *exclude;          /* --all: never these pids (0-terminated) */
 };
 
 struct session {
@@ -31,8 +35,8 @@ struct session {
 	struct symbols syms;
 	struct aggregate agg;    /* everything drained so far */
 	struct aggregate *window;/* optional second target of drains (top) */
-	struct pyproc proc;      /* the target */
-	struct pyproc **kids;    /* -s: its Python descendants, in order found */
+	struct pyproc proc;      /* the target (pid 0 with --all) */
+	struct pyproc **kids;    /* -s: its Python descendants; --all: every one */
 	size_t nkids, capkids;
 	struct htab not_python;  /* pid -> exe name hash of children seen not to be CPython */
 	uint64_t next_scan_ns;
@@ -44,6 +48,7 @@ struct session {
 };
 
 extern volatile sig_atomic_t session_interrupted;
+extern volatile sig_atomic_t session_dump_requested;  /* SIGUSR1 */
 
 /* Returns 0 or -errno, having printed the one-line reason. */
 int session_start(struct session *s, const struct session_opts *o);
