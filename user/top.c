@@ -18,6 +18,7 @@
 #include "session.h"
 
 struct row {
+	uint32_t pid;                 /* with --all / -s: rows are per process */
 	char label[256];
 	uint64_t own, total;          /* samples in the last window */
 	uint64_t own_all, total_all;  /* samples since the start */
@@ -42,9 +43,11 @@ struct top {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: pybpf top [OPTIONS] (-p PID | -- COMMAND [ARGS...])\n"
+"Usage: pybpf top [OPTIONS] (-p PID | --all | -- COMMAND [ARGS...])\n"
 "Live view of the Python functions a process spends its CPU time in.\n\n"
 "  -p, --pid PID          watch this process\n"
+"      --all              every CPython process on the host (a PID column)\n"
+"      --comm REGEX       with --all: only processes whose command name matches\n"
 "  -d, --duration SECS    stop after SECS seconds\n"
 "  -r, --rate HZ          samples per second (default 100)\n"
 "  -F, --function         one row per function, not per line\n"
@@ -61,9 +64,19 @@ static void usage(FILE *f)
 "Example:\n  sudo pybpf top -p 1234\n", PYBPF_MAX_DEPTH);
 }
 
-static struct row *row_for(struct top *t, const char *label)
+static int per_process(const struct top *t)
 {
-	uint64_t h = hash_bytes(label, strlen(label), 0);
+	return t->s.o.all || t->s.o.subprocesses;
+}
+
+static uint64_t row_key(uint32_t pid, const char *label)
+{
+	return hash_bytes(label, strlen(label), pid);
+}
+
+static struct row *row_for(struct top *t, uint32_t pid, const char *label)
+{
+	uint64_t h = row_key(pid, label);
 	int created;
 	size_t *idx = htab_put(&t->index, &h, &created);
 
@@ -80,6 +93,7 @@ static struct row *row_for(struct top *t, const char *label)
 			t->cap = cap;
 		}
 		memset(&t->rows[t->nrows], 0, sizeof(struct row));
+		t->rows[t->nrows].pid = pid;
 		snprintf(t->rows[t->nrows].label, sizeof(t->rows[0].label), "%s", label);
 		*idx = t->nrows++;
 	}
@@ -107,7 +121,7 @@ static void account(struct top *t, const struct profile *p)
 			if (f->kind != PFRAME_PYTHON && f->kind != PFRAME_UNKNOWN)
 				continue;
 			pframe_label(f, label, sizeof(label));
-			r = row_for(t, label);
+			r = row_for(t, per_process(t) ? st->pid : 0, label);
 			if (!r)
 				return;
 			if (r->seen != gen) {
@@ -167,7 +181,7 @@ static void draw(struct top *t)
 	qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_rows);
 	htab_clear(&t->index); /* rows moved: rebuild the label index */
 	for (i = 0; i < t->nrows; i++) {
-		uint64_t h = hash_bytes(t->rows[i].label, strlen(t->rows[i].label), 0);
+		uint64_t h = row_key(t->rows[i].pid, t->rows[i].label);
 		size_t *idx = htab_put(&t->index, &h, NULL);
 
 		if (idx)
@@ -175,8 +189,12 @@ static void draw(struct top *t)
 	}
 	if (t->tty)
 		printf("\033[H");
-	printf("pybpf top: pid %d (%.60s)  CPython %s  %.0fs%s", t->s.proc.pid, t->s.proc.cmdline,
-	       t->s.proc.version, session_elapsed(&t->s), eol);
+	if (t->s.o.all)
+		printf("pybpf top: all Python processes (%zu found)  %.0fs%s", t->s.nkids,
+		       session_elapsed(&t->s), eol);
+	else
+		printf("pybpf top: pid %d (%.60s)  CPython %s  %.0fs%s", t->s.proc.pid,
+		       t->s.proc.cmdline, t->s.proc.version, session_elapsed(&t->s), eol);
 	printf("samples %llu (total %llu)  rate %u Hz  threads %zu  active %.0f%%  errors %llu  lost %llu  sort %s%s",
 	       (unsigned long long)t->window_total, (unsigned long long)t->s.agg.total,
 	       t->s.o.rate_hz, t->s.agg.threads.len, active,
@@ -190,14 +208,17 @@ static void draw(struct top *t)
 				printf("  %llu %s;", (unsigned long long)st[i], sampler_stat_name(i));
 		printf("%s", eol);
 	}
-	printf("%s  %%Own   %%Total  OwnTime  TotalTime  Function (filename:line)%s%s",
-	       t->tty ? "\033[7m" : "", t->tty ? "\033[0m\033[K\n" : "\n", "");
+	printf("%s%s  %%Own   %%Total  OwnTime  TotalTime  Function (filename:line)%s",
+	       t->tty ? "\033[7m" : "", per_process(t) ? "    PID" : "",
+	       t->tty ? "\033[0m\033[K\n" : "\n");
 	for (i = 0; i < t->nrows && i < max; i++) {
 		const struct row *r = &t->rows[i];
 		double w = t->window_total ? 100.0 / t->window_total : 0;
 
 		if (!r->total_all)
 			continue;
+		if (per_process(t))
+			printf("%7u", r->pid);
 		printf("%6.2f  %7.2f  %6.2fs  %8.2fs  %s%s", r->own * w, r->total * w,
 		       r->own_all / rate, r->total_all / rate, r->label, eol);
 	}
