@@ -119,7 +119,7 @@ static int parse(int argc, char **argv, struct record_opts *o)
 }
 
 /* errors: reads that failed; lost: samples that could not be counted */
-static void summary(struct session *s, const char *dest)
+static void summary(struct session *s, const char *dest, uint64_t rotated)
 {
 	uint64_t st[STAT_NR + 1], errors, lost;
 	int i;
@@ -129,7 +129,7 @@ static void summary(struct session *s, const char *dest)
 		 st[STAT_ERR_CODE] + st[STAT_ERR_NAME] + st[STAT_ERR_SYMBOL];
 	lost = st[STAT_LOST_COUNTS] + st[STAT_LOST_STACKS] + st[STAT_NR];
 	fprintf(stderr, "pybpf: %llu samples, %llu errors, %llu lost, %.1f s -> %s\n",
-		(unsigned long long)s->agg.total, (unsigned long long)errors,
+		(unsigned long long)(s->agg.total + rotated), (unsigned long long)errors,
 		(unsigned long long)lost, session_elapsed(s), dest);
 	for (i = 0; i <= STAT_NR; i++) {
 		int shown = i >= STAT_ERR_RUNTIME && i != STAT_TRUNCATED;
@@ -140,13 +140,22 @@ static void summary(struct session *s, const char *dest)
 	}
 }
 
-/* "20261122T001502" for rotated file names */
+/* "20261122T001502" (UTC) for rotated file names; a second write in the
+ * same second gets "-2", "-3"... rather than overwriting the first. */
 static void stamp_now(char *buf, size_t len)
 {
+	static char last[32];
+	static int repeat;
 	time_t t = time(NULL);
 	struct tm tm;
 
 	strftime(buf, len, "%Y%m%dT%H%M%S", gmtime_r(&t, &tm));
+	if (strcmp(buf, last) == 0) {
+		snprintf(buf + strlen(buf), len - strlen(buf), "-%d", ++repeat + 1);
+		return;
+	}
+	snprintf(last, sizeof(last), "%s", buf);
+	repeat = 0;
 }
 
 static int write_set(struct session *s, struct record_opts *o, int rotating, int *files)
@@ -163,7 +172,7 @@ int cmd_record(int argc, char **argv)
 	struct record_opts o = {};
 	struct session s;
 	char defpath[64], dest[PATH_MAX + 32];
-	uint64_t last_drain, last_rotate;
+	uint64_t last_drain, last_rotate, rotated = 0;
 	int err, files = 0;
 
 	err = parse(argc, argv, &o);
@@ -189,6 +198,7 @@ int cmd_record(int argc, char **argv)
 			/* drained just now: the next interval starts from zero */
 			session_drain(&s);
 			write_set(&s, &o, 1, &files);
+			rotated += s.agg.total;
 			agg_clear(&s.agg);
 			last_rotate = now_ns();
 		}
@@ -205,8 +215,8 @@ int cmd_record(int argc, char **argv)
 	err = write_set(&s, &o, o.rotate > 0, &files);
 	snprintf(dest, sizeof(dest), o.out.per_process ? "%s (%d files)" : "%s", o.out.output,
 		 files);
-	summary(&s, dest);
-	if (!err && !s.agg.total)
+	summary(&s, dest, rotated);
+	if (!err && !s.agg.total && !rotated)
 		pb_warn("no samples: the target used no CPU while it was profiled%s",
 			thread_filter_active(&o.session.filter) ? ", or no thread matched the filter" : "");
 out:

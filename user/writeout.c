@@ -41,17 +41,17 @@ out:
 	return err;
 }
 
-/* "name.ext" -> "name-STAMP.ext" (extension as the format names it) */
-static void stamped(char *buf, size_t len, const char *path, const char *stamp, const char *ext)
+/* "dir/name.ext" -> "dir/name-STAMP.ext" (before the file's own extension) */
+static void stamped(char *buf, size_t len, const char *path, const char *stamp)
 {
-	size_t n = strlen(path), e = strlen(ext);
+	const char *base = strrchr(path, '/'), *dot;
 
-	if (!stamp) {
+	base = base ? base + 1 : path;
+	dot = strchr(base, '.');
+	if (!stamp)
 		snprintf(buf, len, "%s", path);
-		return;
-	}
-	if (n > e + 1 && path[n - e - 1] == '.' && strcmp(path + n - e, ext) == 0)
-		snprintf(buf, len, "%.*s-%s.%s", (int)(n - e - 1), path, stamp, ext);
+	else if (dot && dot != base)
+		snprintf(buf, len, "%.*s-%s%s", (int)(dot - path), path, stamp, dot);
 	else
 		snprintf(buf, len, "%s-%s", path, stamp);
 }
@@ -115,7 +115,7 @@ int writeout(struct session *s, const struct writeout_opts *o, const char *stamp
 	*files = 0;
 	if (o->per_process)
 		return write_each(s, o, stamp, files);
-	stamped(path, sizeof(path), o->output, stamp, o->format->extension);
+	stamped(path, sizeof(path), o->output, stamp);
 	err = write_file(s, o, &o->profile, s->o.all ? NULL : &s->proc, path);
 	*files = !err;
 	return err;

@@ -9,7 +9,10 @@ from cases_stacks import (case_names, case_options, case_shapes, case_split, cas
 from cases_dump import case_dump, case_dump_json, case_idle, case_subprocesses
 from cases_cli import (case_exitcode, case_target_exit, case_top, case_formats,
                        case_dead_pid, case_not_python, case_bad_args, case_demo, case_refuse)
+from cases_gil import (case_gil_busy, case_gil_sleep, case_gil_native, case_gil_single,
+                       case_gil_threshold, case_gil_launch, case_gil_probes, case_gil_errors)
 from cases_pprof import case_pprof
+from cases_fleet import case_fleet, case_rotate, case_sigusr1
 from cases_locals import case_locals
 
 CASES = [
@@ -36,5 +39,16 @@ CASES = [
     ("error-not-python", case_not_python, None),
     ("error-bad-args", case_bad_args, None),
     ("demo", case_demo, None),
+    ("fleet", case_fleet, None),
+    ("rotate", case_rotate, None),
+    ("sigusr1", case_sigusr1, None),
     ("refuse", case_refuse, "unsupported"),
+    ("gil-busy", case_gil_busy, "supported"),
+    ("gil-sleep", case_gil_sleep, "supported"),
+    ("gil-native", case_gil_native, "supported"),
+    ("gil-single", case_gil_single, "supported"),
+    ("gil-threshold", case_gil_threshold, "supported"),
+    ("gil-launch", case_gil_launch, "supported"),
+    ("gil-probes", case_gil_probes, "supported"),
+    ("gil-errors", case_gil_errors, None),
 ]

@@ -106,8 +106,9 @@ def selected(name, patterns):
 
 
 class Ctx:
-    def __init__(self, interp, workdir):
+    def __init__(self, interp, workdir, all_interps=()):
         self.interp, self.dir, self.notes = interp, Path(workdir), []
+        self.all_interps = list(all_interps)  # every supported one, for fleet cases
 
     def note(self, *lines):
         self.notes.extend(lines)
@@ -150,7 +151,7 @@ def main():
     for name, fn, interp in todo:
         workdir = Path(root) / re.sub(r"[^\w.-]", "_", name)
         workdir.mkdir()
-        ctx = Ctx(interp, workdir)
+        ctx = Ctx(interp, workdir, supported)
         t0 = time.monotonic()
         status, reason, evidence = "PASS", "", []
         try:

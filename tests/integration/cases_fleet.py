@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""cases_fleet.py - `record --all`: every CPython process of every installed
+version, including ones started later; --rotate and SIGUSR1."""
+import re
+import signal
+import time
+
+from harness import Fail, Proc, Skip, pybpf_start, finish, WORKLOADS
+import profiles as P
+
+FLEET_SECONDS = 14
+
+
+def interpreters(ctx):
+    return [i for i in ctx.all_interps if not i.missing]
+
+
+def start_member(ctx, interp, tag, seconds):
+    return Proc([interp.path, WORKLOADS / "fleet.py", tag, seconds], ctx.dir, "fleet-" + tag)
+
+
+def read_dir(out):
+    """{pid: (comm, stacks)} from one-file-per-process output."""
+    found = {}
+    for f in sorted(out.iterdir()):
+        m = re.match(r"^(\d+)-(.+)\.folded$", f.name)
+        if not m:
+            raise Fail("unexpected file name in the output directory: %s" % f.name)
+        found[int(m.group(1))] = (m.group(2), P.parse_collapsed(f.read_text()))
+    return found
+
+
+def case_fleet(ctx):
+    """32 processes of mixed versions, 8 of them started after pybpf and 8
+    exiting during the record: each has its own file with only its own
+    fleet_TAG function."""
+    interps = interpreters(ctx)
+    if not interps:
+        raise Skip("no supported interpreter installed")
+    members = {}
+    for i in range(24):
+        interp = interps[i % len(interps)]
+        secs = 8 if i % 3 == 0 else FLEET_SECONDS + 20  # some exit during the record
+        members["m%d" % i] = start_member(ctx, interp, "m%d" % i, secs)
+    for p in members.values():
+        p.wait_ready(30)
+    out = ctx.dir / "fleet"
+    rec = pybpf_start(["record", "--all", "-d", FLEET_SECONDS, "-f", "collapsed", "-o", out,
+                       "--comm", "^python"], ctx.dir, "record-all")
+    time.sleep(3)
+    for i in range(24, 32):  # started while pybpf runs
+        interp = interps[i % len(interps)]
+        members["m%d" % i] = start_member(ctx, interp, "m%d" % i, FLEET_SECONDS)
+    res = finish(rec, FLEET_SECONDS + 60)
+    if res.rc != 0:
+        raise Fail("record --all exited with %s" % res.rc, res.describe())
+    found = read_dir(out)
+    problems = []
+    for tag, proc in members.items():
+        if proc.pid not in found:
+            problems.append("process %d (%s, %s) has no profile" % (proc.pid, tag, proc.argv[0]))
+            continue
+        stacks = found[proc.pid][1]
+        mine = sum(s.count for s in stacks if s.frames[-1].name == "fleet_" + tag
+                   and s.frames[-1].file == "fleet_%s.py" % tag)
+        other = [s for s in stacks if s.frames[-1].name.startswith("fleet_")
+                 and s.frames[-1].name != "fleet_" + tag]
+        if other:
+            problems.append("process %d (%s) shows another member's function: %s"
+                            % (proc.pid, tag, other[0].frames[-1].label))
+        if mine < 5:
+            problems.append("process %d (%s): only %d samples in fleet_%s"
+                            % (proc.pid, tag, mine, tag))
+    summary = P.parse_summary(res.err)
+    if summary and summary["lost"]:
+        problems.append("%d samples lost" % summary["lost"])
+    for p in members.values():
+        p.kill()
+    if problems:
+        raise Fail("%d of %d fleet members wrong: %s" % (len(problems), len(members), problems[0]),
+                   problems[1:12] + res.describe(6))
+
+
+def case_rotate(ctx):
+    """--rotate 4 for 13 s: consecutive files whose sample counts add up to
+    the whole recording (the summary line's count)."""
+    interps = interpreters(ctx)
+    if not interps:
+        raise Skip("no supported interpreter installed")
+    member = start_member(ctx, interps[0], "rot", 60)
+    member.wait_ready(30)
+    out = ctx.dir / "rot.txt"
+    res = finish(pybpf_start(["record", "--all", "--merge", "--rotate", 4, "-d", 13, "-f",
+                              "collapsed", "-o", out, "--comm", "^python"], ctx.dir,
+                             "record-rotate"), 60)
+    member.kill()
+    if res.rc != 0:
+        raise Fail("record --rotate exited with %s" % res.rc, res.describe())
+    files = sorted(ctx.dir.glob("rot-*.txt"))
+    totals = [P.total(P.parse_collapsed(f.read_text())) for f in files]
+    ctx.note("rotated files: %s" % list(zip([f.name for f in files], totals)))
+    if len(files) < 4:
+        raise Fail("expected 4 files (3 rotations and the rest), got %s"
+                   % [f.name for f in files], res.describe())
+    if min(totals[:3]) == 0:
+        raise Fail("an empty rotated file: %s" % list(zip([f.name for f in files], totals)))
+    summary = P.parse_summary(res.err)
+    if not summary or summary["samples"] != sum(totals):
+        raise Fail("rotated files hold %d samples, the summary says %s"
+                   % (sum(totals), summary and summary["samples"]), res.describe())
+
+
+def case_sigusr1(ctx):
+    """SIGUSR1 writes a valid profile mid-run and the recording goes on."""
+    interps = interpreters(ctx)
+    if not interps:
+        raise Skip("no supported interpreter installed")
+    member = start_member(ctx, interps[0], "usr1", 60)
+    member.wait_ready(30)
+    out = ctx.dir / "usr1.txt"
+    rec = pybpf_start(["record", "--all", "--merge", "-d", 8, "-f", "collapsed", "-o", out,
+                       "--comm", "^python"], ctx.dir, "record-usr1")
+    time.sleep(4)
+    rec.signal(signal.SIGUSR1)
+    deadline = time.time() + 5
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    if not out.exists():
+        raise Fail("no file 5 s after SIGUSR1")
+    mid = P.parse_collapsed(out.read_text())
+    if rec.p.poll() is not None:
+        raise Fail("pybpf exited after SIGUSR1 (status %s)" % rec.p.returncode)
+    res = finish(rec, 30)
+    member.kill()
+    end = P.parse_collapsed(out.read_text())
+    if res.rc != 0 or not mid or P.total(end) <= P.total(mid):
+        raise Fail("SIGUSR1 snapshot %d samples, final %d, exit %s"
+                   % (P.total(mid), P.total(end), res.rc), res.describe())

@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""fleet.py - one member of a fleet for `record --all` tests.
+
+Usage: fleet.py TAG SECONDS
+
+Spins ~2 ms out of every 60 ms (so 30+ members fit on 2 cores) in a
+function named fleet_TAG, compiled from a file name fleet_TAG.py, so a
+test can tell whose stack is whose.  Prints "ready" when running.
+"""
+import sys
+import time
+
+SRC = """
+def fleet_{tag}(until):
+    while __import__("time").perf_counter() < until:
+        pass
+"""
+
+
+def main():
+    tag, seconds = sys.argv[1], float(sys.argv[2])
+    ns = {}
+    exec(compile(SRC.format(tag=tag), "fleet_%s.py" % tag, "exec"), ns)
+    work = ns["fleet_" + tag]
+    stop = time.time() + seconds
+    print("ready", flush=True)
+    while time.time() < stop:
+        work(time.perf_counter() + 0.002)
+        time.sleep(0.058)
+
+
+if __name__ == "__main__":
+    main()
