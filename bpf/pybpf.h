@@ -152,6 +152,9 @@ struct proc_info {
 	__u32 max_depth;             /* frames to walk, <= PYBPF_MAX_DEPTH */
 	__u32 frame_read;            /* bytes of a frame the walker reads, <= PYBPF_FRAME_READ */
 	__u32 code_read;             /* bytes of a code object, <= PYBPF_CODE_READ */
+	__u64 gil_addr;              /* the GIL state (<= 3.11: in _PyRuntime); 0: via interp */
+	__u32 want_gil;              /* mark samples of the GIL holder (COUNT_GIL) */
+	__u32 pad;
 	struct py_offsets off;
 };
 

@@ -58,6 +58,7 @@ struct walk_ctx {
 	struct proc_info *proc;
 	__u64 frame;         /* next frame to read, 0 = done */
 	__u64 hash;          /* running stack hash */
+	__u64 tstate;        /* the walked thread's PyThreadState */
 	__u64 last_code;     /* code object of the previous frame ... */
 	__u32 last_id;       /* ... and its symbol id */
 	__u32 pid;
@@ -166,6 +167,22 @@ static __always_inline __u64 first_frame(struct proc_info *proc, __u64 tstate)
 		return cframe ? read_u64(cframe + o->cframe_current_frame) : 0;
 	}
 	return read_u64(tstate + o->tstate_frame);
+}
+
+/* Does tstate hold the GIL?  locked && last_holder == tstate, from
+ * _PyRuntime.ceval.gil (<= 3.11) or interp->ceval.gil (3.12+, gh-104210). */
+static __always_inline int holds_gil(struct proc_info *proc, __u64 tstate)
+{
+	const struct py_offsets *o = &proc->off;
+	__u64 gil = proc->gil_addr, holder;
+	__s32 locked = 0;
+
+	if (!gil && o->interp_gil >= 0)
+		gil = read_u64(read_u64(tstate + o->tstate_interp) + o->interp_gil);
+	if (!gil || bpf_probe_read_user(&locked, sizeof(locked), (void *)(gil + o->gil_locked)))
+		return 0;
+	holder = read_u64(gil + o->gil_last_holder);
+	return locked && holder == tstate;
 }
 
 /* ---- first sight of a code object ------------------------------------ */

@@ -84,6 +84,7 @@ static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *pr
 	}
 	w->proc = proc;
 	w->pid = pid;
+	w->tstate = tstate;
 	w->max_depth = proc->max_depth < PYBPF_MAX_DEPTH ? proc->max_depth : PYBPF_MAX_DEPTH;
 	w->hash = 0x9e3779b97f4a7c15ull;
 	w->frame = first_frame(proc, tstate);
@@ -117,7 +118,7 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 	stat_inc(STAT_SAMPLES);
 	if (walk_current(&w, proc, pid, tid))
 		return 0;
-	count_stack(&w, tid, 0, 1);
+	count_stack(&w, tid, proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0, 1);
 	stat_inc(STAT_STACKS);
 	return 0;
 }

@@ -112,6 +112,9 @@ int cli_common(int opt, const char *arg, struct session_opts *so, struct profile
 		return cli_comm(so, arg);
 	case OPT_EXCLUDE_PID:
 		return cli_exclude(so, arg);
+	case OPT_GIL:
+		so->gil_only = 1;
+		return 1;
 	case OPT_IDLE:
 		so->idle = 1;
 		return 1;

@@ -24,6 +24,7 @@ enum {
 	OPT_ALL,
 	OPT_COMM,
 	OPT_EXCLUDE_PID,
+	OPT_GIL,
 	OPT_COMMON_LAST,
 };
 
@@ -44,7 +45,8 @@ enum {
 	{ "subprocesses", no_argument, NULL, 's' },                   \
 	{ "all", no_argument, NULL, OPT_ALL },                        \
 	{ "comm", required_argument, NULL, OPT_COMM },                \
-	{ "exclude-pid", required_argument, NULL, OPT_EXCLUDE_PID }
+	{ "exclude-pid", required_argument, NULL, OPT_EXCLUDE_PID },  \
+	{ "gil", no_argument, NULL, OPT_GIL }
 
 /* Handle one common option; 1 if it was one, 0 if not, <0 on error. */
 int cli_common(int opt, const char *arg, struct session_opts *so, struct profile_opts *po);

@@ -273,6 +273,8 @@ void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *i
 	info->code_type_addr = p->code_type_addr;
 	info->version = (p->major << 8) | p->minor;
 	info->max_depth = max_depth;
+	if (o->runtime_gil >= 0)
+		info->gil_addr = p->runtime_addr + o->runtime_gil;
 	info->off = *p->off;
 }
 

@@ -37,6 +37,7 @@ static void usage(FILE *f)
 "      --full-filenames   full paths instead of file names\n"
 "      --max-depth N      frames per stack, at most %d (default %d)\n"
 "  -s, --subprocesses     also profile Python child processes (root frame per process)\n"
+"      --gil              only samples of threads holding the GIL\n"
 "      --idle             add time spent off-CPU (sleep, I/O, locks), marked <idle>\n"
 "      --tid TID[,TID...] only these threads\n"
 "      --thread-name RE   only threads whose name matches RE\n"

@@ -84,6 +84,8 @@ static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 			       .flags = k->flags };
 	char name[32] = "";
 
+	if (s->o.gil_only && !(k->flags & COUNT_GIL))
+		return;
 	if (thread_filter_active(&s->o.filter)) {
 		proc_thread_comm(k->pid, k->tid, name, sizeof(name));
 		if (!name[0])
@@ -116,6 +118,7 @@ static int push_proc(struct session *s, const struct pyproc *p)
 	int err;
 
 	pyproc_info(p, s->o.max_depth, &info);
+	info.want_gil = s->o.gil_only || s->o.mark_gil;
 	err = sampler_add_proc(s->sampler, p->pid, &info);
 	if (err) {
 		pb_err("failed to add process %d to the sampler: %s", p->pid, strerror(-err));

@@ -25,6 +25,8 @@ struct session_opts {
 	int idle;                /* --idle: add off-CPU time */
 	int subprocesses;        /* -s: follow Python children */
 	int all;                 /* --all: every CPython process on the host */
+	int gil_only;            /* --gil: keep only samples of the GIL holder */
+	int mark_gil;            /* tell GIL holders apart (top's GIL %) */
 	regex_t *comm_re;        /* --all: only processes whose comm matches */
 	pid_t *exclude;          /* --all: never these pids (0-terminated) */
 };

@@ -33,6 +33,7 @@ struct top {
 	struct row *rows;
 	size_t nrows, cap;
 	uint64_t window_total;
+	uint64_t window_gil;          /* samples of GIL holders in the window */
 	double window_secs;
 	int sort;                     /* 1..4: %Own, %Total, OwnTime, TotalTime */
 	int tty;                      /* stdout is a terminal: redraw in place */
@@ -55,6 +56,7 @@ static void usage(FILE *f)
 "      --full-filenames   full paths instead of file names\n"
 "      --max-depth N      frames per stack (default %d)\n"
 "  -s, --subprocesses     also profile Python child processes (root frame per process)\n"
+"      --gil              only samples of threads holding the GIL\n"
 "      --idle             add time spent off-CPU (sleep, I/O, locks), marked <idle>\n"
 "      --tid TID[,TID...] only these threads\n"
 "      --thread-name RE   only threads whose name matches RE\n"
@@ -195,9 +197,10 @@ static void draw(struct top *t)
 	else
 		printf("pybpf top: pid %d (%.60s)  CPython %s  %.0fs%s", t->s.proc.pid,
 		       t->s.proc.cmdline, t->s.proc.version, session_elapsed(&t->s), eol);
-	printf("samples %llu (total %llu)  rate %u Hz  threads %zu  active %.0f%%  errors %llu  lost %llu  sort %s%s",
+	printf("samples %llu (total %llu)  rate %u Hz  threads %zu  active %.0f%%  GIL %.0f%%  errors %llu  lost %llu  sort %s%s",
 	       (unsigned long long)t->window_total, (unsigned long long)t->s.agg.total,
 	       t->s.o.rate_hz, t->s.agg.threads.len, active,
+	       t->window_total ? 100.0 * t->window_gil / t->window_total : 0.0,
 	       (unsigned long long)(st[STAT_ERR_FRAME] + st[STAT_ERR_CODE] + st[STAT_ERR_TSTATE] +
 				    st[STAT_ERR_RUNTIME] + st[STAT_ERR_NAME]),
 	       (unsigned long long)(st[STAT_LOST_COUNTS] + st[STAT_LOST_STACKS] + st[STAT_NR]),
@@ -294,6 +297,19 @@ static int parse(int argc, char **argv, struct top *t, struct session_opts *so)
 	return cli_target(so, argc, argv, optind);
 }
 
+static uint64_t gil_samples(const struct aggregate *a)
+{
+	size_t pos = 0;
+	const void *k;
+	void *v;
+	uint64_t n = 0;
+
+	while (htab_next(&a->stacks, &pos, &k, &v))
+		if (((const struct agg_key *)k)->flags & COUNT_GIL)
+			n += ((const struct agg_val *)v)->count;
+	return n;
+}
+
 static void refresh(struct top *t, uint64_t *last)
 {
 	struct profile p;
@@ -301,6 +317,7 @@ static void refresh(struct top *t, uint64_t *last)
 
 	agg_clear(&t->window);
 	session_drain(&t->s);
+	t->window_gil = gil_samples(&t->window);
 	t->window_secs = (double)(now - *last) / 1e9;
 	*last = now;
 	if (profile_build(&t->window, &t->s.syms, &t->popts, &p) == 0) {
@@ -327,6 +344,7 @@ int cmd_top(int argc, char **argv)
 		free(t);
 		return 2;
 	}
+	so.mark_gil = 1; /* the header shows the GIL holder's share */
 	err = session_start(&t->s, &so);
 	if (!err) {
 		t->s.window = &t->window;
