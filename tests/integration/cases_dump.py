@@ -175,3 +175,22 @@ def case_subprocesses(ctx):
     if len(procs) < 3:
         raise Fail("dump -s shows processes %s, expected the parent and 2 workers" % procs,
                    res.out.splitlines()[:40])
+
+
+def case_gil_filter(ctx):
+    """record --gil keeps only samples of the thread holding the GIL: the
+    hasher (sha256 with the GIL released) drops out, the spinner stays."""
+    target = start(ctx, "gil.py", WORKLOAD_MAX)
+    stacks, res = collapsed(ctx, target, 3, extra=["--gil"], rate=100)
+    leaves = P.leaf_names(stacks)
+    total = P.total(stacks)
+    hashing = sum(s.count for s in stacks if any(f.name == "hash_loop" for f in s.frames))
+    problems = []
+    if leaves.get("py_spin", 0) < 0.8 * total:
+        problems.append("py_spin (the GIL holder) has %d of %d --gil samples"
+                        % (leaves.get("py_spin", 0), total))
+    if hashing > 0.05 * total:
+        problems.append("%d of %d --gil samples are in hash_loop, which hashes with the "
+                        "GIL released" % (hashing, total))
+    if problems:
+        raise Fail(problems[0], problems[1:] + P.evidence(stacks, 6))
