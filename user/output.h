@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include "profile.h"
+#include "utf8.h"
 
 struct output_format {
 	const char *name;        /* -f value */
@@ -26,11 +27,6 @@ const char *output_names(void);
  * "name (file)" when line is 0; just the name for synthetic frames.
  * Returns the length snprintf would have written. */
 int pframe_label(const struct pframe *f, char *buf, size_t len);
-
-/* Length of the valid UTF-8 sequence at s, 0 if it is not one (overlong
- * forms and surrogates included).  Writers whose formats reject bad
- * bytes (XML, JSON) replace those with U+FFFD. */
-size_t utf8_len(const unsigned char *s);
 
 int write_collapsed(FILE *f, const struct profile *p);
 int write_raw(FILE *f, const struct profile *p);

@@ -5,6 +5,8 @@
 #ifndef PYBPF_PYOBJ_IMPL_H
 #define PYBPF_PYOBJ_IMPL_H
 
+#include "utf8.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "pyobj.h"
@@ -24,8 +26,6 @@ void out_puts(struct out *o, const char *s);
 void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Python literal of code points: 'str' or b'bytes', "..." when cut. */
 void out_quoted(struct out *o, const uint32_t *chars, size_t n, size_t total, int bytes);
-/* UTF-8 of c into out (room for 4); its length. */
-size_t utf8_put(char *out, uint32_t c);
 
 /* ---- pyobj.c: objects of one process ---- */
 

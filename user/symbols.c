@@ -8,6 +8,7 @@
 #include "linetable.h"
 #include "proc.h"
 #include "symbols.h"
+#include "utf8.h"
 
 void symbols_init(struct symbols *s)
 {
@@ -28,30 +29,6 @@ void symbols_free(struct symbols *s)
 	}
 	free(s->by_id);
 	memset(s, 0, sizeof(*s));
-}
-
-static size_t put_utf8(char *out, uint32_t c)
-{
-	if (c < 0x80) {
-		out[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		out[0] = (char)(0xc0 | (c >> 6));
-		out[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		out[0] = (char)(0xe0 | (c >> 12));
-		out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (c >> 18));
-	out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
 }
 
 /* PEP 393 compact strings: ASCII data follows PyASCIIObject, other
@@ -85,7 +62,7 @@ char *pystr_decode(const uint8_t *blob, size_t len, const struct py_offsets *off
 		uint32_t c = kind == 1 ? p[0] : kind == 2 ? (uint32_t)(p[0] | p[1] << 8)
 				 : (uint32_t)(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24);
 
-		o += put_utf8(out + o, c);
+		o += utf8_put(out + o, c);
 	}
 	if (n < (size_t)length)
 		memcpy(out + o, "...", 3), o += 3;
