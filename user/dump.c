@@ -120,21 +120,7 @@ static int parse(int argc, char **argv, struct dump_opts *o)
  * the walk, so a thread that ran at either moment counts as active. */
 static int thread_running(pid_t pid, int32_t tid)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	if (tid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'R';
+	return tid > 0 && proc_state(pid, tid) == 'R';
 }
 
 static const struct symbol *frame_symbol(struct dump *d, uint64_t code)

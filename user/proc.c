@@ -43,6 +43,26 @@ static void read_file(const char *path, char *buf, size_t len, int nul_to_space)
 			buf[i] = ' ';
 }
 
+char proc_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
 void proc_exe(pid_t pid, char *buf, size_t len)
 {
 	char path[64];

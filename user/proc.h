@@ -42,6 +42,10 @@ int proc_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 /* root, then its children, grandchildren... (at most max); the count. */
 size_t proc_descendants(pid_t root, pid_t *out, size_t max);
 
+/* The kernel's state letter of a process (tid 0) or thread: 'R' running or
+ * runnable, 'S' sleeping, 'Z' zombie...; 0 if it does not exist. */
+char proc_state(pid_t pid, pid_t tid);
+
 /* /proc/PID/exe's target, or "" */
 void proc_exe(pid_t pid, char *buf, size_t len);
 

@@ -341,19 +341,9 @@ int session_start(struct session *s, const struct session_opts *o)
 /* A zombie (exited, not yet reaped by its parent) is gone too. */
 static int process_alive(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
+	char st = proc_state(pid, 0);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	return st && st != 'Z' && st != 'X';
 }
 
 double session_elapsed(const struct session *s)
