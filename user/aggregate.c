@@ -80,11 +80,15 @@ const char *agg_thread_name(const struct aggregate *a, uint32_t tid)
 	return t && t->name[0] ? t->name : "";
 }
 
-void agg_process(struct aggregate *a, uint32_t pid, const char *cmdline)
+void agg_process(struct aggregate *a, uint32_t pid, uint32_t nspid, const char *cmdline)
 {
 	struct agg_process *p = htab_put(&a->processes, &pid, NULL);
 
-	if (p)
+	if (!p)
+		return;
+	if (nspid && nspid != pid)
+		snprintf(p->label, sizeof(p->label), "process %u [ns %u]: %s", pid, nspid, cmdline);
+	else
 		snprintf(p->label, sizeof(p->label), "process %u: %s", pid, cmdline);
 }
 

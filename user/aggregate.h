@@ -53,8 +53,9 @@ int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32
 /* Remember a thread's name (first one wins unless replace). */
 void agg_thread(struct aggregate *a, uint32_t pid, uint32_t tid, const char *name, int replace);
 const char *agg_thread_name(const struct aggregate *a, uint32_t tid);
-/* Remember a process's command line for its root frame. */
-void agg_process(struct aggregate *a, uint32_t pid, const char *cmdline);
+/* Remember a process's root frame label: "process PID: cmdline", with
+ * its pid inside a container when that differs ("process PID [ns N]: ..."). */
+void agg_process(struct aggregate *a, uint32_t pid, uint32_t nspid, const char *cmdline);
 
 struct profile_opts {
 	int no_lineno;           /* --nolineno: no line at all */

@@ -81,6 +81,33 @@ void proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len)
 	read_file(path, buf, len, 0);
 }
 
+/* Containers: the innermost pid (NSpid's last field) and the cgroup. */
+static void read_namespace(struct pyproc *p)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	p->nspid = p->pid;
+	snprintf(path, sizeof(path), "/proc/%d/status", p->pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *last;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		last = strrchr(line, '\t');
+		if (last)
+			p->nspid = atoi(last + 1);
+		break;
+	}
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", p->pid);
+	read_file(path, p->cgroup, sizeof(p->cgroup), 0);
+	p->cgroup[strcspn(p->cgroup, "\n")] = 0;
+}
+
 /* The mapped file that holds the interpreter: a libpython if one is
  * mapped, else the executable itself (static builds, uwsgi...). */
 struct mapping {
@@ -234,6 +261,7 @@ int pyproc_inspect(pid_t pid, struct pyproc *p)
 	read_file(path, p->cmdline, sizeof(p->cmdline), 1);
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 	read_file(path, p->comm, sizeof(p->comm), 0);
+	read_namespace(p);
 
 	err = find_mappings(pid, &lib, &exe);
 	snprintf(p->exe, sizeof(p->exe), "%s", exe.path);

@@ -18,6 +18,8 @@ struct pyproc {
 	char elf_path[PATH_MAX];    /* exe or libpython holding _PyRuntime */
 	char cmdline[512];
 	char comm[32];
+	pid_t nspid;                /* the pid inside its own pid namespace */
+	char cgroup[256];           /* cgroup v2 path ("0::/...") or the first line */
 	uint64_t bias;              /* load bias of elf_path */
 	uint64_t runtime_addr;      /* &_PyRuntime */
 	uint64_t code_type_addr;    /* &PyCode_Type, 0 if not found */

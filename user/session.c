@@ -124,11 +124,12 @@ static int push_proc(struct session *s, const struct pyproc *p)
 		pb_err("failed to add process %d to the sampler: %s", p->pid, strerror(-err));
 		return err;
 	}
-	agg_process(&s->agg, p->pid, p->cmdline);
+	agg_process(&s->agg, p->pid, p->nspid, p->cmdline);
 	if (s->window)
-		agg_process(s->window, p->pid, p->cmdline);
-	pb_debug("profiling pid %d: CPython %s (%s), _PyRuntime at 0x%llx", p->pid, p->version,
-		 p->elf_path, (unsigned long long)p->runtime_addr);
+		agg_process(s->window, p->pid, p->nspid, p->cmdline);
+	pb_debug("profiling pid %d (ns pid %d, cgroup %s): CPython %s (%s), _PyRuntime at 0x%llx",
+		 p->pid, p->nspid, p->cgroup, p->version, p->elf_path,
+		 (unsigned long long)p->runtime_addr);
 	return 0;
 }
 
