@@ -113,6 +113,7 @@ static void read_namespace(struct pyproc *p)
 struct mapping {
 	char path[PATH_MAX];
 	uint64_t start;   /* lowest address mapped at file offset 0 */
+	uint64_t end;
 };
 
 static int find_mappings(pid_t pid, struct mapping *lib, struct mapping *exe)
@@ -143,10 +144,12 @@ static int find_mappings(pid_t pid, struct mapping *lib, struct mapping *exe)
 		if (!lib->path[0] && fnmatch("libpython[23].*.so*", base, 0) == 0) {
 			snprintf(lib->path, sizeof(lib->path), "%s", file);
 			lib->start = start;
+			lib->end = end;
 		}
 		if (!exe->path[0] && strcmp(file, exe_path) == 0) {
 			snprintf(exe->path, sizeof(exe->path), "%s", file);
 			exe->start = start;
+			exe->end = end;
 		}
 	}
 	fclose(f);
@@ -207,8 +210,16 @@ static int inspect_elf(struct pyproc *p, const struct mapping *m)
 	uint64_t runtime, vaddr;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/root%s", p->pid, m->path);
+	/* map_files opens the very file that is mapped, wherever the process's
+	 * root or mount namespace is (chroot, containers); the path seen
+	 * through /proc/PID/root is the fallback */
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", p->pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
 	err = elf_open(path, &ef);
+	if (err) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", p->pid, m->path);
+		err = elf_open(path, &ef);
+	}
 	if (err) {
 		snprintf(p->err, sizeof(p->err), "cannot read %.300s: %s", m->path, strerror(-err));
 		return err;

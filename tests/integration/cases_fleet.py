@@ -136,3 +136,57 @@ def case_sigusr1(ctx):
     if res.rc != 0 or not mid or P.total(end) <= P.total(mid):
         raise Fail("SIGUSR1 snapshot %d samples, final %d, exit %s"
                    % (P.total(mid), P.total(end), res.rc), res.describe())
+
+
+def build_chroot(root):
+    """A minimal root for Debian's python3.11: the binary, its libraries
+    (from ldd) and the encodings package, all it needs to start with -S."""
+    import shutil
+    import subprocess
+    py = "/usr/bin/python3.11"
+    out = subprocess.run(["ldd", py], stdout=subprocess.PIPE, universal_newlines=True).stdout
+    files = [py] + re.findall(r"(/\S+\.so[.\d]*)", out)
+    for f in files:
+        dest = root / f.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, str(dest), follow_symlinks=True)
+    shutil.copytree("/usr/lib/python3.11/encodings", str(root / "usr/lib/python3.11/encodings"))
+    (root / "tmp").mkdir(exist_ok=True)
+    shutil.copy2(str(WORKLOADS / "fleet.py"), str(root / "tmp/fleet.py"))
+
+
+def case_containers(ctx):
+    """A process in its own pid and mount namespace (unshare) and one in a
+    chroot built from copies: both profiled, the first with both pids."""
+    import os
+    import shutil
+    interps = interpreters(ctx)
+    if not interps or not shutil.which("unshare") or not os.path.exists("/usr/bin/python3.11"):
+        raise Skip("needs unshare and /usr/bin/python3.11")
+    ns = Proc(["unshare", "--pid", "--mount-proc", "--fork", interps[-1].path,
+               WORKLOADS / "fleet.py", "ns", 60], ctx.dir, "unshare")
+    root = ctx.dir / "root"
+    build_chroot(root)
+    ch = Proc(["chroot", root, "/usr/bin/python3.11", "-S", "/tmp/fleet.py", "chroot", 60],
+              ctx.dir, "chroot")
+    ns.wait_ready(30)
+    ch.wait_ready(30)
+    out = ctx.dir / "all.txt"
+    res = finish(pybpf_start(["record", "--all", "--merge", "-d", 4, "-f", "collapsed", "-o",
+                              out, "--comm", "^python"], ctx.dir, "record-containers"), 60)
+    ns.kill()
+    ch.kill()
+    if res.rc != 0:
+        raise Fail("record --all exited with %s" % res.rc, res.describe())
+    stacks = P.parse_collapsed(out.read_text())
+    problems = []
+    in_ns = [s for s in stacks if s.frames[-1].name == "fleet_ns"]
+    if not in_ns:
+        problems.append("no fleet_ns samples from the unshare'd process")
+    elif not re.match(r"^process \d+ \[ns 1\]: ", in_ns[0].frames[0].label):
+        problems.append("the unshare'd process's root frame lacks its namespace pid: %s"
+                        % in_ns[0].frames[0].label)
+    if not any(s.frames[-1].name == "fleet_chroot" for s in stacks):
+        problems.append("no fleet_chroot samples from the chroot'ed process")
+    if problems:
+        raise Fail(problems[0], problems[1:] + P.evidence(stacks, 8) + res.describe(4))
