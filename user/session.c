@@ -285,7 +285,7 @@ static int inspect_target(struct session *s)
 int session_start(struct session *s, const struct session_opts *o)
 {
 	struct sampler_opts so = {
-		.rate_hz = o->rate_hz, .max_procs = 64, .max_stacks = 65536,
+		.rate_hz = o->rate_hz, .max_procs = o->all ? 8192 : o->subprocesses ? 1024 : 64, .max_stacks = 65536,
 		.max_counts = 65536, .max_codes = 131072, .idle = o->idle,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
