@@ -132,6 +132,9 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 	fprintf(stderr, "pybpf: %llu samples, %llu errors, %llu lost, %.1f s -> %s\n",
 		(unsigned long long)(s->agg.total + rotated), (unsigned long long)errors,
 		(unsigned long long)lost, session_elapsed(s), dest);
+	if (s->procs_refused)
+		fprintf(stderr, "pybpf:   %10llu  processes not profiled: process map full\n",
+			(unsigned long long)s->procs_refused);
 	for (i = 0; i <= STAT_NR; i++) {
 		int shown = i >= STAT_ERR_RUNTIME && i != STAT_TRUNCATED;
 

@@ -121,7 +121,9 @@ static int push_proc(struct session *s, const struct pyproc *p)
 	info.want_gil = s->o.gil_only || s->o.mark_gil;
 	err = sampler_add_proc(s->sampler, p->pid, &info);
 	if (err) {
-		pb_err("failed to add process %d to the sampler: %s", p->pid, strerror(-err));
+		if (!s->procs_refused++)
+			pb_err("failed to add process %d to the sampler: %s%s", p->pid, strerror(-err),
+			       err == -E2BIG ? " (process map full; further ones are counted)" : "");
 		return err;
 	}
 	agg_process(&s->agg, p->pid, p->nspid, p->cmdline);
@@ -179,7 +181,14 @@ static void follow_child(struct session *s, pid_t pid)
 		s->kids[s->nkids++] = p;
 	}
 	*p = fresh;
-	push_proc(s, p);
+	if (push_proc(s, p)) {
+		/* refused (map full): not retried on every scan */
+		uint64_t key = (uint64_t)pid, *v = htab_put(&s->not_python, &key, NULL);
+
+		if (v)
+			*v = h;
+		p->gone = 1;
+	}
 }
 
 static int wanted(struct session *s, pid_t pid)

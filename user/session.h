@@ -42,6 +42,7 @@ struct session {
 	size_t nkids, capkids;
 	struct htab not_python;  /* pid -> exe name hash of children seen not to be CPython */
 	uint64_t next_scan_ns;
+	uint64_t procs_refused;  /* processes the sampler had no room for */
 	pid_t child;             /* launched CMD, 0 if attached */
 	int child_exited, child_code;
 	int target_gone;
