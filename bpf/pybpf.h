@@ -142,6 +142,20 @@ struct py_offsets {
 	__s32 set_table;
 	__s32 setentry_size;
 	__s32 setentry_key;
+	/* ---- thread names (user/pythreads.c): Thread._name, threading._active ---- */
+	__s32 type_flags;            /* PyTypeObject.tp_flags (unsigned long) */
+	__s32 type_basicsize;        /* tp_basicsize: 3.13 inline values start there */
+	__s32 type_dictoffset;       /* tp_dictoffset: > 0, the instance dict pointer */
+	__s32 type_cached_keys;      /* PyHeapTypeObject.ht_cached_keys (shared keys) */
+	__s32 tpflags_managed_dict;  /* Py_TPFLAGS_MANAGED_DICT (3.11+) */
+	__s32 tpflags_inline_values; /* Py_TPFLAGS_INLINE_VALUES (3.13+) */
+	__s32 managed_dict;          /* bytes BEFORE the object: its dict pointer (3.11+) */
+	__s32 managed_values;        /* bytes before: values pointer (3.11), tagged (3.12) */
+	__s32 managed_values_tag;    /* 3.12: odd word = values - tag */
+	__s32 dvalues_values;        /* PyDictValues.values (3.11+), 0 (<= 3.10) */
+	__s32 dvalues_valid;         /* PyDictValues.valid, a byte (3.13+) */
+	__s32 interp_modules;        /* sys.modules: modules, imports.modules (3.12+) */
+	__s32 module_dict;           /* PyModuleObject.md_dict */
 };
 
 /* One profiled process, keyed by tgid in the `procs` map. */

@@ -9,13 +9,16 @@ Every offset comes from gdb, nested members included; nothing is typed by
 hand except the enum pybpf_lasti_kind choice, which is a property of the
 bytecode format rather than of a struct layout.  Flag values that are
 preprocessor macros (absent from DWARF) come from the build's own installed
-headers, and the bits per int digit from running the build's interpreter.
+headers (plain integer #defines read as text, the rest compiled: inline
+functions of the internal headers, e.g. where a managed dict lives), and
+the bits per int digit from running the build's interpreter.
 """
 import glob
 import os
 import re
 import subprocess
 import sys
+import tempfile
 
 PYENV = os.environ.get("PYENV_VERSIONS", "/root/.pyenv/versions")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,6 +66,15 @@ def pyexpr(expr):
     return ("python", expr)
 
 
+def cexpr(expr):
+    """An integer C expression compiled (with $CC, default cc) against the
+    build's installed headers, internal ones included (Py_BUILD_CORE), and
+    run: for macros that are not plain integers and for the inline
+    functions that place data around an object, none of which is in DWARF.
+    The address 4096 stands for an object: nothing is dereferenced."""
+    return ("cexpr", expr)
+
+
 def lit(c_name):
     """A C constant emitted as is (not a layout fact, not asked to gdb)."""
     return ("literal", c_name)
@@ -77,6 +89,10 @@ FO = "PyFrameObject"
 IF = "_PyInterpreterFrame"
 CO = "PyCodeObject"
 DK = "PyDictKeysObject"
+
+# How far before the object (4096) the pointer an inline function returns
+# lies, as a positive number: -1 stays "absent".
+_BEFORE = "(char *)4096 - (char *)%s((PyObject *)4096)"
 
 # struct py_offsets, member by member: a list of (since version, query).
 # The entry with the highest "since" <= the version applies.
@@ -262,6 +278,47 @@ FIELDS = [
     ("set_table", [((2, 7), off("PySetObject", "table"))]),
     ("setentry_size", [((2, 7), size("setentry"))]),
     ("setentry_key", [((2, 7), off("setentry", "key"))]),
+
+    # ---- thread names (user/pythreads.c, user/pyobj_attr.c): an instance
+    # attribute (Thread._name) and a module global (threading._active) ----
+    ("type_flags", [((2, 7), off("PyTypeObject", "tp_flags"))]),
+    ("type_basicsize", [((2, 7), off("PyTypeObject", "tp_basicsize"))]),
+    ("type_dictoffset", [((2, 7), off("PyTypeObject", "tp_dictoffset"))]),
+    # Key-sharing instance dicts, PEP 412 (3.3): the keys of split tables
+    # and, from 3.11, of values stored without a dict object.
+    ("type_cached_keys", [((2, 7), NONE),
+                          ((3, 3), off("PyHeapTypeObject", "ht_cached_keys"))]),
+    # 3.11 keeps instance attributes outside the object ("managed dicts",
+    # bpo-45340), in two pointers before it (bpo-45947): a values array
+    # (keys: the type's cached keys) and a dict; 3.12 merged both into one
+    # word that tags the values pointer (gh-95245); 3.13 embeds the values
+    # after the object, at tp_basicsize (gh-115776), and the word is the dict.
+    ("tpflags_managed_dict", [((2, 7), NONE),
+                              ((3, 11), cexpr("Py_TPFLAGS_MANAGED_DICT"))]),
+    ("tpflags_inline_values", [((2, 7), NONE),
+                               ((3, 13), cexpr("Py_TPFLAGS_INLINE_VALUES"))]),
+    ("managed_dict", [((2, 7), NONE),
+                      ((3, 11), cexpr(_BEFORE % "_PyObject_ManagedDictPointer")),
+                      ((3, 12), cexpr(_BEFORE % "_PyObject_DictOrValuesPointer")),
+                      ((3, 13), cexpr(_BEFORE % "_PyObject_ManagedDictPointer"))]),
+    ("managed_values", [((2, 7), NONE),
+                        ((3, 11), cexpr(_BEFORE % "_PyObject_ValuesPointer")),
+                        ((3, 12), cexpr(_BEFORE % "_PyObject_DictOrValuesPointer")),
+                        ((3, 13), NONE)]),
+    ("managed_values_tag", [((2, 7), NONE),
+                            ((3, 12), cexpr("(char *)_PyDictOrValues_GetValues("
+                                            "(PyDictOrValues){ .values = (char *)4095 })"
+                                            " - (char *)4095")),
+                            ((3, 13), NONE)]),
+    # <= 3.10 ma_values is the array itself (PyObject **), hence 0.
+    ("dvalues_values", [((2, 7), lit("0")),
+                        ((3, 11), off("PyDictValues", "values"))]),
+    ("dvalues_valid", [((2, 7), NONE),
+                       ((3, 13), off("PyDictValues", "valid"))]),
+    # sys.modules; 3.12 grouped the import state into interp->imports.
+    ("interp_modules", [((2, 7), off(IS, "modules")),
+                        ((3, 12), off(IS, "imports.modules"))]),
+    ("module_dict", [((2, 7), off("PyModuleObject", "md_dict"))]),
 ]
 
 
@@ -356,11 +413,51 @@ def python_expr(build, version, expr):
     return int(out.stdout)
 
 
+def c_exprs(build, version, exprs):
+    """Compile and run one program printing each C expression (see cexpr)."""
+    if not exprs:
+        return []
+    incs = glob.glob(os.path.join(PYENV, build, "include", "python%d.%d*" % version))
+    if len(incs) != 1:
+        die("%s: expected one include directory, found %s" % (build, incs))
+    inc = incs[0]
+    lines = ["#define Py_BUILD_CORE 1", "#define NDEBUG 1", "#include <Python.h>",
+             "#include <stdint.h>", "#include <stdio.h>"]
+    for h in ("pycore_object.h", "pycore_dict.h"):
+        if os.path.exists(os.path.join(inc, "internal", h)):
+            lines.append("#include <internal/%s>" % h)
+    lines.append("int main(void)\n{")
+    for e in exprs:
+        lines.append('\tprintf("@@%%ld\\n", (long)(%s));' % e)
+    lines.append("\treturn 0;\n}")
+    with tempfile.TemporaryDirectory() as tmp:
+        src, exe = os.path.join(tmp, "probe.c"), os.path.join(tmp, "probe")
+        with open(src, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        cc = os.environ.get("CC", "cc")
+        try:
+            res = subprocess.run([cc, "-w", "-I", inc, "-I", os.path.join(inc, "internal"),
+                                  src, "-o", exe], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, check=False)
+        except OSError as e:
+            die("%s: %s" % (cc, e))
+        if res.returncode != 0:
+            die("%s: compiling %s failed:\n%s" % (build, exprs, res.stdout))
+        out = subprocess.run([exe], stdout=subprocess.PIPE, text=True, check=False).stdout
+    values = re.findall(r"^@@(-?\d+)$", out, re.M)
+    if len(values) != len(exprs):
+        die("%s: C probe printed %d of %d values" % (build, len(values), len(exprs)))
+    return [int(v) for v in values]
+
+
 def offsets_of(version, build):
     """(member, value or C constant, what it is) for one version."""
     queries = [(name, query_for(sched, version)) for name, sched in FIELDS]
-    asked = [q for _, q in queries if q and q[0] not in ("literal", "define", "python")]
+    asked = [q for _, q in queries
+             if q and q[0] not in ("literal", "define", "python", "cexpr")]
     answers = iter(run_gdb(find_library(build, version), [q[0] for q in asked]))
+    cexprs = [q[1] for _, q in queries if q and q[0] == "cexpr"]
+    compiled = iter(c_exprs(build, version, cexprs))
     rows = []
     for name, q in queries:
         if q is None:
@@ -372,6 +469,8 @@ def offsets_of(version, build):
                          "#define " + q[1]))
         elif q[0] == "python":
             rows.append((name, str(python_expr(build, version, q[1])), q[1]))
+        elif q[0] == "cexpr":
+            rows.append((name, str(next(compiled)), "C: " + q[1]))
         else:
             rows.append((name, str(next(answers)), q[1]))
     return rows
@@ -382,8 +481,8 @@ def emit_entry(version, build, rows):
     width = max(len(name) for name, _, _ in rows)
     for name, value, what in rows:
         comment = " /* %s */" % what if what else ""
-        lines.append("\t\t.%-*s = %-6s%s" % (width, name, value + ",",
-                                                comment))
+        lines.append(("\t\t.%-*s = %-6s%s" % (width, name, value + ",",
+                                                 comment)).rstrip())
     lines.append("\t} },")
     return lines
 

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "proc.h"
 #include "pyobj.h"
+#include "pythreads.h"
 #include "pywalk.h"
 #include "symbols.h"
 #include "threadfilter.h"
@@ -279,13 +280,14 @@ static int dump_process(struct dump *d, pid_t pid)
 		char name[64] = "";
 		int active;
 
-		if (t->tid)
-			proc_thread_comm(pid, t->tid, name, sizeof(name));
-		if (!thread_filter_match(&d->o->filter, (uint32_t)t->tid, name))
-			continue;
 		active = thread_running(pid, t->tid);
 		pywalk_frames(&d->proc, t, frames, PYBPF_MAX_DEPTH, &nframes, &truncated);
 		active |= thread_running(pid, t->tid);
+		/* threading's name (it needs the frames), else the kernel's */
+		if (pythread_name(&d->proc, t, frames, nframes, name, sizeof(name)) && t->tid)
+			proc_thread_comm(pid, t->tid, name, sizeof(name));
+		if (!thread_filter_match(&d->o->filter, (uint32_t)t->tid, name))
+			continue;
 		if (t->tid && !thread_running(pid, t->tid) && access("/proc", F_OK) == 0) {
 			char path[64];
 

@@ -93,6 +93,19 @@ const struct offsets_entry offsets_table[] = {
 		.set_table               = 40,    /* PySetObject.table */
 		.setentry_size           = 16,    /* sizeof(setentry) */
 		.setentry_key            = 0,     /* setentry.key */
+		.type_flags              = 168,   /* PyTypeObject.tp_flags */
+		.type_basicsize          = 32,    /* PyTypeObject.tp_basicsize */
+		.type_dictoffset         = 288,   /* PyTypeObject.tp_dictoffset */
+		.type_cached_keys        = 856,   /* PyHeapTypeObject.ht_cached_keys */
+		.tpflags_managed_dict    = -1,    /* absent */
+		.tpflags_inline_values   = -1,    /* absent */
+		.managed_dict            = -1,    /* absent */
+		.managed_values          = -1,    /* absent */
+		.managed_values_tag      = -1,    /* absent */
+		.dvalues_values          = 0,
+		.dvalues_valid           = -1,    /* absent */
+		.interp_modules          = 40,    /* PyInterpreterState.modules */
+		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
 	{ 3, 8, { /* 3.8.18 */
 		.runtime_interp_head     = 32,    /* _PyRuntimeState.interpreters.head */
@@ -180,6 +193,19 @@ const struct offsets_entry offsets_table[] = {
 		.set_table               = 40,    /* PySetObject.table */
 		.setentry_size           = 16,    /* sizeof(setentry) */
 		.setentry_key            = 0,     /* setentry.key */
+		.type_flags              = 168,   /* PyTypeObject.tp_flags */
+		.type_basicsize          = 32,    /* PyTypeObject.tp_basicsize */
+		.type_dictoffset         = 288,   /* PyTypeObject.tp_dictoffset */
+		.type_cached_keys        = 872,   /* PyHeapTypeObject.ht_cached_keys */
+		.tpflags_managed_dict    = -1,    /* absent */
+		.tpflags_inline_values   = -1,    /* absent */
+		.managed_dict            = -1,    /* absent */
+		.managed_values          = -1,    /* absent */
+		.managed_values_tag      = -1,    /* absent */
+		.dvalues_values          = 0,
+		.dvalues_valid           = -1,    /* absent */
+		.interp_modules          = 56,    /* PyInterpreterState.modules */
+		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
 	{ 3, 9, { /* 3.9.18 */
 		.runtime_interp_head     = 32,    /* _PyRuntimeState.interpreters.head */
@@ -267,6 +293,19 @@ const struct offsets_entry offsets_table[] = {
 		.set_table               = 40,    /* PySetObject.table */
 		.setentry_size           = 16,    /* sizeof(setentry) */
 		.setentry_key            = 0,     /* setentry.key */
+		.type_flags              = 168,   /* PyTypeObject.tp_flags */
+		.type_basicsize          = 32,    /* PyTypeObject.tp_basicsize */
+		.type_dictoffset         = 288,   /* PyTypeObject.tp_dictoffset */
+		.type_cached_keys        = 864,   /* PyHeapTypeObject.ht_cached_keys */
+		.tpflags_managed_dict    = -1,    /* absent */
+		.tpflags_inline_values   = -1,    /* absent */
+		.managed_dict            = -1,    /* absent */
+		.managed_values          = -1,    /* absent */
+		.managed_values_tag      = -1,    /* absent */
+		.dvalues_values          = 0,
+		.dvalues_valid           = -1,    /* absent */
+		.interp_modules          = 856,   /* PyInterpreterState.modules */
+		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
 	{ 3, 10, { /* 3.10.13 */
 		.runtime_interp_head     = 32,    /* _PyRuntimeState.interpreters.head */
@@ -354,6 +393,19 @@ const struct offsets_entry offsets_table[] = {
 		.set_table               = 40,    /* PySetObject.table */
 		.setentry_size           = 16,    /* sizeof(setentry) */
 		.setentry_key            = 0,     /* setentry.key */
+		.type_flags              = 168,   /* PyTypeObject.tp_flags */
+		.type_basicsize          = 32,    /* PyTypeObject.tp_basicsize */
+		.type_dictoffset         = 288,   /* PyTypeObject.tp_dictoffset */
+		.type_cached_keys        = 872,   /* PyHeapTypeObject.ht_cached_keys */
+		.tpflags_managed_dict    = -1,    /* absent */
+		.tpflags_inline_values   = -1,    /* absent */
+		.managed_dict            = -1,    /* absent */
+		.managed_values          = -1,    /* absent */
+		.managed_values_tag      = -1,    /* absent */
+		.dvalues_values          = 0,
+		.dvalues_valid           = -1,    /* absent */
+		.interp_modules          = 856,   /* PyInterpreterState.modules */
+		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
 	{ 3, 11, { /* 3.11.7 */
 		.runtime_interp_head     = 40,    /* _PyRuntimeState.interpreters.head */
@@ -441,6 +493,19 @@ const struct offsets_entry offsets_table[] = {
 		.set_table               = 40,    /* PySetObject.table */
 		.setentry_size           = 16,    /* sizeof(setentry) */
 		.setentry_key            = 0,     /* setentry.key */
+		.type_flags              = 168,   /* PyTypeObject.tp_flags */
+		.type_basicsize          = 32,    /* PyTypeObject.tp_basicsize */
+		.type_dictoffset         = 288,   /* PyTypeObject.tp_dictoffset */
+		.type_cached_keys        = 872,   /* PyHeapTypeObject.ht_cached_keys */
+		.tpflags_managed_dict    = 16,    /* C: Py_TPFLAGS_MANAGED_DICT */
+		.tpflags_inline_values   = -1,    /* absent */
+		.managed_dict            = 24,    /* C: (char *)4096 - (char *)_PyObject_ManagedDictPointer((PyObject *)4096) */
+		.managed_values          = 32,    /* C: (char *)4096 - (char *)_PyObject_ValuesPointer((PyObject *)4096) */
+		.managed_values_tag      = -1,    /* absent */
+		.dvalues_values          = 0,     /* PyDictValues.values */
+		.dvalues_valid           = -1,    /* absent */
+		.interp_modules          = 888,   /* PyInterpreterState.modules */
+		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
 	{ 3, 12, { /* 3.12.1 */
 		.runtime_interp_head     = 40,    /* _PyRuntimeState.interpreters.head */
@@ -528,6 +593,19 @@ const struct offsets_entry offsets_table[] = {
 		.set_table               = 40,    /* PySetObject.table */
 		.setentry_size           = 16,    /* sizeof(setentry) */
 		.setentry_key            = 0,     /* setentry.key */
+		.type_flags              = 168,   /* PyTypeObject.tp_flags */
+		.type_basicsize          = 32,    /* PyTypeObject.tp_basicsize */
+		.type_dictoffset         = 288,   /* PyTypeObject.tp_dictoffset */
+		.type_cached_keys        = 880,   /* PyHeapTypeObject.ht_cached_keys */
+		.tpflags_managed_dict    = 16,    /* C: Py_TPFLAGS_MANAGED_DICT */
+		.tpflags_inline_values   = -1,    /* absent */
+		.managed_dict            = 24,    /* C: (char *)4096 - (char *)_PyObject_DictOrValuesPointer((PyObject *)4096) */
+		.managed_values          = 24,    /* C: (char *)4096 - (char *)_PyObject_DictOrValuesPointer((PyObject *)4096) */
+		.managed_values_tag      = 1,     /* C: (char *)_PyDictOrValues_GetValues((PyDictOrValues){ .values = (char *)4095 }) - (char *)4095 */
+		.dvalues_values          = 0,     /* PyDictValues.values */
+		.dvalues_valid           = -1,    /* absent */
+		.interp_modules          = 944,   /* PyInterpreterState.imports.modules */
+		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
 	{ 3, 13, { /* 3.13.0 */
 		.runtime_interp_head     = 632,   /* _PyRuntimeState.interpreters.head */
@@ -615,6 +693,19 @@ const struct offsets_entry offsets_table[] = {
 		.set_table               = 40,    /* PySetObject.table */
 		.setentry_size           = 16,    /* sizeof(setentry) */
 		.setentry_key            = 0,     /* setentry.key */
+		.type_flags              = 168,   /* PyTypeObject.tp_flags */
+		.type_basicsize          = 32,    /* PyTypeObject.tp_basicsize */
+		.type_dictoffset         = 288,   /* PyTypeObject.tp_dictoffset */
+		.type_cached_keys        = 880,   /* PyHeapTypeObject.ht_cached_keys */
+		.tpflags_managed_dict    = 16,    /* C: Py_TPFLAGS_MANAGED_DICT */
+		.tpflags_inline_values   = 4,     /* C: Py_TPFLAGS_INLINE_VALUES */
+		.managed_dict            = 24,    /* C: (char *)4096 - (char *)_PyObject_ManagedDictPointer((PyObject *)4096) */
+		.managed_values          = -1,    /* absent */
+		.managed_values_tag      = -1,    /* absent */
+		.dvalues_values          = 8,     /* PyDictValues.values */
+		.dvalues_valid           = 3,     /* PyDictValues.valid */
+		.interp_modules          = 7656,  /* PyInterpreterState.imports.modules */
+		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
 };
 

@@ -389,69 +389,6 @@ static void repr_seq(const struct reader *r, uint64_t addr, int tuple, int detai
 		out_printf(o, " (len=%" PRId64 ")", size);
 }
 
-/* Up to max (key, value) pairs of a combined dict table, in insertion
- * order.  Split tables (instance dicts; ma_values set) give -ENOTSUP. */
-static int dict_items(const struct reader *r, uint64_t addr, uint64_t *kv, size_t max, size_t *n)
-{
-	const struct py_offsets *f = r->f;
-	uint64_t keys, entries, esize, ekey, evalue, idx_bytes;
-	int64_t nentries, i;
-	uint8_t e[64];
-
-	*n = 0;
-	if (f->dict_keys < 0 || obj_read_ptr(r, addr + f->dict_values))
-		return -ENOTSUP;
-	keys = obj_read_ptr(r, addr + f->dict_keys);
-	if (!keys || obj_read_ssize(r, keys + f->dkeys_nentries, &nentries) || nentries < 0)
-		return -EIO;
-	if (f->dkeys_log2_index_bytes >= 0) {          /* 3.11+ */
-		uint8_t log2 = 0, kind = 0;
-
-		if (obj_read(r, keys + f->dkeys_log2_index_bytes, &log2, 1) || log2 > 40 ||
-		    obj_read(r, keys + f->dkeys_kind, &kind, 1))
-			return -EIO;
-		idx_bytes = 1ull << log2;
-		if (kind != f->dkeys_kind_general) {   /* str keys: no hash stored */
-			esize = f->dentry_unicode_size;
-			ekey = f->dentry_unicode_key;
-			evalue = f->dentry_unicode_value;
-		} else {
-			esize = f->dentry_size;
-			ekey = f->dentry_key;
-			evalue = f->dentry_value;
-		}
-	} else {                                       /* <= 3.10: DK_IXSIZE */
-		int64_t size;
-
-		if (obj_read_ssize(r, keys + f->dkeys_size, &size) || size <= 0 ||
-		    size > (1ll << 40))
-			return -EIO;
-		idx_bytes = (uint64_t)size * (size <= 0xff ? 1 : size <= 0xffff ? 2 :
-					      size <= 0xffffffffll ? 4 : 8);
-		esize = f->dentry_size;
-		ekey = f->dentry_key;
-		evalue = f->dentry_value;
-	}
-	if (esize > sizeof(e) || ekey + 8 > esize || evalue + 8 > esize)
-		return -EIO;
-	entries = keys + f->dkeys_indices + idx_bytes;
-	/* deleted entries have no value; give up after a long run of them */
-	for (i = 0; i < nentries && i < 4096 && *n < max; i++) {
-		uint64_t k, v;
-
-		if (obj_read(r, entries + (uint64_t)i * esize, e, esize))
-			return -EIO;
-		memcpy(&k, e + ekey, 8);
-		memcpy(&v, e + evalue, 8);
-		if (k && v) {
-			kv[2 * *n] = k;
-			kv[2 * *n + 1] = v;
-			(*n)++;
-		}
-	}
-	return 0;
-}
-
 static void repr_dict(const struct reader *r, uint64_t addr, int detail, struct out *o)
 {
 	uint64_t kv[2 * ITEMS_MAX];
@@ -462,7 +399,7 @@ static void repr_dict(const struct reader *r, uint64_t addr, int detail, struct 
 		out_puts(o, "<unreadable>");
 		return;
 	}
-	if (detail <= 1 || dict_items(r, addr, kv, items_limit(detail), &n)) {
+	if (detail <= 1 || obj_dict_items(r, addr, kv, items_limit(detail), &n)) {
 		out_printf(o, "dict(len=%" PRId64 ")", used);
 		return;
 	}

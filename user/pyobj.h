@@ -38,6 +38,27 @@ int pyobj_frame_locals(const struct pyproc *p, uint64_t frame_addr, uint64_t cod
 		       void (*fn)(void *ctx, const char *name, const char *repr, int is_arg),
 		       void *ctx);
 
+/* Following references by name (user/pythreads.c).  Each returns 0, or
+ * -ENOENT when the name is not there, -EINVAL when the object is not of
+ * the kind asked for, -EIO when memory could not be read. */
+/* The value of a str key of a dict (exact dict type). */
+int pyobj_dict_get(const struct pyproc *p, uint64_t dict, const char *key, uint64_t *value);
+/* Up to max (key, value) pairs of a dict into kv[2 * max]. */
+int pyobj_dict_items(const struct pyproc *p, uint64_t dict, uint64_t *kv, size_t max,
+		     size_t *n);
+/* An attribute of obj's own, where its version keeps it: the __dict__ at
+ * tp_dictoffset, a managed dict or a values array without a dict (3.11+),
+ * values inline after the object (3.13+).  Class attributes, properties
+ * and __slots__ are not looked at. */
+int pyobj_attr(const struct pyproc *p, uint64_t obj, const char *name, uint64_t *value);
+/* A str object as UTF-8 (always NUL-terminated, cut with "..."; lone
+ * surrogates become U+FFFD). */
+int pyobj_str(const struct pyproc *p, uint64_t addr, char *buf, size_t len);
+/* The object bound to the argument, local, cell or free variable `name`
+ * of a frame (see pyobj_frame_locals); -ENOENT when unbound. */
+int pyobj_frame_local(const struct pyproc *p, uint64_t frame_addr, uint64_t code_addr,
+		      const char *name, uint64_t *value);
+
 /* Formatting helpers, exposed for the unit tests. */
 /* Python's repr() of a float: shortest digits that read back the same. */
 void pyobj_format_float(double v, char *buf, size_t len);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* pyobj_impl.h - what the three parts of pyobj share, nothing else sees
- * it: pyobj_fmt.c (bounded text output, Python literal syntax), pyobj.c
- * (reading and describing objects), pyobj_locals.c (a frame's variables). */
+/* pyobj_impl.h - what the parts of pyobj share, nothing else sees it:
+ * pyobj_fmt.c (bounded text output, Python literal syntax), pyobj.c
+ * (reading and describing objects), pyobj_attr.c (dicts, str keys and
+ * instance attributes), pyobj_locals.c (a frame's variables). */
 #ifndef PYBPF_PYOBJ_IMPL_H
 #define PYBPF_PYOBJ_IMPL_H
 
@@ -62,5 +63,12 @@ int obj_read_str(const struct reader *r, uint64_t addr, uint32_t *chars, size_t 
 		 size_t *n, size_t *total);
 /* The repr of one object (see pyobj_repr) appended to o. */
 void obj_repr(const struct reader *r, uint64_t addr, int detail, struct out *o);
+
+/* ---- pyobj_attr.c: dicts and attributes ---- */
+
+/* Up to max (key, value) pairs of a dict, in the order of its entries
+ * (insertion order; a split table's shared keys for instance dicts).
+ * 0, -EINVAL (not a dict), -EIO. */
+int obj_dict_items(const struct reader *r, uint64_t dict, uint64_t *kv, size_t max, size_t *n);
 
 #endif /* PYBPF_PYOBJ_IMPL_H */

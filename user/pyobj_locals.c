@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* pyobj_locals.c - the arguments and locals of one frame, named from its
- * code object (see pyobj_frame_locals in pyobj.h). */
+ * code object (see pyobj_frame_locals and pyobj_frame_local in pyobj.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +13,12 @@
 
 struct frame_vars {
 	const struct reader *r;
+	struct reader reader;
 	int detail;
 	void (*fn)(void *ctx, const char *name, const char *repr, int is_arg);
 	void *ctx;
+	const char *want;               /* pyobj_frame_local: the name looked for */
+	uint64_t found;                 /* and its object */
 	size_t n;
 	uint64_t values[MAX_SLOTS];
 	uint64_t names[MAX_SLOTS];
@@ -56,16 +59,25 @@ static void emit(struct frame_vars *fv, size_t i, int is_arg)
 {
 	char name[NAME_LEN], repr[PYOBJ_REPR_LEN];
 	uint64_t v = fv->values[i];
+	int bad;
 	struct out o;
 
-	out_init(&o, repr, sizeof(repr));
-	if (fv->cell[i] && deref(fv->r, fv->values[i], &v))
-		out_puts(&o, "<unreadable>");
-	else if (!v)
+	if (fv->found)
+		return;                 /* pyobj_frame_local is done */
+	bad = fv->cell[i] && deref(fv->r, fv->values[i], &v);
+	if (!bad && !v)
 		return;                 /* empty cell: unbound */
+	name_of(fv->r, fv->names[i], name);
+	if (fv->want) {
+		if (!bad && strcmp(name, fv->want) == 0)
+			fv->found = v;
+		return;
+	}
+	out_init(&o, repr, sizeof(repr));
+	if (bad)
+		out_puts(&o, "<unreadable>");
 	else
 		obj_repr(fv->r, v, fv->detail, &o);
-	name_of(fv->r, fv->names[i], name);
 	fv->fn(fv->ctx, name, repr, is_arg);
 }
 
@@ -196,52 +208,84 @@ static int locals_classic(struct frame_vars *fv, uint64_t frame, uint64_t code, 
 	return 0;
 }
 
+/* emit() for each bound variable of a frame (fv->want, fn, ctx, detail
+ * set by the caller); *total counts the frame's slots, shown or not. */
+static int walk_frame(struct frame_vars *fv, const struct pyproc *p, uint64_t frame_addr,
+		      uint64_t code_addr, size_t *total)
+{
+	const struct py_offsets *f = p ? p->off : NULL;
+	uint64_t type = 0;
+	size_t nargs;
+	int32_t flags, argc, kwonly;
+
+	if (!f || !frame_addr || f->frame_localsplus < 0)
+		return -EINVAL;
+	obj_reader(&fv->reader, p);
+	fv->r = &fv->reader;
+	if (!code_addr && obj_read(fv->r, frame_addr + f->frame_code, &code_addr, 8))
+		return -EIO;
+	if (obj_read(fv->r, code_addr + f->object_type, &type, 8))
+		return -EIO;
+	if (p->code_type_addr && type != p->code_type_addr)
+		return -EINVAL;
+	flags = rd_int(fv->r, code_addr, f->code_flags);
+	argc = rd_int(fv->r, code_addr, f->code_argcount);
+	kwonly = rd_int(fv->r, code_addr, f->code_kwonlyargcount);
+	if (argc < 0 || kwonly < 0)
+		return -EIO;
+	nargs = (size_t)argc + (size_t)kwonly + !!(flags & f->co_varargs) +
+		!!(flags & f->co_varkeywords);
+	if (f->code_localsplusnames >= 0)
+		return locals_plus(fv, frame_addr, code_addr, nargs, total);
+	return locals_classic(fv, frame_addr, code_addr, nargs, total);
+}
+
 int pyobj_frame_locals(const struct pyproc *p, uint64_t frame_addr, uint64_t code_addr,
 		       int detail,
 		       void (*fn)(void *ctx, const char *name, const char *repr, int is_arg),
 		       void *ctx)
 {
-	const struct py_offsets *f = p ? p->off : NULL;
 	struct frame_vars *fv;
-	struct reader r;
-	uint64_t type = 0;
-	size_t nargs, total = 0;
-	int32_t flags, argc, kwonly;
+	size_t total = 0;
 	int err;
 
-	if (!f || !fn || !frame_addr || f->frame_localsplus < 0)
+	if (!fn)
 		return -EINVAL;
-	obj_reader(&r, p);
-	if (!code_addr && obj_read(&r, frame_addr + f->frame_code, &code_addr, 8))
-		return -EIO;
-	if (obj_read(&r, code_addr + f->object_type, &type, 8))
-		return -EIO;
-	if (p->code_type_addr && type != p->code_type_addr)
-		return -EINVAL;
-	flags = rd_int(&r, code_addr, f->code_flags);
-	argc = rd_int(&r, code_addr, f->code_argcount);
-	kwonly = rd_int(&r, code_addr, f->code_kwonlyargcount);
-	if (argc < 0 || kwonly < 0)
-		return -EIO;
-	nargs = (size_t)argc + (size_t)kwonly + !!(flags & f->co_varargs) +
-		!!(flags & f->co_varkeywords);
 	fv = calloc(1, sizeof(*fv));
 	if (!fv)
 		return -ENOMEM;
-	fv->r = &r;
 	fv->detail = detail < 1 ? 1 : detail;
 	fv->fn = fn;
 	fv->ctx = ctx;
-	if (f->code_localsplusnames >= 0)
-		err = locals_plus(fv, frame_addr, code_addr, nargs, &total);
-	else
-		err = locals_classic(fv, frame_addr, code_addr, nargs, &total);
+	err = walk_frame(fv, p, frame_addr, code_addr, &total);
 	if (!err && total > fv->n) {
 		char more[64];
 
 		snprintf(more, sizeof(more), "<%zu more not shown>", total - fv->n);
 		fn(ctx, "...", more, 0);
 	}
+	free(fv);
+	return err;
+}
+
+int pyobj_frame_local(const struct pyproc *p, uint64_t frame_addr, uint64_t code_addr,
+		      const char *name, uint64_t *value)
+{
+	struct frame_vars *fv;
+	size_t total = 0;
+	int err;
+
+	if (!name || !value)
+		return -EINVAL;
+	*value = 0;
+	fv = calloc(1, sizeof(*fv));
+	if (!fv)
+		return -ENOMEM;
+	fv->want = name;
+	err = walk_frame(fv, p, frame_addr, code_addr, &total);
+	if (!err && !fv->found)
+		err = -ENOENT;
+	*value = err ? 0 : fv->found;
 	free(fv);
 	return err;
 }

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-"""cases_dump.py - `pybpf dump` (every thread, its state and stack, --json,
---tid) and `record --idle` (off-CPU time at the line that blocked)."""
+"""cases_dump.py - `pybpf dump` (every thread, its threading name, state and
+stack, --json, --tid) and `record --idle` (off-CPU time at the line that
+blocked)."""
 import json
 import re
 
@@ -30,13 +31,13 @@ def native_ids(target):
 
 
 def parse_dump(text):
-    """{tid: (state, [(function, file, line)...])} from dump's text output."""
+    """{tid: (state, [(function, file, line)...], name)} from dump's text output."""
     threads, cur = {}, None
     for line in text.splitlines():
         m = THREAD_RE.match(line)
         if m:
             cur = int(m.group(1))
-            threads[cur] = (m.group(2), [])
+            threads[cur] = (m.group(2), [], m.group(3))
             continue
         m = FRAME_RE.match(line)
         if m and cur is not None:
@@ -45,7 +46,8 @@ def parse_dump(text):
 
 
 def case_dump(ctx):
-    """Every thread appears with its state, leaf function and marked line."""
+    """Every thread appears with its threading name (the main thread as
+    "MainThread"), its state, leaf function and marked line."""
     marks = markers(WORKLOADS / "states.py")
     target = start(ctx, "states.py", WORKLOAD_MAX)
     ids = native_ids(target)
@@ -62,12 +64,18 @@ def case_dump(ctx):
     threads = parse_dump(res.out)
     if target.pid not in threads:
         problems.append("main thread %d missing" % target.pid)
+    elif threads[target.pid][2] != "MainThread":
+        problems.append('main thread %d is named "%s", expected "MainThread"'
+                        % (target.pid, threads[target.pid][2]))
     for name, (func, tag, state) in STATES.items():
         tid = ids.get(name)
         if tid not in threads:
             problems.append("thread %s (%s) missing" % (name, tid))
             continue
-        got_state, frames = threads[tid]
+        got_state, frames, got_name = threads[tid]
+        if got_name != name:
+            problems.append('thread %s (%d) is named "%s", expected its threading name "%s"'
+                            % (name, tid, got_name, name))
         if not frames:
             problems.append("thread %s has no frames" % name)
             continue

@@ -111,6 +111,50 @@ static void test_object_offsets(void)
 	}
 }
 
+/* Fields of thread names (user/pythreads.c, user/pyobj_attr.c): where an
+ * instance keeps its attributes, per version. */
+static void test_attr_offsets(void)
+{
+	const struct py_offsets *o;
+	unsigned i;
+
+	o = offsets_find(3, 10);       /* __dict__ at tp_dictoffset only */
+	if (o) {
+		CHECK_EQ_INT(o->type_dictoffset, 288);
+		CHECK_EQ_INT(o->tpflags_managed_dict, -1);
+		CHECK_EQ_INT(o->managed_dict, -1);
+		CHECK_EQ_INT(o->dvalues_values, 0);
+	}
+	o = offsets_find(3, 11);       /* values and dict pointers before the object */
+	if (o) {
+		CHECK_EQ_INT(o->tpflags_managed_dict, 1 << 4);
+		CHECK_EQ_INT(o->managed_dict, 24);
+		CHECK_EQ_INT(o->managed_values, 32);
+		CHECK_EQ_INT(o->managed_values_tag, -1);
+	}
+	o = offsets_find(3, 12);       /* one tagged word */
+	if (o) {
+		CHECK_EQ_INT(o->managed_dict, 24);
+		CHECK_EQ_INT(o->managed_values, 24);
+		CHECK_EQ_INT(o->managed_values_tag, 1);
+	}
+	o = offsets_find(3, 13);       /* inline values after the object */
+	if (o) {
+		CHECK_EQ_INT(o->tpflags_inline_values, 1 << 2);
+		CHECK_EQ_INT(o->managed_values, -1);
+		CHECK_EQ_INT(o->dvalues_values, 8);
+		CHECK_EQ_INT(o->dvalues_valid, 3);
+	}
+	for (i = 0; i < offsets_table_len; i++) {
+		o = &offsets_table[i].off;
+		CHECK_EQ_INT(o->type_flags, 168);
+		CHECK_EQ_INT(o->module_dict, 16);
+		CHECK(o->type_cached_keys > 0 && o->interp_modules > 0);
+		/* a managed dict comes with the flag that says so */
+		CHECK((o->managed_dict >= 0) == (o->tpflags_managed_dict > 0));
+	}
+}
+
 static void test_per_version_kinds(void)
 {
 	static const struct { unsigned minor; unsigned kind; } want[] = {
@@ -165,6 +209,7 @@ int main(void)
 	test_lookup();
 	test_known_offsets();
 	test_object_offsets();
+	test_attr_offsets();
 	test_per_version_kinds();
 	test_every_version_complete();
 	return unit_summary("test_offsets");

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* pythreads.c - the threading module's name of a thread, read from the
+ * live process (see pythreads.h), in this order:
+ *
+ *  1. A thread started by threading.Thread runs Thread._bootstrap, then
+ *     _bootstrap_inner, at the root of its stack: their first argument,
+ *     self, is the Thread, and its _name attribute is what Thread.name
+ *     returns (3.7-3.13).
+ *  2. Otherwise (the main thread, a _DummyThread for a thread started by
+ *     _thread or C code, a stack cut before its root) the Thread that
+ *     threading._active maps the thread's ident to: get_ident() is
+ *     pthread_self(), like tstate->thread_id; the threading module is
+ *     the one in sys.modules of the thread's own interpreter.
+ *  3. Otherwise the process's first thread is "MainThread", the name
+ *     threading gives it once imported.
+ *
+ * Everything read can change or vanish under us: any failed read moves
+ * on to the next way and finally gives -ENOENT. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pyobj.h"
+#include "pythreads.h"
+
+#define ROOT_FRAMES 8        /* outermost frames searched for _bootstrap */
+#define ACTIVE_MAX 4096      /* entries of threading._active looked at */
+#define FILE_LEN 1024
+
+static uint64_t rd_ptr(pid_t pid, uint64_t addr)
+{
+	uint64_t v = 0;
+
+	return addr && proc_read(pid, addr, &v, sizeof(v)) == 0 ? v : 0;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), m = strlen(tail);
+
+	return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
+/* Is code Thread._bootstrap or Thread._bootstrap_inner of threading? */
+static int is_bootstrap(const struct pyproc *p, uint64_t code)
+{
+	const struct py_offsets *o = p->off;
+	char name[32], file[FILE_LEN];
+
+	if (pyobj_str(p, rd_ptr(p->pid, code + o->code_name), name, sizeof(name)) ||
+	    (strcmp(name, "_bootstrap") && strcmp(name, "_bootstrap_inner")))
+		return 0;
+	if (pyobj_str(p, rd_ptr(p->pid, code + o->code_filename), file, sizeof(file)))
+		return 0;
+	return ends_with(file, "/threading.py") || strcmp(file, "threading.py") == 0 ||
+	       strcmp(file, "<frozen threading>") == 0;
+}
+
+/* self of the outermost bootstrap frame, 0 if none. */
+static uint64_t bootstrap_self(const struct pyproc *p, const struct pyframe_ref *frames,
+			       size_t nframes)
+{
+	uint64_t self = 0;
+	size_t i;
+
+	for (i = 0; i < nframes && i < ROOT_FRAMES && !self; i++) {
+		const struct pyframe_ref *f = &frames[nframes - 1 - i];
+
+		if (is_bootstrap(p, f->code))
+			pyobj_frame_local(p, f->frame, f->code, "self", &self);
+	}
+	return self;
+}
+
+/* Is obj an int equal to v?  The repr of an int is exact up to 64 bits. */
+static int int_is(const struct pyproc *p, uint64_t obj, uint64_t v)
+{
+	char repr[32], want[32];
+
+	snprintf(want, sizeof(want), "%" PRIu64, v);
+	return pyobj_repr(p, obj, 1, repr, sizeof(repr)) == 0 && strcmp(repr, want) == 0;
+}
+
+/* threading._active[t's ident] of t's interpreter. */
+static int active_thread(const struct pyproc *p, const struct pythread *t, uint64_t *thread)
+{
+	const struct py_offsets *o = p->off;
+	uint64_t interp, mod = 0, active = 0, *kv;
+	size_t n = 0, i;
+	int err;
+
+	if (!t->thread_id || o->interp_modules < 0 || o->module_dict < 0)
+		return -ENOENT;
+	interp = rd_ptr(p->pid, t->tstate + o->tstate_interp);
+	if (!interp)
+		return -EIO;
+	err = pyobj_dict_get(p, rd_ptr(p->pid, interp + o->interp_modules), "threading", &mod);
+	if (!err)
+		err = pyobj_dict_get(p, rd_ptr(p->pid, mod + o->module_dict), "_active", &active);
+	if (err)
+		return err;
+	kv = calloc(2 * ACTIVE_MAX, sizeof(*kv));
+	if (!kv)
+		return -ENOMEM;
+	err = pyobj_dict_items(p, active, kv, ACTIVE_MAX, &n);
+	for (i = 0; !err && i < n; i++) {
+		if (int_is(p, kv[2 * i], t->thread_id)) {
+			*thread = kv[2 * i + 1];
+			break;
+		}
+	}
+	if (!err && i == n)
+		err = -ENOENT;
+	free(kv);
+	return err;
+}
+
+static int thread_obj_name(const struct pyproc *p, uint64_t thread, char *buf, size_t len)
+{
+	uint64_t name = 0;
+	int err = pyobj_attr(p, thread, "_name", &name);
+
+	return err ? err : pyobj_str(p, name, buf, len);
+}
+
+int pythread_name(const struct pyproc *p, const struct pythread *t,
+		  const struct pyframe_ref *frames, size_t nframes, char *buf, size_t len)
+{
+	uint64_t thread;
+	int err = -ENOENT;
+	char *c;
+
+	if (!p || !p->off || !t || !buf || !len || (nframes && !frames))
+		return -EINVAL;
+	thread = bootstrap_self(p, frames, nframes);
+	if (thread)
+		err = thread_obj_name(p, thread, buf, len);
+	if (err && active_thread(p, t, &thread) == 0)
+		err = thread_obj_name(p, thread, buf, len);
+	if (err && t->tid > 0 && t->tid == p->pid) {
+		snprintf(buf, len, "MainThread");
+		err = 0;
+	}
+	if (err) {
+		buf[0] = 0;
+		return -ENOENT;
+	}
+	/* one line of text output, and a JSON string */
+	for (c = buf; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return 0;
+}
