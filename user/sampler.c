@@ -343,12 +343,9 @@ void sampler_stats(struct sampler *s, uint64_t out[STAT_NR + 1])
 	free(vals);
 }
 
-int sampler_thread_comm(struct sampler *s, uint32_t tid, char *buf, size_t len)
+int sampler_thread(struct sampler *s, uint32_t tid, struct thread_entry *te)
 {
-	struct thread_entry te;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.threads), &tid, &te))
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.threads), &tid, te))
 		return -ENOENT;
-	snprintf(buf, len, "%.16s", te.comm);
 	return 0;
 }

@@ -42,8 +42,9 @@ int sampler_poll(struct sampler *s, int timeout_ms);
 int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx);
 /* Sum of the per-CPU counters, plus userspace losses in out[STAT_NR]. */
 void sampler_stats(struct sampler *s, uint64_t out[STAT_NR + 1]);
-/* Kernel name of a thread as the sampler saw it; 0 or -ENOENT. */
-int sampler_thread_comm(struct sampler *s, uint32_t tid, char *buf, size_t len);
+/* What the sampler knows of a thread: its PyThreadState and kernel name
+ * at first sight; 0 or -ENOENT. */
+int sampler_thread(struct sampler *s, uint32_t tid, struct thread_entry *te);
 
 /* Names for enum pybpf_stat, for -v and summaries. */
 const char *sampler_stat_name(int stat);

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include "launch.h"
 #include "log.h"
+#include "pythreads.h"
+#include "pywalk.h"
 #include "session.h"
 
 volatile sig_atomic_t session_interrupted;
@@ -76,31 +78,46 @@ static void on_code(void *ctx, const struct code_event *ev)
 		symbols_add(&s->syms, ev, p->off, (p->major << 8) | p->minor);
 }
 
+/* A thread's name, looked up once: its Python threading name where the
+ * interpreter has one, else the kernel's (live, or as the sampler saw it). */
+static const char *thread_name(struct session *s, uint32_t pid, uint32_t tid)
+{
+	struct pyproc *p = find_proc(s, (pid_t)pid);
+	struct pythread t = { .tid = (int32_t)tid };
+	struct thread_entry te;
+	char name[32] = "";
+
+	if (htab_get(&s->agg.threads, &tid))
+		return agg_thread_name(&s->agg, tid);
+	if (p && p->off && sampler_thread(s->sampler, tid, &te) == 0 && te.tstate &&
+	    proc_read((pid_t)pid, te.tstate + p->off->tstate_thread_id, &t.thread_id, 8) == 0) {
+		t.tstate = te.tstate;
+		if (pythread_name(p, &t, NULL, 0, name, sizeof(name)))
+			name[0] = 0;
+	}
+	if (!name[0])
+		proc_thread_comm((pid_t)pid, (pid_t)tid, name, sizeof(name));
+	if (!name[0] && sampler_thread(s->sampler, tid, &te) == 0)
+		snprintf(name, sizeof(name), "%.16s", te.comm);
+	agg_thread(&s->agg, pid, tid, name, 0);
+	if (s->window)
+		agg_thread(s->window, pid, tid, name, 0);
+	return agg_thread_name(&s->agg, tid);
+}
+
 static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 		     const struct frame_rec *frames, uint32_t depth, uint32_t flags)
 {
 	struct session *s = ctx;
 	struct agg_key key = { .pid = k->pid, .tid = k->tid, .hash = k->stack_hash,
 			       .flags = k->flags };
-	char name[32] = "";
+	const char *name;
 
 	if (s->o.gil_only && !(k->flags & COUNT_GIL))
 		return;
-	if (thread_filter_active(&s->o.filter)) {
-		proc_thread_comm(k->pid, k->tid, name, sizeof(name));
-		if (!name[0])
-			sampler_thread_comm(s->sampler, k->tid, name, sizeof(name));
-		if (!thread_filter_match(&s->o.filter, k->tid, name))
-			return;
-	}
-	if (!htab_get(&s->agg.threads, &key.tid)) {
-		proc_thread_comm(k->pid, k->tid, name, sizeof(name));
-		if (!name[0])
-			sampler_thread_comm(s->sampler, k->tid, name, sizeof(name));
-		agg_thread(&s->agg, k->pid, k->tid, name, 0);
-		if (s->window)
-			agg_thread(s->window, k->pid, k->tid, name, 0);
-	}
+	name = thread_name(s, k->pid, k->tid);
+	if (thread_filter_active(&s->o.filter) && !thread_filter_match(&s->o.filter, k->tid, name))
+		return;
 	if (k->flags & COUNT_IDLE) {
 		agg_add_ns(&s->agg, &key, count, s->o.rate_hz, frames, depth, flags);
 		if (s->window)
