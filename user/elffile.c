@@ -209,3 +209,119 @@ int elf_needs(struct elf_file *ef, const char *sub)
 	}
 	return 0;
 }
+
+/* ---- probe points and separate debug files (gil) ---- */
+
+static int clone_suffix(const char *s)
+{
+	static const char *const whole[] = { ".constprop.", ".isra.", ".lto_priv." };
+	size_t i, n;
+
+	if (!*s)
+		return 1;
+	for (i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+		n = strlen(whole[i]);
+		if (!strncmp(s, whole[i], n) && s[n] >= '0' && s[n] <= '9' &&
+		    !strchr(s + n, '.') /* not take_gil.constprop.0.cold */)
+			return 1;
+	}
+	return 0;
+}
+
+size_t elf_functions(struct elf_file *ef, const char *name, uint64_t *addrs, size_t max)
+{
+	size_t nlen = strlen(name), found = 0, i, j, n;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		data = elf_getdata(scn, NULL);
+		n = data && sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (i = 0; i < n && found < max; i++) {
+			const char *s;
+
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value)
+				continue;
+			s = elf_strptr(ef->elf, sh.sh_link, sym.st_name);
+			if (!s || strncmp(s, name, nlen) || !clone_suffix(s + nlen))
+				continue;
+			for (j = 0; j < found && addrs[j] != sym.st_value; j++)
+				;
+			if (j == found)
+				addrs[found++] = sym.st_value;
+		}
+	}
+	return found;
+}
+
+int elf_file_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off)
+{
+	size_t i, n;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(ef->elf, &n))
+		return -ENOEXEC;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_build_id(struct elf_file *ef, char *hex, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		size_t off = 0, name_off, desc_off, i;
+		Elf_Data *data;
+		GElf_Nhdr nh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		data = elf_getdata(scn, NULL);
+		while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+			const char *owner = (const char *)data->d_buf + name_off;
+			const unsigned char *id = (const unsigned char *)data->d_buf + desc_off;
+
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 || memcmp(owner, "GNU", 4) ||
+			    !nh.n_descsz || nh.n_descsz * 2 + 1 > len)
+				continue;
+			for (i = 0; i < nh.n_descsz; i++) {
+				hex[2 * i] = "0123456789abcdef"[id[i] >> 4];
+				hex[2 * i + 1] = "0123456789abcdef"[id[i] & 15];
+			}
+			hex[2 * i] = 0;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_debuglink(struct elf_file *ef, char *name, size_t len)
+{
+	Elf_Data *data;
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+	size_t n;
+
+	scn = section(ef, ".gnu_debuglink", &sh);
+	if (!scn || !(data = elf_getdata(scn, NULL)) || !data->d_buf)
+		return -ENOENT;
+	n = strnlen(data->d_buf, data->d_size);
+	if (!n || n == data->d_size || n >= len || strchr(data->d_buf, '/'))
+		return -ENOENT;
+	memcpy(name, data->d_buf, n + 1);
+	return 0;
+}

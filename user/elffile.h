@@ -25,4 +25,18 @@ int elf_find_version(struct elf_file *ef, const char *prefix, char *out, size_t 
 /* Does DT_NEEDED name a library whose name contains sub? */
 int elf_needs(struct elf_file *ef, const char *sub);
 
+/* ---- probe points and separate debug files (gil) ---- */
+
+/* Addresses of the functions (STT_FUNC) named name, or name plus a suffix
+ * of a whole copy GCC made of it (.constprop.N, .isra.N, .lto_priv.N; not
+ * .part.N or .cold, which are pieces), from .symtab and .dynsym, without
+ * duplicates; at most max.  Returns how many. */
+size_t elf_functions(struct elf_file *ef, const char *name, uint64_t *addrs, size_t max);
+/* File offset of the byte at virtual address vaddr (PT_LOAD).  0 or -ENOENT. */
+int elf_file_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off);
+/* The GNU build-id note as lowercase hex.  0 or -ENOENT. */
+int elf_build_id(struct elf_file *ef, char *hex, size_t len);
+/* The file name in .gnu_debuglink.  0 or -ENOENT. */
+int elf_debuglink(struct elf_file *ef, char *name, size_t len);
+
 #endif /* PYBPF_ELFFILE_H */

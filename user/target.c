@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* target.c - privileges, the interpreter of a process that may still be
+ * starting, and its end; for commands outside the sampler session. */
+#include <errno.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "launch.h"
+#include "log.h"
+#include "target.h"
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int target_check_kernel(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	int need[] = { 38 /* CAP_PERFMON */, 39 /* CAP_BPF */, CAP_SYS_PTRACE };
+	unsigned i;
+
+	if (geteuid() != 0) {
+		if (syscall(SYS_capget, &hdr, data))
+			return -errno;
+		for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+			if (!(data[need[i] / 32].effective & (1u << (need[i] % 32)))) {
+				pb_err("missing privileges: run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
+				return -EPERM;
+			}
+		}
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		pb_err("kernel has no BTF (/sys/kernel/btf/vmlinux): CONFIG_DEBUG_INFO_BTF=y is needed");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static void exe_link(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, buf, len - 1);
+	buf[n > 0 ? n : 0] = 0;
+}
+
+int target_inspect(pid_t pid, pid_t child, struct pyproc *p, int *child_exited,
+		   int *child_code)
+{
+	uint64_t deadline = mono_ns() + (child ? 3000000000ull : 2000000000ull);
+	char exe[PATH_MAX], seen[PATH_MAX] = "";
+	int err;
+
+	for (;;) {
+		err = pyproc_inspect(pid, p);
+		if (err == -EAGAIN || (err == -ENOEXEC && child)) {
+			exe_link(pid, seen, sizeof(seen));
+			while (mono_ns() < deadline) {
+				if (child && launch_reaped(child, child_code)) {
+					*child_exited = 1;
+					break;
+				}
+				usleep(2000);
+				exe_link(pid, exe, sizeof(exe));
+				if (err == -EAGAIN || strcmp(exe, seen))
+					break; /* loader still busy, or a new exec */
+			}
+			if (mono_ns() < deadline && !*child_exited)
+				continue;
+		}
+		return err;
+	}
+}
+
+int target_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}

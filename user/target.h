@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* target.h - the checks and waits around a traced process for commands
+ * that do not run the sampler session (gil): privileges, finding the
+ * interpreter of -p PID or of a launched command, telling when it ended. */
+#ifndef PYBPF_TARGET_H
+#define PYBPF_TARGET_H
+
+#include <sys/types.h>
+#include "proc.h"
+
+/* root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE, and a kernel with BTF.
+ * 0, or -errno with the reason printed. */
+int target_check_kernel(void);
+
+/* pyproc_inspect, waiting while the answer can still change: a shared
+ * libpython is mapped by the loader a moment after exec, and a launched
+ * command (child != 0) may be a wrapper that execs python (pyenv shims,
+ * env).  Sets *child_exited and *child_code if the child ended meanwhile.
+ * 0 or -errno; p->err says why. */
+int target_inspect(pid_t pid, pid_t child, struct pyproc *p, int *child_exited,
+		   int *child_code);
+
+/* Is pid running (not gone, not a zombie)? */
+int target_alive(pid_t pid);
+
+#endif /* PYBPF_TARGET_H */
