@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "pythreads.h"
 #include "pywalk.h"
 #include "session.h"
+#include "target.h"
 
 volatile sig_atomic_t session_interrupted;
 volatile sig_atomic_t session_dump_requested;
@@ -34,27 +34,6 @@ static void on_signal(int sig)
 		session_dump_requested = 1;
 	else
 		session_interrupted = 1;
-}
-
-/* root, or CAP_BPF + CAP_PERFMON (+ CAP_SYS_PTRACE to read memory) */
-static int check_privileges(void)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2] = {};
-	int need[] = { 38 /* CAP_PERFMON */, 39 /* CAP_BPF */, CAP_SYS_PTRACE };
-	unsigned i;
-
-	if (geteuid() == 0)
-		return 0;
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		if (!(data[need[i] / 32].effective & (1u << (need[i] % 32)))) {
-			pb_err("missing privileges: run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
-			return -EPERM;
-		}
-	}
-	return 0;
 }
 
 static struct pyproc *find_proc(struct session *s, pid_t pid)
@@ -275,35 +254,14 @@ static void scan_children(struct session *s)
 	reap_gone(s);
 }
 
-/* After exec, a shared libpython is mapped by the dynamic loader a moment
- * later, and a launched command may be a wrapper that execs python (pyenv
- * shims, env): wait while that can still happen. */
 static int inspect_target(struct session *s)
 {
-	uint64_t deadline = now_ns() + (s->child ? 3000000000ull : 2000000000ull);
-	char exe[PATH_MAX], seen[PATH_MAX] = "";
-	int err;
+	int err = target_inspect(s->proc.pid, s->child, &s->proc, &s->child_exited,
+				 &s->child_code);
 
-	for (;;) {
-		err = pyproc_inspect(s->proc.pid ? s->proc.pid : s->o.pid, &s->proc);
-		if (err == -EAGAIN || (err == -ENOEXEC && s->child)) {
-			proc_exe(s->proc.pid, seen, sizeof(seen));
-			while (now_ns() < deadline) {
-				if (s->child && launch_reaped(s->child, &s->child_code)) {
-					s->child_exited = 1;
-					break;
-				}
-				usleep(2000);
-				proc_exe(s->proc.pid, exe, sizeof(exe));
-				if (err == -EAGAIN || strcmp(exe, seen))
-					break; /* loader still busy, or a new exec */
-			}
-			if (now_ns() < deadline && !s->child_exited)
-				continue;
-		}
-		break;
-	}
-	if (err)
+	if (err && s->child_exited)
+		pb_err("%s exited (status %d) without running Python", s->o.cmd[0], s->child_code);
+	else if (err)
 		pb_err("%s", s->proc.err);
 	return err;
 }
@@ -327,13 +285,9 @@ int session_start(struct session *s, const struct session_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 
-	err = check_privileges();
+	err = target_check_kernel();
 	if (err)
 		return err;
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		pb_err("kernel has no BTF (/sys/kernel/btf/vmlinux): CONFIG_DEBUG_INFO_BTF=y is needed");
-		return -ENOTSUP;
-	}
 	if (!o->cmd && !o->all) {
 		s->proc.pid = o->pid;
 		err = inspect_target(s);
@@ -365,14 +319,6 @@ int session_start(struct session *s, const struct session_opts *o)
 	return 0;
 }
 
-/* A zombie (exited, not yet reaped by its parent) is gone too. */
-static int process_alive(pid_t pid)
-{
-	char st = proc_state(pid, 0);
-
-	return st && st != 'Z' && st != 'X';
-}
-
 double session_elapsed(const struct session *s)
 {
 	return (double)((s->last_ns ? s->last_ns : now_ns()) - s->start_ns) / 1e9;
@@ -393,7 +339,7 @@ int session_run(struct session *s, int timeout_ms)
 			s->child_exited = 1;
 		return !s->child_exited;
 	}
-	if (!s->o.all && !process_alive(s->proc.pid)) {
+	if (!s->o.all && !target_alive(s->proc.pid)) {
 		s->target_gone = 1;
 		return 0;
 	}

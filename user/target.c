@@ -45,16 +45,6 @@ int target_check_kernel(void)
 	return 0;
 }
 
-static void exe_link(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, buf, len - 1);
-	buf[n > 0 ? n : 0] = 0;
-}
-
 int target_inspect(pid_t pid, pid_t child, struct pyproc *p, int *child_exited,
 		   int *child_code)
 {
@@ -65,14 +55,14 @@ int target_inspect(pid_t pid, pid_t child, struct pyproc *p, int *child_exited,
 	for (;;) {
 		err = pyproc_inspect(pid, p);
 		if (err == -EAGAIN || (err == -ENOEXEC && child)) {
-			exe_link(pid, seen, sizeof(seen));
+			proc_exe(pid, seen, sizeof(seen));
 			while (mono_ns() < deadline) {
 				if (child && launch_reaped(child, child_code)) {
 					*child_exited = 1;
 					break;
 				}
 				usleep(2000);
-				exe_link(pid, exe, sizeof(exe));
+				proc_exe(pid, exe, sizeof(exe));
 				if (err == -EAGAIN || strcmp(exe, seen))
 					break; /* loader still busy, or a new exec */
 			}
@@ -85,17 +75,7 @@ int target_inspect(pid_t pid, pid_t child, struct pyproc *p, int *child_exited,
 
 int target_alive(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
+	char st = proc_state(pid, 0);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	return st && st != 'Z' && st != 'X'; /* a zombie is gone too */
 }
