@@ -259,6 +259,10 @@ static int inspect_target(struct session *s)
 	int err = target_inspect(s->proc.pid, s->child, &s->proc, &s->child_exited,
 				 &s->child_code);
 
+	if (err && s->child && !s->child_exited) {
+		usleep(10000); /* an exiting child: let it become reapable */
+		s->child_exited = launch_reaped(s->child, &s->child_code);
+	}
 	if (err && s->child_exited)
 		pb_err("%s exited (status %d) without running Python", s->o.cmd[0], s->child_code);
 	else if (err)
