@@ -62,7 +62,7 @@ $(BUILD)/libpybpf.a: $(LIB_OBJS)
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpybpf.a | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(INCLUDES) -Itests/unit -o $@ $< $(BUILD)/libpybpf.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE $(INCLUDES) -Itests/unit -o $@ $< $(BUILD)/libpybpf.a $(LDLIBS)
 
 $(BUILD):
 	$(Q)mkdir -p $(BUILD)/user $(BUILD)/tests

@@ -80,12 +80,16 @@ const char *agg_thread_name(const struct aggregate *a, uint32_t tid)
 	return t && t->name[0] ? t->name : "";
 }
 
-void agg_process(struct aggregate *a, uint32_t pid, uint32_t nspid, const char *cmdline)
+void agg_process(struct aggregate *a, uint32_t pid, uint32_t nspid, const char *cmdline,
+		 const char *comm, const char *cgroup)
 {
 	struct agg_process *p = htab_put(&a->processes, &pid, NULL);
 
 	if (!p)
 		return;
+	snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	snprintf(p->cgroup, sizeof(p->cgroup), "%s", cgroup);
+	p->nspid = nspid;
 	if (nspid && nspid != pid)
 		snprintf(p->label, sizeof(p->label), "process %u [ns %u]: %s", pid, nspid, cmdline);
 	else
@@ -195,6 +199,7 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 		       const struct agg_val *v, struct pstack *st)
 {
 	uint32_t n = v->depth + 4, *frames, i, d = 0;
+	const struct agg_process *ap;
 	char label[96];
 	int err;
 
@@ -205,11 +210,13 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 	st->pid = k->pid;
 	st->tid = k->tid;
 	st->thread_name = agg_thread_name(a, k->tid);
+	ap = htab_get(&a->processes, &k->pid);
+	st->comm = ap ? ap->comm : "";
+	st->cgroup = ap ? ap->cgroup : "";
+	st->nspid = ap ? ap->nspid : 0;
 	st->count = v->count;
 	st->flags = v->stack_flags & STACK_TRUNCATED ? PSTACK_TRUNCATED : 0;
 	if (o->process_roots) {
-		const struct agg_process *ap = htab_get(&a->processes, &k->pid);
-
 		snprintf(label, sizeof(label), "process %u", k->pid);
 		err = synthetic_frame(b, PFRAME_PROCESS, k->pid, ap ? ap->label : label,
 				      &frames[d++]);

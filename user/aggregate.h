@@ -33,6 +33,9 @@ struct agg_thread {
 
 struct agg_process {
 	char label[160];         /* "process PID: cmdline" */
+	char comm[32];
+	char cgroup[128];
+	uint32_t nspid;
 };
 
 struct aggregate {
@@ -55,7 +58,8 @@ void agg_thread(struct aggregate *a, uint32_t pid, uint32_t tid, const char *nam
 const char *agg_thread_name(const struct aggregate *a, uint32_t tid);
 /* Remember a process's root frame label: "process PID: cmdline", with
  * its pid inside a container when that differs ("process PID [ns N]: ..."). */
-void agg_process(struct aggregate *a, uint32_t pid, uint32_t nspid, const char *cmdline);
+void agg_process(struct aggregate *a, uint32_t pid, uint32_t nspid, const char *cmdline,
+		 const char *comm, const char *cgroup);
 
 struct profile_opts {
 	int no_lineno;           /* --nolineno: no line at all */

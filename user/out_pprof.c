@@ -11,7 +11,8 @@
  *   Python version as comments.
  * - One sample per stack: location ids leaf first (pprof's order, the
  *   reverse of the profile's), values [count, count * period], labels
- *   pid and tid (numeric) and thread_name (string).  Stacks are not
+ *   pid and tid (numeric) and thread_name (string), plus comm, cgroup
+ *   and ns_pid (a process in another pid namespace) when known.  Stacks are not
  *   merged: two threads with one stack stay two samples, told apart by
  *   their labels.
  * - A function per distinct (name, file, start line): name is the
@@ -293,6 +294,12 @@ static void put_sample(struct pprof *w, const struct pstack *s, uint64_t period)
 	put_label(w, "pid", NULL, s->pid);
 	put_label(w, "tid", NULL, s->tid);
 	put_label(w, "thread_name", s->thread_name, 0);
+	if (s->comm && s->comm[0])
+		put_label(w, "comm", s->comm, 0);
+	if (s->nspid && s->nspid != s->pid)
+		put_label(w, "ns_pid", NULL, s->nspid);
+	if (s->cgroup && s->cgroup[0])
+		put_label(w, "cgroup", s->cgroup, 0);
 	put_top(w, PROFILE_SAMPLE);
 }
 

@@ -103,9 +103,23 @@ static void read_namespace(struct pyproc *p)
 	}
 	if (f)
 		fclose(f);
+	/* the unified hierarchy's line ("0::/path"), else the first one's path */
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", p->pid);
-	read_file(path, p->cgroup, sizeof(p->cgroup), 0);
-	p->cgroup[strcspn(p->cgroup, "\n")] = 0;
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':');
+
+		c = c ? strchr(c + 1, ':') : NULL;
+		if (!c)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		if (!p->cgroup[0] || strncmp(line, "0::", 3) == 0)
+			snprintf(p->cgroup, sizeof(p->cgroup), "%s", c + 1);
+		if (strncmp(line, "0::", 3) == 0)
+			break;
+	}
+	if (f)
+		fclose(f);
 }
 
 /* The mapped file that holds the interpreter: a libpython if one is

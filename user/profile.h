@@ -40,6 +40,10 @@ struct pstack {
 	const uint32_t *frames;    /* depth indices into profile.frames, root first */
 	uint64_t count;            /* samples */
 	uint32_t flags;            /* PSTACK_* */
+	/* the process (NULL/0 when unknown) */
+	const char *comm;          /* its command name */
+	const char *cgroup;        /* its cgroup */
+	uint32_t nspid;            /* its pid inside its pid namespace */
 };
 
 struct profile {

@@ -122,9 +122,9 @@ static int push_proc(struct session *s, const struct pyproc *p)
 			       err == -E2BIG ? " (process map full; further ones are counted)" : "");
 		return err;
 	}
-	agg_process(&s->agg, p->pid, p->nspid, p->cmdline);
+	agg_process(&s->agg, p->pid, p->nspid, p->cmdline, p->comm, p->cgroup);
 	if (s->window)
-		agg_process(s->window, p->pid, p->nspid, p->cmdline);
+		agg_process(s->window, p->pid, p->nspid, p->cmdline, p->comm, p->cgroup);
 	pb_debug("profiling pid %d (ns pid %d, cgroup %s): CPython %s (%s), _PyRuntime at 0x%llx",
 		 p->pid, p->nspid, p->cgroup, p->version, p->elf_path,
 		 (unsigned long long)p->runtime_addr);
