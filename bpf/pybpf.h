@@ -217,6 +217,7 @@ struct stack_chunk {
  * increment is lost to a read-then-delete race. */
 #define COUNT_GIL   1u   /* the sampled thread held the GIL */
 #define COUNT_IDLE  2u   /* off-CPU time (--idle): the value is nanoseconds */
+#define COUNT_GILWAIT 4u /* time waiting in take_gil (--gil-wait): nanoseconds */
 struct count_key {
 	__u32 pid;
 	__u32 tid;

@@ -11,6 +11,7 @@
 #include "pybpf.h"
 #include "maps.bpf.h"
 #include "python.bpf.h"
+#include "gil.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -209,5 +210,72 @@ int pybpf_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 
 	bpf_map_delete_elem(&procs, &pid);
+	return 0;
+}
+
+/* ---- --gil-wait: stacks weighted by the time spent waiting for the GIL.
+ * Probes on take_gil/drop_gil (entry and return) drive the same state
+ * machine as `pybpf gil` (gil.bpf.h); at take_gil's return the thread's
+ * Python stack gets the wait. */
+
+static __always_inline struct gil_thread *gil_current(__u32 *pid, __u32 *tid, int create)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	*pid = pid_tgid >> 32;
+	*tid = (__u32)pid_tgid;
+	if (!bpf_map_lookup_elem(&procs, pid))
+		return NULL;
+	return gil_thread_get(*pid, *tid, create);
+}
+
+SEC("uprobe")
+int pybpf_take_enter(struct pt_regs *ctx)
+{
+	__u32 pid, tid;
+	struct gil_thread *t = gil_current(&pid, &tid, 1);
+
+	if (t)
+		gil_take_begin(t, bpf_ktime_get_ns());
+	return 0;
+}
+
+SEC("uretprobe")
+int pybpf_take_exit(struct pt_regs *ctx)
+{
+	__u32 pid, tid;
+	struct gil_thread *t = gil_current(&pid, &tid, 0);
+	struct walk_ctx w = {};
+	struct proc_info *proc;
+	__u64 wait;
+
+	if (!t || !gil_take_end(t, bpf_ktime_get_ns(), &wait))
+		return 0;
+	proc = bpf_map_lookup_elem(&procs, &pid);
+	if (proc && walk_current(&w, proc, pid, tid) == 0)
+		count_stack(&w, tid, COUNT_GILWAIT, wait);
+	return 0;
+}
+
+SEC("uprobe")
+int pybpf_drop_enter(struct pt_regs *ctx)
+{
+	__u32 pid, tid;
+	struct gil_thread *t = gil_current(&pid, &tid, 1);
+	__u64 hold;
+
+	if (t)
+		gil_drop_begin(t, bpf_ktime_get_ns(), &hold);
+	return 0;
+}
+
+SEC("uretprobe")
+int pybpf_drop_exit(struct pt_regs *ctx)
+{
+	__u32 pid, tid;
+	struct gil_thread *t = gil_current(&pid, &tid, 0);
+
+	if (t)
+		gil_drop_end(t, bpf_ktime_get_ns());
 	return 0;
 }

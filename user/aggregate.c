@@ -239,8 +239,11 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 		if (err)
 			return err;
 	}
-	if (k->flags & COUNT_IDLE) {
-		err = synthetic_frame(b, PFRAME_IDLE, 0, "<idle>", &frames[d++]);
+	if (k->flags & (COUNT_IDLE | COUNT_GILWAIT)) {
+		int gil = k->flags & COUNT_GILWAIT;
+
+		err = synthetic_frame(b, PFRAME_IDLE, gil, gil ? "<GIL wait>" : "<idle>",
+				      &frames[d++]);
 		if (err)
 			return err;
 	}

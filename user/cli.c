@@ -115,6 +115,9 @@ int cli_common(int opt, const char *arg, struct session_opts *so, struct profile
 	case OPT_GIL:
 		so->gil_only = 1;
 		return 1;
+	case OPT_GIL_WAIT:
+		so->gil_wait = 1;
+		return 1;
 	case OPT_IDLE:
 		so->idle = 1;
 		return 1;

@@ -25,6 +25,7 @@ enum {
 	OPT_COMM,
 	OPT_EXCLUDE_PID,
 	OPT_GIL,
+	OPT_GIL_WAIT,
 	OPT_COMMON_LAST,
 };
 
@@ -46,7 +47,8 @@ enum {
 	{ "all", no_argument, NULL, OPT_ALL },                        \
 	{ "comm", required_argument, NULL, OPT_COMM },                \
 	{ "exclude-pid", required_argument, NULL, OPT_EXCLUDE_PID },  \
-	{ "gil", no_argument, NULL, OPT_GIL }
+	{ "gil", no_argument, NULL, OPT_GIL },                        \
+	{ "gil-wait", no_argument, NULL, OPT_GIL_WAIT }
 
 /* Handle one common option; 1 if it was one, 0 if not, <0 on error. */
 int cli_common(int opt, const char *arg, struct session_opts *so, struct profile_opts *po);

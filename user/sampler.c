@@ -26,6 +26,8 @@ struct sampler {
 	int nlinks;
 	struct bpf_link *switch_link;   /* --idle */
 	struct bpf_link *exec_link;
+	struct bpf_link **uprobes;      /* --gil-wait */
+	size_t nuprobes, capuprobes;
 	struct ring_buffer *rb;
 	sampler_code_fn code_fn;
 	void *ctx;
@@ -138,6 +140,10 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	bpf_map__set_max_entries(s->skel->maps.codes, opts->max_codes);
 	s->skel->rodata->idle_walk_ns = 1000000000ull / opts->rate_hz;
 	bpf_program__set_autoload(s->skel->progs.pybpf_switch, opts->idle);
+	bpf_program__set_autoload(s->skel->progs.pybpf_take_enter, opts->gil_wait);
+	bpf_program__set_autoload(s->skel->progs.pybpf_take_exit, opts->gil_wait);
+	bpf_program__set_autoload(s->skel->progs.pybpf_drop_enter, opts->gil_wait);
+	bpf_program__set_autoload(s->skel->progs.pybpf_drop_exit, opts->gil_wait);
 
 	/* load: the verifier runs here */
 	err = sampler_bpf__load(s->skel);
@@ -190,6 +196,9 @@ void sampler_close(struct sampler *s)
 		bpf_link__destroy(s->links[i]);
 	bpf_link__destroy(s->switch_link);
 	bpf_link__destroy(s->exec_link);
+	while (s->nuprobes)
+		bpf_link__destroy(s->uprobes[--s->nuprobes]);
+	free(s->uprobes);
 	free(s->links);
 	ring_buffer__free(s->rb);
 	sampler_bpf__destroy(s->skel);
@@ -206,6 +215,50 @@ int sampler_add_proc(struct sampler *s, pid_t pid, const struct proc_info *info)
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &key, info, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+static int attach_uprobe(struct sampler *s, struct bpf_program *prog, pid_t pid,
+			 const char *path, uint64_t off, int ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
+	struct bpf_link *link;
+
+	if (s->nuprobes == s->capuprobes) {
+		size_t cap = s->capuprobes ? s->capuprobes * 2 : 16;
+		struct bpf_link **n = realloc(s->uprobes, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->uprobes = n;
+		s->capuprobes = cap;
+	}
+	link = bpf_program__attach_uprobe_opts(prog, pid, path, off, &opts);
+	if (!link) {
+		pb_err("failed to attach a %s at 0x%llx in %s: %s", ret ? "uretprobe" : "uprobe",
+		       (unsigned long long)off, path, strerror(errno));
+		return -errno;
+	}
+	s->uprobes[s->nuprobes++] = link;
+	return 0;
+}
+
+/* Returns before entries, so a call whose entry is seen has its return seen. */
+int sampler_attach_gil(struct sampler *s, pid_t pid, const char *path,
+		       const uint64_t *take, size_t ntake, const uint64_t *drop, size_t ndrop)
+{
+	struct sampler_bpf *k = s->skel;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < ntake && !err; i++)
+		err = attach_uprobe(s, k->progs.pybpf_take_exit, pid, path, take[i], 1);
+	for (i = 0; i < ndrop && !err; i++)
+		err = attach_uprobe(s, k->progs.pybpf_drop_exit, pid, path, drop[i], 1);
+	for (i = 0; i < ntake && !err; i++)
+		err = attach_uprobe(s, k->progs.pybpf_take_enter, pid, path, take[i], 0);
+	for (i = 0; i < ndrop && !err; i++)
+		err = attach_uprobe(s, k->progs.pybpf_drop_enter, pid, path, drop[i], 0);
+	return err;
 }
 
 int sampler_has_proc(struct sampler *s, pid_t pid)

@@ -18,6 +18,7 @@ struct sampler_opts {
 	uint32_t max_counts;     /* counts map size */
 	uint32_t max_codes;      /* code objects map size */
 	int idle;                /* --idle: also count off-CPU time (sched_switch) */
+	int gil_wait;            /* --gil-wait: load the take_gil/drop_gil probes */
 };
 
 /* A code object seen for the first time (ring buffer record). */
@@ -35,6 +36,11 @@ int sampler_add_proc(struct sampler *s, pid_t pid, const struct proc_info *info)
 int sampler_remove_proc(struct sampler *s, pid_t pid);
 /* Is pid still in the procs map?  (The BPF side drops it on exec.) */
 int sampler_has_proc(struct sampler *s, pid_t pid);
+
+/* --gil-wait: probe take_gil and drop_gil (file offsets of every copy)
+ * in path for pid.  0 or -errno (printed). */
+int sampler_attach_gil(struct sampler *s, pid_t pid, const char *path,
+		       const uint64_t *take, size_t ntake, const uint64_t *drop, size_t ndrop);
 
 /* Deliver pending code events; waits up to timeout_ms for the first. */
 int sampler_poll(struct sampler *s, int timeout_ms);

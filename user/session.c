@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "launch.h"
 #include "log.h"
+#include "gilprobe.h"
 #include "pythreads.h"
 #include "pywalk.h"
 #include "session.h"
@@ -94,10 +95,12 @@ static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 
 	if (s->o.gil_only && !(k->flags & COUNT_GIL))
 		return;
+	if (!s->o.gil_wait != !(k->flags & COUNT_GILWAIT))
+		return; /* --gil-wait profiles only the waits */
 	name = thread_name(s, k->pid, k->tid);
 	if (thread_filter_active(&s->o.filter) && !thread_filter_match(&s->o.filter, k->tid, name))
 		return;
-	if (k->flags & COUNT_IDLE) {
+	if (k->flags & (COUNT_IDLE | COUNT_GILWAIT)) {
 		agg_add_ns(&s->agg, &key, count, s->o.rate_hz, frames, depth, flags);
 		if (s->window)
 			agg_add_ns(s->window, &key, count, s->o.rate_hz, frames, depth, flags);
@@ -106,6 +109,21 @@ static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 	agg_add(&s->agg, &key, count, frames, depth, flags);
 	if (s->window)
 		agg_add(s->window, &key, count, frames, depth, flags);
+}
+
+/* --gil-wait: probes on this interpreter's take_gil/drop_gil */
+static int attach_gil(struct session *s, const struct pyproc *p)
+{
+	struct gil_probes probes;
+	int err;
+
+	err = gil_probes_find(p, &probes);
+	if (err)
+		return err;
+	if (probes.fallback && !s->gil_fallback_said++)
+		pb_warn("%s: %s", p->elf_path, gil_fallback_missing);
+	return sampler_attach_gil(s->sampler, p->pid, probes.path, probes.take, probes.ntake,
+				  probes.drop, probes.ndrop);
 }
 
 static int push_proc(struct session *s, const struct pyproc *p)
@@ -121,6 +139,10 @@ static int push_proc(struct session *s, const struct pyproc *p)
 			pb_err("failed to add process %d to the sampler: %s%s", p->pid, strerror(-err),
 			       err == -E2BIG ? " (process map full; further ones are counted)" : "");
 		return err;
+	}
+	if (s->o.gil_wait && attach_gil(s, p)) {
+		sampler_remove_proc(s->sampler, p->pid);
+		return -EINVAL;
 	}
 	agg_process(&s->agg, p->pid, p->nspid, p->cmdline, p->comm, p->cgroup);
 	if (s->window)
@@ -274,7 +296,7 @@ int session_start(struct session *s, const struct session_opts *o)
 {
 	struct sampler_opts so = {
 		.rate_hz = o->rate_hz, .max_procs = o->all ? 8192 : o->subprocesses ? 1024 : 64, .max_stacks = 65536,
-		.max_counts = 65536, .max_codes = 131072, .idle = o->idle,
+		.max_counts = 65536, .max_codes = 131072, .idle = o->idle, .gil_wait = o->gil_wait,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct timespec ts;

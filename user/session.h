@@ -26,6 +26,7 @@ struct session_opts {
 	int subprocesses;        /* -s: follow Python children */
 	int all;                 /* --all: every CPython process on the host */
 	int gil_only;            /* --gil: keep only samples of the GIL holder */
+	int gil_wait;            /* --gil-wait: stacks weighted by time waiting for the GIL */
 	int mark_gil;            /* tell GIL holders apart (top's GIL %) */
 	regex_t *comm_re;        /* --all: only processes whose comm matches */
 	pid_t *exclude;          /* --all: never these pids (0-terminated) */
@@ -43,6 +44,7 @@ struct session {
 	struct htab not_python;  /* pid -> exe name hash of children seen not to be CPython */
 	uint64_t next_scan_ns;
 	uint64_t procs_refused;  /* processes the sampler had no room for */
+	int gil_fallback_said;
 	pid_t child;             /* launched CMD, 0 if attached */
 	int child_exited, child_code;
 	int target_gone;

@@ -57,6 +57,8 @@ static void usage(FILE *f)
 "      --max-depth N      frames per stack (default %d)\n"
 "  -s, --subprocesses     also profile Python child processes (root frame per process)\n"
 "      --gil              only samples of threads holding the GIL\n"
+"      --gil-wait         time spent waiting for the GIL, per stack (uprobes on\n"
+"                         take_gil/drop_gil: a few microseconds per GIL switch)\n"
 "      --idle             add time spent off-CPU (sleep, I/O, locks), marked <idle>\n"
 "      --tid TID[,TID...] only these threads\n"
 "      --thread-name RE   only threads whose name matches RE\n"

@@ -7,7 +7,7 @@ say), cases_cli.py (command line, formats, errors) and cases_pprof.py.
 from cases_stacks import (case_names, case_options, case_shapes, case_split, case_threads,
                           case_gil, case_recursion, case_truncation, case_churn)
 from cases_dump import (case_dump, case_dump_json, case_idle, case_subprocesses,
-                        case_gil_filter)
+                        case_gil_filter, case_gil_wait)
 from cases_cli import (case_exitcode, case_target_exit, case_top, case_formats,
                        case_dead_pid, case_not_python, case_bad_args, case_demo, case_refuse)
 from cases_gil import (case_gil_busy, case_gil_sleep, case_gil_native, case_gil_single,
@@ -37,6 +37,7 @@ CASES = [
     ("idle", case_idle, "supported"),
     ("subprocesses", case_subprocesses, "supported"),
     ("gil-filter", case_gil_filter, "supported"),
+    ("gil-wait", case_gil_wait, "supported"),
     ("error-dead-pid", case_dead_pid, None),
     ("error-not-python", case_not_python, None),
     ("error-bad-args", case_bad_args, None),

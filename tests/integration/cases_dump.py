@@ -202,3 +202,37 @@ def case_gil_filter(ctx):
                         "GIL released" % (hashing, total))
     if problems:
         raise Fail(problems[0], problems[1:] + P.evidence(stacks, 6))
+
+
+def case_gil_wait(ctx):
+    """record --gil-wait: two threads contending for the GIL each wait about
+    half the time; the waits (leaf <GIL wait>) sit in the spin loop.  A
+    stripped interpreter (no take_gil symbol) says what it cannot see."""
+    marks = markers(WORKLOADS / "gilstat.py")
+    spin = marks["spin"] + [marks["spin"][0] + 1]  # the loop and its body
+    target = start(ctx, "gilstat.py", "busy", WORKLOAD_MAX)
+    out = ctx.dir / "gil-wait.txt"
+    res = pybpf(["record", "-p", target.pid, "-o", out, "-f", "collapsed", "-d", 3, "-r", 100,
+                 "--gil-wait"], ctx.dir, 40, name="gil-wait")
+    if res.rc != 0:
+        raise Fail("record --gil-wait exited with %s" % res.rc, res.describe())
+    if "missing:" in res.err:
+        ctx.note("fallback probes: %s" % res.err_lines()[:1])
+        return
+    stacks = P.parse_collapsed(out.read_text())
+    total = P.total(stacks)
+    waits = [s for s in stacks if s.frames[-1].label == "<GIL wait>"]
+    at_spin = sum(s.count for s in waits if len(s.frames) > 1
+                  and s.frames[-2].name.endswith("spin") and s.frames[-2].line in spin)
+    problems = []
+    if len(waits) != len(stacks):
+        problems.append("stacks without the <GIL wait> leaf under --gil-wait")
+    # 2 threads x ~50 % waiting x 3 s x 100 Hz ~ 300 sample periods
+    if not 150 <= total <= 450:
+        problems.append("%d sample periods of GIL wait in 3 s for 2 contending threads, "
+                        "expected ~300" % total)
+    if at_spin < 0.8 * total:
+        problems.append("only %d of %d wait periods in spin (gilstat.py:%s)"
+                        % (at_spin, total, spin))
+    if problems:
+        raise Fail(problems[0], problems[1:] + P.evidence(stacks, 6) + res.describe(4))
