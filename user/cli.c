@@ -2,6 +2,7 @@
 /* cli.c - validated option values for every subcommand. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "cli.h"
 #include "log.h"
@@ -62,6 +63,17 @@ static int cli_exclude(struct session_opts *so, const char *arg)
 	pids[i] = 0;
 	so->exclude = pids;
 	return 1;
+}
+
+void cli_common_help(FILE *f)
+{
+	fputs("  -s, --subprocesses     also profile Python child processes (root frame per process)\n"
+	      "      --gil              only samples of threads holding the GIL\n"
+	      "      --gil-wait         time spent waiting for the GIL, per stack (uprobes on\n"
+	      "                         take_gil/drop_gil: a few microseconds per GIL switch)\n"
+	      "      --idle             add time spent off-CPU (sleep, I/O, locks), marked <idle>\n"
+	      "      --tid TID[,TID...] only these threads\n"
+	      "      --thread-name RE   only threads whose name matches RE\n", f);
 }
 
 void cli_defaults(struct session_opts *so)

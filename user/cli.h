@@ -5,6 +5,7 @@
 #define PYBPF_CLI_H
 
 #include <getopt.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "aggregate.h"
 #include "session.h"
@@ -50,6 +51,8 @@ enum {
 	{ "gil", no_argument, NULL, OPT_GIL },                        \
 	{ "gil-wait", no_argument, NULL, OPT_GIL_WAIT }
 
+/* Help lines of the options every profiling command shares. */
+void cli_common_help(FILE *f);
 /* Handle one common option; 1 if it was one, 0 if not, <0 on error. */
 int cli_common(int opt, const char *arg, struct session_opts *so, struct profile_opts *po);
 /* Defaults, then the target check after parsing: exactly one of -p and

@@ -35,14 +35,10 @@ static void usage(FILE *f)
 "  -F, --function         aggregate by function (its first line), not by line\n"
 "      --nolineno         no line numbers\n"
 "      --full-filenames   full paths instead of file names\n"
-"      --max-depth N      frames per stack, at most %d (default %d)\n"
-"  -s, --subprocesses     also profile Python child processes (root frame per process)\n"
-"      --gil              only samples of threads holding the GIL\n"
-"      --gil-wait         time spent waiting for the GIL, per stack (uprobes on\n"
-"                         take_gil/drop_gil: a few microseconds per GIL switch)\n"
-"      --idle             add time spent off-CPU (sleep, I/O, locks), marked <idle>\n"
-"      --tid TID[,TID...] only these threads\n"
-"      --thread-name RE   only threads whose name matches RE\n"
+"      --max-depth N      frames per stack, at most %d (default %d)\n",
+		output_names(), PYBPF_MAX_DEPTH, PYBPF_MAX_DEPTH);
+	cli_common_help(f);
+	fprintf(f,
 "  -v, --verbose          show the BPF counters\n\n"
 "Fleet mode:\n"
 "      --all              every CPython process on the host, now and later;\n"
@@ -57,8 +53,7 @@ static void usage(FILE *f)
 "  sudo pybpf record -p 1234 -o profile.svg\n"
 "  sudo pybpf record -f speedscope -o app.json -- python3 app.py --port 8000\n"
 "  sudo pybpf record --all -d 60 -o profiles/\n"
-"  sudo pybpf record --all --rotate 60 -f pprof -o /var/lib/pybpf/\n",
-		output_names(), PYBPF_MAX_DEPTH, PYBPF_MAX_DEPTH);
+"  sudo pybpf record --all --rotate 60 -f pprof -o /var/lib/pybpf/\n");
 }
 
 static int parse(int argc, char **argv, struct record_opts *o)

@@ -54,18 +54,13 @@ static void usage(FILE *f)
 "  -F, --function         one row per function, not per line\n"
 "      --nolineno         no line numbers\n"
 "      --full-filenames   full paths instead of file names\n"
-"      --max-depth N      frames per stack (default %d)\n"
-"  -s, --subprocesses     also profile Python child processes (root frame per process)\n"
-"      --gil              only samples of threads holding the GIL\n"
-"      --gil-wait         time spent waiting for the GIL, per stack (uprobes on\n"
-"                         take_gil/drop_gil: a few microseconds per GIL switch)\n"
-"      --idle             add time spent off-CPU (sleep, I/O, locks), marked <idle>\n"
-"      --tid TID[,TID...] only these threads\n"
-"      --thread-name RE   only threads whose name matches RE\n"
+"      --max-depth N      frames per stack (default %d)\n", PYBPF_MAX_DEPTH);
+	cli_common_help(f);
+	fprintf(f,
 "  -v, --verbose          show the BPF counters in the header\n\n"
 "Keys: 1-4 sort by %%Own, %%Total, OwnTime, TotalTime; q quits.\n"
 "When stdout is not a terminal, a plain snapshot is printed every second.\n\n"
-"Example:\n  sudo pybpf top -p 1234\n", PYBPF_MAX_DEPTH);
+"Example:\n  sudo pybpf top -p 1234\n");
 }
 
 static int per_process(const struct top *t)
