@@ -172,8 +172,12 @@ static void follow_child(struct session *s, pid_t pid)
 	if (seen && *seen == h)
 		return;
 	err = pyproc_inspect(pid, &fresh);
-	if (err == -EAGAIN || err == -ESRCH)
-		return; /* not yet, or gone */
+	if (err == -EAGAIN || err == -ESRCH || err == -EPROTO) {
+		/* not yet, gone, or a state read mid-change: look again next scan */
+		if (err == -EPROTO)
+			pb_debug("pid %d: %s (will retry)", pid, fresh.err);
+		return;
+	}
 	if (err) {
 		uint64_t key = (uint64_t)pid, *v = htab_put(&s->not_python, &key, NULL);
 

@@ -155,6 +155,20 @@ def build_chroot(root):
     shutil.copy2(str(WORKLOADS / "fleet.py"), str(root / "tmp/fleet.py"))
 
 
+def ns_child(pid):
+    """The unshare'd python: the child of the unshare process."""
+    import os
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        return int(d)
+            except (OSError, ValueError, IndexError):
+                pass
+    return None
+
+
 def case_containers(ctx):
     """A process in its own pid and mount namespace (unshare) and one in a
     chroot built from copies: both profiled, the first with both pids."""
@@ -173,7 +187,8 @@ def case_containers(ctx):
     ch.wait_ready(30)
     out = ctx.dir / "all.txt"
     res = finish(pybpf_start(["record", "--all", "--merge", "-d", 4, "-f", "collapsed", "-o",
-                              out, "--comm", "^python"], ctx.dir, "record-containers"), 60)
+                              out, "--comm", "^python", "-v"], ctx.dir, "record-containers"), 60)
+    ctx.note("unshare'd python: pid %s; chroot'ed: pid %s" % (ns_child(ns.pid), ch.pid))
     ns.kill()
     ch.kill()
     if res.rc != 0:
@@ -182,7 +197,8 @@ def case_containers(ctx):
     problems = []
     in_ns = [s for s in stacks if s.frames[-1].name == "fleet_ns"]
     if not in_ns:
-        problems.append("no fleet_ns samples from the unshare'd process")
+        problems.append("no fleet_ns samples from the unshare'd process (pid %s)" % ns_child(ns.pid))
+        problems += [l for l in res.err_lines() if "profiling pid" in l or "pid" in l][:12]
     elif not re.match(r"^process \d+ \[ns 1\]: ", in_ns[0].frames[0].label):
         problems.append("the unshare'd process's root frame lacks its namespace pid: %s"
                         % in_ns[0].frames[0].label)
