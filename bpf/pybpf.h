@@ -65,7 +65,11 @@ struct py_offsets {
 	__s32 frame_back;            /* f_back, previous (3.11+) */
 	__s32 frame_lasti;           /* f_lasti, prev_instr, instr_ptr */
 	__s32 frame_owner;           /* owner (3.11+), a char */
-	__s32 owner_cstack;          /* FRAME_OWNED_BY_CSTACK (3.12+) */
+	__s32 owner_shim_min;        /* owners >= this are not Python code: C-stack
+				      * shims (3.12+), interpreter entry frames (3.14+) */
+	__s32 exec_tag_mask;         /* tag bits of f_executable, a _PyStackRef (3.14+) */
+	__s32 frame_tlbc_index;      /* tlbc_index: the thread's bytecode copy (3.14t) */
+	__s32 code_tlbc;             /* co_tlbc: _PyCodeArray * of bytecode copies (3.14t) */
 	__u32 lasti_kind;            /* enum pybpf_lasti_kind */
 	/* PyCodeObject */
 	__s32 code_name;
@@ -74,10 +78,12 @@ struct py_offsets {
 	__s32 code_firstlineno;
 	__s32 code_linetable;        /* co_lnotab (<= 3.9), co_linetable (3.10+) */
 	__s32 code_adaptive;         /* co_code_adaptive: first code unit (3.11+) */
+	__s32 object_type;           /* PyObject.ob_type (24 in free-threaded builds) */
 	/* str / bytes objects (for userspace decoding and BPF blob sizes) */
 	__s32 unicode_length;        /* PyASCIIObject.length */
 	__s32 unicode_hash;          /* PyASCIIObject.hash */
 	__s32 unicode_state;         /* PyASCIIObject.state */
+	__s32 unicode_kind_shift;    /* bit of state.kind: 2, 8 when interned is a byte (3.14t) */
 	__s32 unicode_ascii_size;    /* sizeof(PyASCIIObject): compact ASCII data */
 	__s32 unicode_compact_size;  /* sizeof(PyCompactUnicodeObject) */
 	__s32 bytes_size;            /* PyVarObject.ob_size of a bytes object */
@@ -107,7 +113,6 @@ struct py_offsets {
 	__s32 fast_free;             /* CO_FAST_FREE kind bit (3.11+) */
 	__s32 cell_ref;              /* PyCellObject.ob_ref */
 	/* objects */
-	__s32 object_type;           /* PyObject.ob_type */
 	__s32 type_name;             /* PyTypeObject.tp_name (char *) */
 	__s32 tuple_size;
 	__s32 tuple_items;           /* inline PyObject *[] */

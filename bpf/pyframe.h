@@ -29,16 +29,18 @@ static __always_inline __u32 buf_u32(const __u8 *buf, __s32 off, __u32 mask)
 	return *(const __u32 *)(buf + ((__u32)off & mask));
 }
 
-/* 3.12+: shim frames owned by the C stack are not Python code */
+/* Frames that run no Python code: C-stack shims (3.12+) and interpreter
+ * entry frames (3.14+) have the highest owner values. */
 static __always_inline int pyframe_is_shim(const struct py_offsets *o, const __u8 *frame)
 {
-	return o->owner_cstack >= 0 &&
-	       frame[(__u32)o->frame_owner & FRAME_MASK] == (__u8)o->owner_cstack;
+	return o->owner_shim_min >= 0 &&
+	       frame[(__u32)o->frame_owner & FRAME_MASK] >= (__u8)o->owner_shim_min;
 }
 
+/* f_code / f_executable, without the _PyStackRef tag bits (3.14+) */
 static __always_inline __u64 pyframe_code(const struct py_offsets *o, const __u8 *frame)
 {
-	return buf_u64(frame, o->frame_code, FRAME_MASK);
+	return buf_u64(frame, o->frame_code, FRAME_MASK) & ~(__u64)(__u32)o->exec_tag_mask;
 }
 
 static __always_inline __u64 pyframe_back(const struct py_offsets *o, const __u8 *frame)
@@ -46,11 +48,28 @@ static __always_inline __u64 pyframe_back(const struct py_offsets *o, const __u8
 	return buf_u64(frame, o->frame_back, FRAME_MASK);
 }
 
-/* Byte offset of the frame's current instruction in its bytecode. */
-static __always_inline __u32 pyframe_lasti(const struct py_offsets *o, const __u8 *frame,
-					   __u64 code)
+/* Which copy of the bytecode the frame runs: 0 is co_code_adaptive, the
+ * others are per-thread copies in co_tlbc (free-threaded 3.14+). */
+static __always_inline __u32 pyframe_tlbc_index(const struct py_offsets *o, const __u8 *frame)
 {
-	__u64 ptr, base;
+	return o->frame_tlbc_index >= 0 ? buf_u32(frame, o->frame_tlbc_index, FRAME_MASK) : 0;
+}
+
+/* Address of the pointer to bytecode copy idx (> 0) of a code object:
+ * co_tlbc is a _PyCodeArray, a size followed by the copies' addresses. */
+static __always_inline __u64 pycode_tlbc_slot(const struct py_offsets *o, const __u8 *code,
+					      __u32 idx)
+{
+	return buf_u64(code, o->code_tlbc, CODE_MASK) + 8 + 8 * (__u64)(idx & 0xffff);
+}
+
+/* Byte offset of the frame's current instruction in its bytecode.  base
+ * is the address of the bytecode copy the frame runs: code +
+ * code_adaptive, or the thread's own copy (pyframe_tlbc_index). */
+static __always_inline __u32 pyframe_lasti(const struct py_offsets *o, const __u8 *frame,
+					   __u64 base)
+{
+	__u64 ptr;
 	__s32 lasti;
 
 	switch (o->lasti_kind) {
@@ -62,7 +81,6 @@ static __always_inline __u32 pyframe_lasti(const struct py_offsets *o, const __u
 		return o->lasti_kind == LASTI_UNITS ? (__u32)lasti * 2 : (__u32)lasti;
 	default: /* pointers into co_code_adaptive */
 		ptr = buf_u64(frame, o->frame_lasti, FRAME_MASK);
-		base = code + o->code_adaptive;
 		if (ptr < base || ptr - base > (1u << 30))
 			return PYBPF_LASTI_NONE;
 		return (__u32)(ptr - base);
@@ -75,17 +93,18 @@ static __always_inline __u64 pycode_name(const struct py_offsets *o, const __u8 
 	return buf_u64(code, o->code_qualname >= 0 ? o->code_qualname : o->code_name, CODE_MASK);
 }
 
-/* Size of a str object from its header (PEP 393 state bits, unchanged
- * from 3.3 to 3.14: interned:2, kind:3, compact:1, ascii:1), capped. */
+/* Size of a str object from its header (PEP 393 state bits: interned,
+ * then kind:3, compact:1, ascii:1 from unicode_kind_shift on), capped. */
 static __always_inline __u32 pystr_size(const struct py_offsets *o, const __u8 *head, __u32 max)
 {
 	__u64 len = buf_u64(head, o->unicode_length, HEAD_MASK);
 	__u32 state = buf_u32(head, o->unicode_state, HEAD_MASK);
-	__u32 kind = (state >> 2) & 7, size;
+	__u32 shift = (__u32)o->unicode_kind_shift & 15;
+	__u32 kind = (state >> shift) & 7, size;
 
 	if (len > 4096)
 		len = 4096;
-	if ((state >> 6) & 1)
+	if ((state >> (shift + 4)) & 1)
 		size = o->unicode_ascii_size + len + 1;
 	else
 		size = o->unicode_compact_size + (len + 1) * kind;

@@ -298,6 +298,18 @@ static __always_inline __u32 code_symbol(struct walk_ctx *w, struct code_key *ke
 	return id;
 }
 
+/* Start of the bytecode the frame runs: co_code_adaptive, or the thread's
+ * own copy in free-threaded builds that keep one (3.14t). */
+static __always_inline __u64 bytecode_base(struct walk_ctx *w, __u64 code)
+{
+	const struct py_offsets *o = &w->proc->off;
+	__u32 idx = pyframe_tlbc_index(o, w->s->frame_buf);
+
+	if (!idx || o->code_tlbc < 0)
+		return code + o->code_adaptive;
+	return read_u64(pycode_tlbc_slot(o, w->s->code_buf, idx));
+}
+
 static long walk_step(__u32 i, struct walk_ctx *w)
 {
 	struct proc_info *proc = w->proc;
@@ -328,18 +340,22 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		/* recursion: every frame of one walk is alive at once, so the
 		 * same address is the same code object */
 		id = w->last_id;
-		lasti = id == PYBPF_SYM_NOT_CODE ? PYBPF_LASTI_NONE : pyframe_lasti(o, s->frame_buf, code);
+		lasti = id == PYBPF_SYM_NOT_CODE ? PYBPF_LASTI_NONE :
+			pyframe_lasti(o, s->frame_buf, bytecode_base(w, code));
 		goto record;
 	}
+	if (!code) /* 3.14: a thread's bottom frame runs nothing */
+		return 0;
 	n = proc->code_read;
 	if (n > PYBPF_CODE_READ)
 		n = PYBPF_CODE_READ;
-	if (!code || bpf_probe_read_user(s->code_buf, n, (void *)code)) {
+	if (bpf_probe_read_user(s->code_buf, n, (void *)code)) {
 		stat_inc(STAT_ERR_CODE);
 		return 1;
 	}
 	/* 3.13+: f_executable may be something other than a code object */
-	if (proc->code_type_addr && buf_u64(s->code_buf, 8, CODE_MASK) != proc->code_type_addr) {
+	if (proc->code_type_addr &&
+	    buf_u64(s->code_buf, o->object_type, CODE_MASK) != proc->code_type_addr) {
 		id = PYBPF_SYM_NOT_CODE;
 		lasti = PYBPF_LASTI_NONE;
 	} else {
@@ -347,7 +363,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		key.code_addr = code;
 		key.validator = code_validator(w, name);
 		id = code_symbol(w, &key);
-		lasti = pyframe_lasti(o, s->frame_buf, code);
+		lasti = pyframe_lasti(o, s->frame_buf, bytecode_base(w, code));
 	}
 	w->last_code = code;
 	w->last_id = id;

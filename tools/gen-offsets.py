@@ -66,13 +66,18 @@ def pyexpr(expr):
     return ("python", expr)
 
 
-def cexpr(expr):
+def cexpr(expr, what=None):
     """An integer C expression compiled (with $CC, default cc) against the
     build's installed headers, internal ones included (Py_BUILD_CORE), and
     run: for macros that are not plain integers and for the inline
     functions that place data around an object, none of which is in DWARF.
     The address 4096 stands for an object: nothing is dereferenced."""
-    return ("cexpr", expr)
+    return ("cexpr", expr, what)
+
+
+def ftonly(query):
+    """query in a free-threaded build; absent (-1) in a default one."""
+    return ("ftonly", query)
 
 
 def lit(c_name):
@@ -133,9 +138,21 @@ FIELDS = [
                      ((3, 13), off(IF, "instr_ptr"))]),
     ("frame_owner", [((2, 7), NONE),
                      ((3, 11), off(IF, "owner"))]),
-    # Shim frames owned by the C stack exist since 3.12.
-    ("owner_cstack", [((2, 7), NONE),
-                      ((3, 12), enum("FRAME_OWNED_BY_CSTACK"))]),
+    # Frames that run no Python code have the highest owner values: shims
+    # owned by the C stack since 3.12, then, in 3.14, entry frames owned by
+    # the interpreter, numbered just below the C stack's.
+    ("owner_shim_min", [((2, 7), NONE),
+                        ((3, 12), enum("FRAME_OWNED_BY_CSTACK")),
+                        ((3, 14), enum("FRAME_OWNED_BY_INTERPRETER"))]),
+    # 3.14 made f_executable a _PyStackRef, tagged in its low bits.
+    ("exec_tag_mask", [((2, 7), lit("0")),
+                       ((3, 14), cexpr("Py_TAG_BITS"))]),
+    # Free-threaded 3.14 gives each thread its own bytecode copy:
+    # the frame says which, the code object holds the copies.
+    ("frame_tlbc_index", [((2, 7), NONE),
+                          ((3, 14), ftonly(off(IF, "tlbc_index")))]),
+    ("code_tlbc", [((2, 7), NONE),
+                   ((3, 14), ftonly(off(CO, "co_tlbc")))]),
     ("lasti_kind", [((2, 7), lit("LASTI_BYTES")),
                     ((3, 10), lit("LASTI_UNITS")),
                     ((3, 11), lit("LASTI_PREV_INSTR")),
@@ -153,6 +170,8 @@ FIELDS = [
     # 3.11 stores the bytecode inside the code object.
     ("code_adaptive", [((2, 7), NONE),
                        ((3, 11), off(CO, "co_code_adaptive"))]),
+    # Free-threaded builds (PEP 703) put ob_tid and reference counts first.
+    ("object_type", [((2, 7), off("PyObject", "ob_type"))]),
     # Compact str objects are PEP 393 (3.3); 2.7 has no PyASCIIObject.
     # 3.12 dropped wstr (PEP 623), shrinking both headers.
     ("unicode_length", [((2, 7), NONE),
@@ -161,6 +180,13 @@ FIELDS = [
                       ((3, 3), off("PyASCIIObject", "hash"))]),
     ("unicode_state", [((2, 7), NONE),
                        ((3, 3), off("PyASCIIObject", "state"))]),
+    # The bit where state.kind starts: after a 2-bit interned, or after a
+    # whole byte in free-threaded 3.14 (interned is read atomically there).
+    ("unicode_kind_shift", [((2, 7), NONE),
+                            ((3, 3), cexpr("({ PyASCIIObject o_; unsigned v_ = 0; "
+                                           "memset(&o_, 0, sizeof(o_)); o_.state.kind = 1; "
+                                           "memcpy(&v_, &o_.state, 4); __builtin_ctz(v_); })",
+                                           "first bit of PyASCIIObject.state.kind"))]),
     ("unicode_ascii_size", [((2, 7), NONE),
                             ((3, 3), size("PyASCIIObject"))]),
     ("unicode_compact_size", [((2, 7), NONE),
@@ -220,7 +246,6 @@ FIELDS = [
                    ((3, 11), define("CO_FAST_FREE"))]),
     ("cell_ref", [((2, 7), off("PyCellObject", "ob_ref"))]),
     # Objects.
-    ("object_type", [((2, 7), off("PyObject", "ob_type"))]),
     ("type_name", [((2, 7), off("PyTypeObject", "tp_name"))]),
     ("tuple_size", [((2, 7), off("PyTupleObject", "ob_size")),
                   ((3, 0), off("PyTupleObject", "ob_base.ob_size"))]),
@@ -422,7 +447,7 @@ def c_exprs(build, version, exprs):
         die("%s: expected one include directory, found %s" % (build, incs))
     inc = incs[0]
     lines = ["#define Py_BUILD_CORE 1", "#define NDEBUG 1", "#include <Python.h>",
-             "#include <stdint.h>", "#include <stdio.h>"]
+             "#include <stdint.h>", "#include <stdio.h>", "#include <string.h>"]
     for h in ("pycore_object.h", "pycore_dict.h"):
         if os.path.exists(os.path.join(inc, "internal", h)):
             lines.append("#include <internal/%s>" % h)
@@ -452,7 +477,10 @@ def c_exprs(build, version, exprs):
 
 def offsets_of(version, build):
     """(member, value or C constant, what it is) for one version."""
+    free_threaded = build.endswith("t")
     queries = [(name, query_for(sched, version)) for name, sched in FIELDS]
+    queries = [(name, (q[1] if free_threaded else NONE) if q and q[0] == "ftonly" else q)
+               for name, q in queries]
     asked = [q for _, q in queries
              if q and q[0] not in ("literal", "define", "python", "cexpr")]
     answers = iter(run_gdb(find_library(build, version), [q[0] for q in asked]))
@@ -470,7 +498,7 @@ def offsets_of(version, build):
         elif q[0] == "python":
             rows.append((name, str(python_expr(build, version, q[1])), q[1]))
         elif q[0] == "cexpr":
-            rows.append((name, str(next(compiled)), "C: " + q[1]))
+            rows.append((name, str(next(compiled)), q[2] or "C: " + q[1]))
         else:
             rows.append((name, str(next(answers)), q[1]))
     return rows

@@ -335,13 +335,14 @@ void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *i
 	const struct py_offsets *o = p->off;
 	/* read only what the walker uses: less to copy, and no read can run
 	 * past a small object into an unmapped page */
-	int32_t frame[] = { o->frame_code, o->frame_back, o->frame_lasti, o->frame_owner };
-	int32_t code[] = { 8 /* ob_type */, o->code_name, o->code_qualname, o->code_filename,
-			   o->code_firstlineno, o->code_linetable };
+	int32_t frame[] = { o->frame_code, o->frame_back, o->frame_lasti, o->frame_owner,
+			    o->frame_tlbc_index };
+	int32_t code[] = { o->object_type, o->code_name, o->code_qualname, o->code_filename,
+			   o->code_firstlineno, o->code_linetable, o->code_tlbc };
 
 	memset(info, 0, sizeof(*info));
-	info->frame_read = end_of(0, frame, 4, PYBPF_FRAME_READ);
-	info->code_read = end_of(0, code, 6, PYBPF_CODE_READ);
+	info->frame_read = end_of(0, frame, sizeof(frame) / sizeof(frame[0]), PYBPF_FRAME_READ);
+	info->code_read = end_of(0, code, sizeof(code) / sizeof(code[0]), PYBPF_CODE_READ);
 	info->runtime_addr = p->runtime_addr;
 	info->code_type_addr = p->code_type_addr;
 	info->version = (p->major << 8) | p->minor;

@@ -224,6 +224,7 @@ static int walk_frame(struct frame_vars *fv, const struct pyproc *p, uint64_t fr
 	fv->r = &fv->reader;
 	if (!code_addr && obj_read(fv->r, frame_addr + f->frame_code, &code_addr, 8))
 		return -EIO;
+	code_addr &= ~(uint64_t)(uint32_t)f->exec_tag_mask; /* a _PyStackRef (3.14+) */
 	if (obj_read(fv->r, code_addr + f->object_type, &type, 8))
 		return -EIO;
 	if (p->code_type_addr && type != p->code_type_addr)

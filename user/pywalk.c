@@ -95,8 +95,9 @@ int pywalk_frames(const struct pyproc *p, const struct pythread *t, struct pyfra
 		  size_t max, size_t *n, int *truncated)
 {
 	const struct py_offsets *o = p->off;
-	uint8_t buf[PYBPF_FRAME_READ + 8] = {};
-	uint64_t frame = first_frame(p, t->tstate), type;
+	uint8_t buf[PYBPF_FRAME_READ + 8] = {}, cb[PYBPF_CODE_READ + 8] = {};
+	uint64_t frame = first_frame(p, t->tstate), type, base;
+	uint32_t idx;
 	size_t guard;
 
 	*n = 0;
@@ -118,10 +119,17 @@ int pywalk_frames(const struct pyproc *p, const struct pythread *t, struct pyfra
 		if (pyframe_is_shim(o, buf))
 			continue;
 		r->code = pyframe_code(o, buf);
-		type = rd64(p->pid, r->code + 8);
-		if (!r->code || (p->code_type_addr && type != p->code_type_addr))
+		if (!r->code)
+			continue; /* 3.14: a thread's bottom frame runs nothing */
+		if (proc_read(p->pid, r->code, cb, PYBPF_CODE_READ))
+			continue;
+		type = buf_u64(cb, o->object_type, CODE_MASK);
+		if (p->code_type_addr && type != p->code_type_addr)
 			continue; /* not a code object (3.13+ f_executable) */
-		r->lasti = pyframe_lasti(o, buf, r->code);
+		idx = pyframe_tlbc_index(o, buf);
+		base = idx && o->code_tlbc >= 0 ? rd64(p->pid, pycode_tlbc_slot(o, cb, idx))
+						: r->code + o->code_adaptive;
+		r->lasti = pyframe_lasti(o, buf, base);
 		(*n)++;
 	}
 	return 0;

@@ -30,11 +30,11 @@ static void test_known_offsets(void)
 		CHECK_EQ_INT(o->tstate_frame, -1);
 		CHECK_EQ_INT(o->frame_code, 32);
 		CHECK_EQ_INT(o->frame_owner, 69);
-		CHECK_EQ_INT(o->owner_cstack, -1);  /* no C-stack shims yet */
+		CHECK_EQ_INT(o->owner_shim_min, -1);  /* no C-stack shims yet */
 	}
 	o = offsets_find(3, 12);
 	if (o) {
-		CHECK_EQ_INT(o->owner_cstack, 3);
+		CHECK_EQ_INT(o->owner_shim_min, 3);
 		CHECK_EQ_INT(o->frame_owner, 70);
 		CHECK_EQ_INT(o->runtime_gil, -1);   /* per-interpreter GIL */
 		CHECK(o->interp_gil >= 0);
