@@ -505,7 +505,7 @@ def offsets_of(version, build):
 
 
 def emit_entry(version, build, rows):
-    lines = ["\t{ %d, %d, { /* %s */" % (version + (build,))]
+    lines = ["\t{ %d, %d, %d, { /* %s */" % (version + (int(build.endswith("t")), build))]
     width = max(len(name) for name, _, _ in rows)
     for name, value, what in rows:
         comment = " /* %s */" % what if what else ""

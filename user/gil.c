@@ -113,7 +113,7 @@ static int on_ring(void *ctx, void *data, size_t size)
 	/* one ring, in order: code events precede the events that use them */
 	if (size == sizeof(struct code_event)) {
 		if (code->pid == (uint32_t)g->proc.pid)
-			symbols_add(&g->syms, code, g->proc.off, (g->proc.major << 8) | g->proc.minor);
+			symbols_add(&g->syms, code, &g->proc.off, (g->proc.major << 8) | g->proc.minor);
 	} else if (size == sizeof(struct gil_event) && g->rep_ready) {
 		gil_report_event(&g->rep, data);
 	}

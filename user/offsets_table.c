@@ -7,7 +7,7 @@
 #include "offsets.h"
 
 const struct offsets_entry offsets_table[] = {
-	{ 3, 7, { /* 3.7.16 */
+	{ 3, 7, 0, { /* 3.7.16 */
 		.runtime_interp_head     = 24,    /* _PyRuntimeState.interpreters.head */
 		.interp_next             = 0,     /* PyInterpreterState.next */
 		.interp_tstate_head      = 8,     /* PyInterpreterState.tstate_head */
@@ -111,7 +111,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_modules          = 40,    /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
-	{ 3, 8, { /* 3.8.18 */
+	{ 3, 8, 0, { /* 3.8.18 */
 		.runtime_interp_head     = 32,    /* _PyRuntimeState.interpreters.head */
 		.interp_next             = 0,     /* PyInterpreterState.next */
 		.interp_tstate_head      = 8,     /* PyInterpreterState.tstate_head */
@@ -215,7 +215,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_modules          = 56,    /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
-	{ 3, 9, { /* 3.9.18 */
+	{ 3, 9, 0, { /* 3.9.18 */
 		.runtime_interp_head     = 32,    /* _PyRuntimeState.interpreters.head */
 		.interp_next             = 0,     /* PyInterpreterState.next */
 		.interp_tstate_head      = 8,     /* PyInterpreterState.tstate_head */
@@ -319,7 +319,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_modules          = 856,   /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
-	{ 3, 10, { /* 3.10.13 */
+	{ 3, 10, 0, { /* 3.10.13 */
 		.runtime_interp_head     = 32,    /* _PyRuntimeState.interpreters.head */
 		.interp_next             = 0,     /* PyInterpreterState.next */
 		.interp_tstate_head      = 8,     /* PyInterpreterState.tstate_head */
@@ -423,7 +423,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_modules          = 856,   /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
-	{ 3, 11, { /* 3.11.7 */
+	{ 3, 11, 0, { /* 3.11.7 */
 		.runtime_interp_head     = 40,    /* _PyRuntimeState.interpreters.head */
 		.interp_next             = 0,     /* PyInterpreterState.next */
 		.interp_tstate_head      = 16,    /* PyInterpreterState.threads.head */
@@ -527,7 +527,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_modules          = 888,   /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
-	{ 3, 12, { /* 3.12.1 */
+	{ 3, 12, 0, { /* 3.12.1 */
 		.runtime_interp_head     = 40,    /* _PyRuntimeState.interpreters.head */
 		.interp_next             = 0,     /* PyInterpreterState.next */
 		.interp_tstate_head      = 72,    /* PyInterpreterState.threads.head */
@@ -631,7 +631,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_modules          = 944,   /* PyInterpreterState.imports.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
 	} },
-	{ 3, 13, { /* 3.13.0 */
+	{ 3, 13, 0, { /* 3.13.0 */
 		.runtime_interp_head     = 632,   /* _PyRuntimeState.interpreters.head */
 		.interp_next             = 7264,  /* PyInterpreterState.next */
 		.interp_tstate_head      = 7344,  /* PyInterpreterState.threads.head */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "debugoffsets.h"
 #include "elffile.h"
 #include "offsets.h"
 #include "proc.h"
@@ -180,6 +181,7 @@ static int detect_version(struct elf_file *ef, const char *path, struct pyproc *
 	char prefix[16];
 
 	if (sym && elf_read(ef, sym, &hex, sizeof(hex)) == 0 && (hex >> 24) >= 2) {
+		p->hexversion = hex;
 		p->major = hex >> 24;
 		p->minor = (hex >> 16) & 0xff;
 		micro = (hex >> 8) & 0xff;
@@ -200,7 +202,7 @@ static int detect_version(struct elf_file *ef, const char *path, struct pyproc *
  * back at it?  Catches a wrong offset table before any sample is taken. */
 static int check_offsets(struct pyproc *p)
 {
-	const struct py_offsets *o = p->off;
+	const struct py_offsets *o = &p->off;
 	uint64_t interp = 0, tstate = 0, back = 0;
 
 	if (proc_read(p->pid, p->runtime_addr + o->runtime_interp_head, &interp, 8))
@@ -270,6 +272,58 @@ out:
 	return err;
 }
 
+/* 3.13+: the offsets the interpreter publishes in _Py_DebugOffsets, over
+ * the table's unpublished facts; before: the table generated from DWARF. */
+static int choose_offsets(struct pyproc *p)
+{
+	uint8_t raw[DEBUG_OFFSETS_MAX];
+	const struct py_offsets *base;
+	struct debug_offsets d;
+	int exact, err;
+
+	if (p->major == 3 && p->minor >= 13) {
+		if (proc_read(p->pid, p->runtime_addr, raw, sizeof(raw))) {
+			snprintf(p->err, sizeof(p->err), "cannot read _PyRuntime of process %d", p->pid);
+			return -ESRCH;
+		}
+		err = debug_offsets_parse(raw, sizeof(raw), &d, p->err, sizeof(p->err));
+		if (!err && p->hexversion && (d.version >> 16) != (p->hexversion >> 16)) {
+			snprintf(p->err, sizeof(p->err),
+				 "_Py_DebugOffsets says version 0x%llx, Py_Version 0x%x",
+				 (unsigned long long)d.version, p->hexversion);
+			err = -EPROTO;
+		}
+		base = err ? NULL : offsets_base(p->major, p->minor, d.free_threaded, &exact);
+		if (!err && !base)
+			err = -ENOTSUP;
+		if (!err) {
+			p->off = *base;
+			err = debug_offsets_apply(&d, &p->off, p->err, sizeof(p->err));
+		}
+		if (err) {
+			char why[sizeof(p->err)];
+
+			snprintf(why, sizeof(why), "%s", p->err);
+			snprintf(p->err, sizeof(p->err), "CPython %s (%.200s) is not supported: %.250s",
+				 p->version, p->elf_path, why);
+			return -ENOTSUP;
+		}
+		p->free_threaded = d.free_threaded;
+		p->offsets_source = OFFSETS_DEBUG;
+		p->untested = !exact;
+		return 0;
+	}
+	base = offsets_find(p->major, p->minor, 0);
+	if (!base) {
+		snprintf(p->err, sizeof(p->err), "CPython %s (%.300s) is not supported (supported: %s)",
+			 p->version, p->elf_path, offsets_supported());
+		return -ENOTSUP;
+	}
+	p->off = *base;
+	p->offsets_source = OFFSETS_TABLE;
+	return 0;
+}
+
 int pyproc_inspect(pid_t pid, struct pyproc *p)
 {
 	struct mapping lib = {}, exe = {};
@@ -305,16 +359,14 @@ int pyproc_inspect(pid_t pid, struct pyproc *p)
 	if (err)
 		return err;
 
-	p->off = offsets_find(p->major, p->minor);
-	if (!p->off) {
-		snprintf(p->err, sizeof(p->err), "CPython %s (%.300s) is not supported (supported: %s)",
-			 p->version, p->elf_path, offsets_supported());
-		return -ENOTSUP;
-	}
+	err = choose_offsets(p);
+	if (err)
+		return err;
 	if (check_offsets(p)) {
 		snprintf(p->err, sizeof(p->err),
-			 "CPython %s (%.300s): the interpreter state does not match the %u.%u offsets",
-			 p->version, p->elf_path, p->major, p->minor);
+			 "CPython %s (%.300s): the interpreter state does not match the %u.%u offsets%s",
+			 p->version, p->elf_path, p->major, p->minor,
+			 p->offsets_source == OFFSETS_DEBUG ? " it publishes" : "");
 		return -EPROTO;
 	}
 	return 0;
@@ -332,7 +384,7 @@ static uint32_t end_of(uint32_t size, const int32_t *offs, size_t n, uint32_t ma
 
 void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *info)
 {
-	const struct py_offsets *o = p->off;
+	const struct py_offsets *o = &p->off;
 	/* read only what the walker uses: less to copy, and no read can run
 	 * past a small object into an unmapped page */
 	int32_t frame[] = { o->frame_code, o->frame_back, o->frame_lasti, o->frame_owner,
@@ -349,7 +401,7 @@ void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *i
 	info->max_depth = max_depth;
 	if (o->runtime_gil >= 0)
 		info->gil_addr = p->runtime_addr + o->runtime_gil;
-	info->off = *p->off;
+	info->off = p->off;
 }
 
 /* Children, grandchildren... of pid, by parent pid in /proc/N/stat. */

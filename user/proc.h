@@ -23,7 +23,11 @@ struct pyproc {
 	uint64_t bias;              /* load bias of elf_path */
 	uint64_t runtime_addr;      /* &_PyRuntime */
 	uint64_t code_type_addr;    /* &PyCode_Type, 0 if not found */
-	const struct py_offsets *off;
+	uint32_t hexversion;        /* PY_VERSION_HEX from Py_Version (3.11+), else 0 */
+	int free_threaded;          /* a --disable-gil build (3.13t+) */
+	enum { OFFSETS_TABLE = 1, OFFSETS_DEBUG } offsets_source; /* generated table, _Py_DebugOffsets */
+	int untested;               /* newer than the newest build this pybpf knows */
+	struct py_offsets off;      /* struct layouts of this interpreter */
 	int initialized;            /* runtime had an interpreter at inspection */
 	int gone;                   /* exited (kept for its symbols and samples) */
 	char err[512];              /* why inspection failed */

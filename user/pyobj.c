@@ -95,7 +95,7 @@ static int type_index(const struct known *k, uint64_t type)
 void obj_reader(struct reader *r, const struct pyproc *p)
 {
 	r->p = p;
-	r->f = p->off;
+	r->f = &p->off;
 	r->k = known_get(p);
 }
 
@@ -529,7 +529,7 @@ int pyobj_repr(const struct pyproc *p, uint64_t addr, int detail, char *buf, siz
 	struct reader r;
 	struct out o;
 
-	if (!buf || !len || !p || !p->off)
+	if (!buf || !len || !p || !p->major)
 		return -EINVAL;
 	obj_reader(&r, p);
 	out_init(&o, buf, len);

@@ -251,7 +251,7 @@ static int attr_table(const struct reader *r, uint64_t obj, struct table *t)
 
 static int reader_for(const struct pyproc *p, struct reader *r)
 {
-	if (!p || !p->off || p->off->dict_keys < 0)
+	if (!p || !p->major || p->off.dict_keys < 0)
 		return -EINVAL;
 	obj_reader(r, p);
 	return 0;
@@ -303,7 +303,7 @@ int pyobj_str(const struct pyproc *p, uint64_t addr, char *buf, size_t len)
 	char u[4];
 	int err;
 
-	if (!buf || !len || !p || !p->off)
+	if (!buf || !len || !p || !p->major)
 		return -EINVAL;
 	buf[0] = 0;
 	obj_reader(&r, p);

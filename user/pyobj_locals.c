@@ -213,7 +213,7 @@ static int locals_classic(struct frame_vars *fv, uint64_t frame, uint64_t code, 
 static int walk_frame(struct frame_vars *fv, const struct pyproc *p, uint64_t frame_addr,
 		      uint64_t code_addr, size_t *total)
 {
-	const struct py_offsets *f = p ? p->off : NULL;
+	const struct py_offsets *f = p ? &p->off : NULL;
 	uint64_t type = 0;
 	size_t nargs;
 	int32_t flags, argc, kwonly;

@@ -45,7 +45,7 @@ static int ends_with(const char *s, const char *tail)
 /* Is code Thread._bootstrap or Thread._bootstrap_inner of threading? */
 static int is_bootstrap(const struct pyproc *p, uint64_t code)
 {
-	const struct py_offsets *o = p->off;
+	const struct py_offsets *o = &p->off;
 	char name[32], file[FILE_LEN];
 
 	if (pyobj_str(p, rd_ptr(p->pid, code + o->code_name), name, sizeof(name)) ||
@@ -85,7 +85,7 @@ static int int_is(const struct pyproc *p, uint64_t obj, uint64_t v)
 /* threading._active[t's ident] of t's interpreter. */
 static int active_thread(const struct pyproc *p, const struct pythread *t, uint64_t *thread)
 {
-	const struct py_offsets *o = p->off;
+	const struct py_offsets *o = &p->off;
 	uint64_t interp, mod = 0, active = 0, *kv;
 	size_t n = 0, i;
 	int err;
@@ -131,7 +131,7 @@ int pythread_name(const struct pyproc *p, const struct pythread *t,
 	int err = -ENOENT;
 	char *c;
 
-	if (!p || !p->off || !t || !buf || !len || (nframes && !frames))
+	if (!p || !p->major || !t || !buf || !len || (nframes && !frames))
 		return -EINVAL;
 	thread = bootstrap_self(p, frames, nframes);
 	if (thread)

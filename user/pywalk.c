@@ -31,7 +31,7 @@ static int task_exists(pid_t pid, int32_t tid)
 
 static int32_t thread_tid(const struct pyproc *p, uint64_t tstate, uint64_t thread_id)
 {
-	const struct py_offsets *o = p->off;
+	const struct py_offsets *o = &p->off;
 	int32_t tid = 0;
 
 	if (o->tstate_native_thread_id >= 0) /* 3.11+ */
@@ -44,7 +44,7 @@ static int32_t thread_tid(const struct pyproc *p, uint64_t tstate, uint64_t thre
 /* The GIL state: _PyRuntime.ceval.gil (<= 3.11), interp->ceval.gil (3.12+). */
 static uint64_t gil_holder(const struct pyproc *p, uint64_t interp)
 {
-	const struct py_offsets *o = p->off;
+	const struct py_offsets *o = &p->off;
 	uint64_t gil = 0;
 	int32_t locked = 0;
 
@@ -59,7 +59,7 @@ static uint64_t gil_holder(const struct pyproc *p, uint64_t interp)
 
 int pywalk_threads(const struct pyproc *p, struct pythread *out, size_t max, size_t *n)
 {
-	const struct py_offsets *o = p->off;
+	const struct py_offsets *o = &p->off;
 	uint64_t interp, ts, holder;
 	int i;
 
@@ -84,7 +84,7 @@ int pywalk_threads(const struct pyproc *p, struct pythread *out, size_t max, siz
 
 static uint64_t first_frame(const struct pyproc *p, uint64_t tstate)
 {
-	const struct py_offsets *o = p->off;
+	const struct py_offsets *o = &p->off;
 
 	if (o->tstate_cframe >= 0) /* 3.11, 3.12 */
 		return rd64(p->pid, rd64(p->pid, tstate + o->tstate_cframe) + o->cframe_current_frame);
@@ -94,7 +94,7 @@ static uint64_t first_frame(const struct pyproc *p, uint64_t tstate)
 int pywalk_frames(const struct pyproc *p, const struct pythread *t, struct pyframe_ref *out,
 		  size_t max, size_t *n, int *truncated)
 {
-	const struct py_offsets *o = p->off;
+	const struct py_offsets *o = &p->off;
 	uint8_t buf[PYBPF_FRAME_READ + 8] = {}, cb[PYBPF_CODE_READ + 8] = {};
 	uint64_t frame = first_frame(p, t->tstate), type, base;
 	uint32_t idx;
@@ -149,7 +149,7 @@ static uint32_t read_str(pid_t pid, const struct py_offsets *o, uint64_t addr, u
 
 int pywalk_symbol(const struct pyproc *p, struct symbols *syms, uint64_t code, uint32_t id)
 {
-	const struct py_offsets *o = p->off;
+	const struct py_offsets *o = &p->off;
 	uint8_t cb[PYBPF_CODE_READ + 8] = {}, head[PYBPF_NAME_HEAD + 8] = {};
 	struct code_event *ev = calloc(1, sizeof(*ev));
 	uint64_t lines;

@@ -54,8 +54,8 @@ static void on_code(void *ctx, const struct code_event *ev)
 	struct session *s = ctx;
 	struct pyproc *p = find_proc(s, (pid_t)ev->pid);
 
-	if (p && p->off)
-		symbols_add(&s->syms, ev, p->off, (p->major << 8) | p->minor);
+	if (p && p->major)
+		symbols_add(&s->syms, ev, &p->off, (p->major << 8) | p->minor);
 }
 
 /* A thread's name, looked up once: its Python threading name where the
@@ -69,8 +69,8 @@ static const char *thread_name(struct session *s, uint32_t pid, uint32_t tid)
 
 	if (htab_get(&s->agg.threads, &tid))
 		return agg_thread_name(&s->agg, tid);
-	if (p && p->off && sampler_thread(s->sampler, tid, &te) == 0 && te.tstate &&
-	    proc_read((pid_t)pid, te.tstate + p->off->tstate_thread_id, &t.thread_id, 8) == 0) {
+	if (p && p->major && sampler_thread(s->sampler, tid, &te) == 0 && te.tstate &&
+	    proc_read((pid_t)pid, te.tstate + p->off.tstate_thread_id, &t.thread_id, 8) == 0) {
 		t.tstate = te.tstate;
 		if (pythread_name(p, &t, NULL, 0, name, sizeof(name)))
 			name[0] = 0;

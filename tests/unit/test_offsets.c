@@ -10,11 +10,11 @@
 
 static void test_lookup(void)
 {
-	CHECK(offsets_find(3, 7) != NULL);
-	CHECK(offsets_find(3, 13) != NULL);
-	CHECK(offsets_find(3, 14) == NULL);
-	CHECK(offsets_find(2, 7) == NULL);
-	CHECK(offsets_find(4, 0) == NULL);
+	CHECK(offsets_find(3, 7, 0) != NULL);
+	CHECK(offsets_find(3, 13, 0) != NULL);
+	CHECK(offsets_find(3, 6, 0) == NULL);
+	CHECK(offsets_find(2, 7, 0) == NULL);
+	CHECK(offsets_find(4, 0, 0) == NULL);
 	CHECK_EQ_STR(offsets_supported(), "3.7, 3.8, 3.9, 3.10, 3.11, 3.12, 3.13");
 }
 
@@ -22,7 +22,7 @@ static void test_known_offsets(void)
 {
 	const struct py_offsets *o;
 
-	o = offsets_find(3, 11);       /* struct _ts, _PyInterpreterFrame */
+	o = offsets_find(3, 11, 0);       /* struct _ts, _PyInterpreterFrame */
 	if (o) {
 		CHECK_EQ_INT(o->tstate_thread_id, 152);
 		CHECK_EQ_INT(o->tstate_native_thread_id, 160);
@@ -32,7 +32,7 @@ static void test_known_offsets(void)
 		CHECK_EQ_INT(o->frame_owner, 69);
 		CHECK_EQ_INT(o->owner_shim_min, -1);  /* no C-stack shims yet */
 	}
-	o = offsets_find(3, 12);
+	o = offsets_find(3, 12, 0);
 	if (o) {
 		CHECK_EQ_INT(o->owner_shim_min, 3);
 		CHECK_EQ_INT(o->frame_owner, 70);
@@ -40,7 +40,7 @@ static void test_known_offsets(void)
 		CHECK(o->interp_gil >= 0);
 		CHECK_EQ_INT(o->unicode_ascii_size, 40); /* no wstr */
 	}
-	o = offsets_find(3, 13);       /* also in _PyRuntime.debug_offsets */
+	o = offsets_find(3, 13, 0);       /* also in _PyRuntime.debug_offsets */
 	if (o) {
 		CHECK_EQ_INT(o->tstate_frame, 72);
 		CHECK_EQ_INT(o->tstate_cframe, -1);
@@ -49,7 +49,7 @@ static void test_known_offsets(void)
 		CHECK_EQ_INT(o->frame_owner, 70);
 		CHECK_EQ_INT(o->runtime_interp_head, 632);
 	}
-	o = offsets_find(3, 7);
+	o = offsets_find(3, 7, 0);
 	if (o) {
 		CHECK_EQ_INT(o->tstate_thread_id, 176);
 		CHECK_EQ_INT(o->tstate_frame, 24);
@@ -63,7 +63,7 @@ static void test_object_offsets(void)
 	const struct py_offsets *o;
 	unsigned i;
 
-	o = offsets_find(3, 7);        /* PyFrameObject, co_varnames */
+	o = offsets_find(3, 7, 0);        /* PyFrameObject, co_varnames */
 	if (o) {
 		CHECK_EQ_INT(o->frame_localsplus, 360);
 		CHECK_EQ_INT(o->code_varnames, 64);
@@ -71,7 +71,7 @@ static void test_object_offsets(void)
 		CHECK_EQ_INT(o->dkeys_size, 8);
 		CHECK_EQ_INT(o->dkeys_indices, 40);
 	}
-	o = offsets_find(3, 11);       /* _PyInterpreterFrame, localsplus tables */
+	o = offsets_find(3, 11, 0);       /* _PyInterpreterFrame, localsplus tables */
 	if (o) {
 		CHECK_EQ_INT(o->frame_localsplus, 72);
 		CHECK_EQ_INT(o->code_localsplusnames, 96);
@@ -81,7 +81,7 @@ static void test_object_offsets(void)
 		CHECK_EQ_INT(o->dentry_unicode_size, 16);
 		CHECK_EQ_INT(o->long_size, 16);
 	}
-	o = offsets_find(3, 12);       /* lv_tag */
+	o = offsets_find(3, 12, 0);       /* lv_tag */
 	if (o) {
 		CHECK_EQ_INT(o->long_size, -1);
 		CHECK_EQ_INT(o->long_tag, 16);
@@ -118,27 +118,27 @@ static void test_attr_offsets(void)
 	const struct py_offsets *o;
 	unsigned i;
 
-	o = offsets_find(3, 10);       /* __dict__ at tp_dictoffset only */
+	o = offsets_find(3, 10, 0);       /* __dict__ at tp_dictoffset only */
 	if (o) {
 		CHECK_EQ_INT(o->type_dictoffset, 288);
 		CHECK_EQ_INT(o->tpflags_managed_dict, -1);
 		CHECK_EQ_INT(o->managed_dict, -1);
 		CHECK_EQ_INT(o->dvalues_values, 0);
 	}
-	o = offsets_find(3, 11);       /* values and dict pointers before the object */
+	o = offsets_find(3, 11, 0);       /* values and dict pointers before the object */
 	if (o) {
 		CHECK_EQ_INT(o->tpflags_managed_dict, 1 << 4);
 		CHECK_EQ_INT(o->managed_dict, 24);
 		CHECK_EQ_INT(o->managed_values, 32);
 		CHECK_EQ_INT(o->managed_values_tag, -1);
 	}
-	o = offsets_find(3, 12);       /* one tagged word */
+	o = offsets_find(3, 12, 0);       /* one tagged word */
 	if (o) {
 		CHECK_EQ_INT(o->managed_dict, 24);
 		CHECK_EQ_INT(o->managed_values, 24);
 		CHECK_EQ_INT(o->managed_values_tag, 1);
 	}
-	o = offsets_find(3, 13);       /* inline values after the object */
+	o = offsets_find(3, 13, 0);       /* inline values after the object */
 	if (o) {
 		CHECK_EQ_INT(o->tpflags_inline_values, 1 << 2);
 		CHECK_EQ_INT(o->managed_values, -1);
@@ -165,7 +165,7 @@ static void test_per_version_kinds(void)
 	unsigned i;
 
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		const struct py_offsets *o = offsets_find(3, want[i].minor);
+		const struct py_offsets *o = offsets_find(3, want[i].minor, 0);
 
 		CHECK(o != NULL);
 		if (!o)
