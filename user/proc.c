@@ -372,6 +372,12 @@ int pyproc_inspect(pid_t pid, struct pyproc *p)
 	return 0;
 }
 
+const char *pyproc_version(const struct pyproc *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", p->version, p->free_threaded ? " (free-threaded)" : "");
+	return buf;
+}
+
 static uint32_t end_of(uint32_t size, const int32_t *offs, size_t n, uint32_t max)
 {
 	size_t i;

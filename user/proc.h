@@ -39,6 +39,9 @@ struct pyproc {
  * version, -EPROTO offsets do not match the memory. */
 int pyproc_inspect(pid_t pid, struct pyproc *p);
 
+/* "3.14.0" or "3.14.0 (free-threaded)": the version as headers show it */
+const char *pyproc_version(const struct pyproc *p, char *buf, size_t len);
+
 /* Build the record the BPF sampler uses. */
 void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *info);
 

@@ -129,6 +129,9 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 	fprintf(stderr, "pybpf: %llu samples, %llu errors, %llu lost, %.1f s -> %s\n",
 		(unsigned long long)(s->agg.total + rotated), (unsigned long long)errors,
 		(unsigned long long)lost, session_elapsed(s), dest);
+	if (!s->o.all && s->proc.free_threaded)
+		fprintf(stderr, "pybpf:   CPython %s: free-threaded build, threads run Python in parallel\n",
+			s->proc.version);
 	if (s->procs_refused)
 		fprintf(stderr, "pybpf:   %10llu  processes not profiled: process map full\n",
 			(unsigned long long)s->procs_refused);

@@ -129,6 +129,7 @@ static int attach_gil(struct session *s, const struct pyproc *p)
 static int push_proc(struct session *s, const struct pyproc *p)
 {
 	struct proc_info info;
+	char ver[64];
 	int err;
 
 	pyproc_info(p, s->o.max_depth, &info);
@@ -147,9 +148,13 @@ static int push_proc(struct session *s, const struct pyproc *p)
 	agg_process(&s->agg, p->pid, p->nspid, p->cmdline, p->comm, p->cgroup);
 	if (s->window)
 		agg_process(s->window, p->pid, p->nspid, p->cmdline, p->comm, p->cgroup);
-	pb_debug("profiling pid %d (ns pid %d, cgroup %s): CPython %s (%s), _PyRuntime at 0x%llx",
-		 p->pid, p->nspid, p->cgroup, p->version, p->elf_path,
-		 (unsigned long long)p->runtime_addr);
+	if (p->untested)
+		pb_warn("pid %d: CPython %s is newer than any this pybpf was tested with; its offsets come from its own _Py_DebugOffsets",
+			p->pid, pyproc_version(p, ver, sizeof(ver)));
+	pb_debug("profiling pid %d (ns pid %d, cgroup %s): CPython %s (%s), _PyRuntime at 0x%llx, offsets from %s",
+		 p->pid, p->nspid, p->cgroup, pyproc_version(p, ver, sizeof(ver)), p->elf_path,
+		 (unsigned long long)p->runtime_addr,
+		 p->offsets_source == OFFSETS_DEBUG ? "its _Py_DebugOffsets" : "the generated table");
 	return 0;
 }
 

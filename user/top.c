@@ -173,6 +173,7 @@ static void draw(struct top *t)
 	size_t i, max = t->tty ? (size_t)term_rows() - 4 : 40;
 	uint64_t st[STAT_NR + 1];
 	static const char *names[] = { "", "%Own", "%Total", "OwnTime", "TotalTime" };
+	char ver[64];
 
 	session_stats(&t->s, st);
 	active = t->window_secs > 0 ? 100.0 * t->window_total / (rate * t->window_secs) : 0;
@@ -193,7 +194,8 @@ static void draw(struct top *t)
 		       session_elapsed(&t->s), eol);
 	else
 		printf("pybpf top: pid %d (%.60s)  CPython %s  %.0fs%s", t->s.proc.pid,
-		       t->s.proc.cmdline, t->s.proc.version, session_elapsed(&t->s), eol);
+		       t->s.proc.cmdline, pyproc_version(&t->s.proc, ver, sizeof(ver)),
+		       session_elapsed(&t->s), eol);
 	printf("samples %llu (total %llu)  rate %u Hz  threads %zu  active %.0f%%  GIL %.0f%%  errors %llu  lost %llu  sort %s%s",
 	       (unsigned long long)t->window_total, (unsigned long long)t->s.agg.total,
 	       t->s.o.rate_hz, t->s.agg.threads.len, active,
