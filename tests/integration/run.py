@@ -39,11 +39,25 @@ PYENV = "/root/.pyenv/versions"
 SUPPORTED_MINORS = [(3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13)]
 UNSUPPORTED_MINORS = [(3, 6)]
 DEBIAN = [("debian-3.11", "/usr/bin/python3.11")]
+# tools/testbed.sh (run by `make deps`) lists what it installed here:
+# label, python binary, version, kind (debian-static, free-threaded...)
+TESTBED = os.environ.get("PYBPF_TESTBED") or "/var/cache/pybpf-testbed"
+TESTBED_MANIFEST = os.path.join(TESTBED, "interpreters.tsv")
+# (label when absent, kind, minor) that a complete test bed holds
+TESTBED_EXPECTED = [("debian-3.13", "debian-static", (3, 13)),
+                    ("debian-3.14", "debian-static", (3, 14)),
+                    ("debian-3.15", "debian-static", (3, 15)),
+                    ("3.13t", "free-threaded", (3, 13))]
 
 
 class Interp:
-    def __init__(self, label, path, version=None, missing=None):
+    def __init__(self, label, path, version=None, missing=None, kind="pyenv"):
         self.label, self.path, self.version, self.missing = label, path, version, missing
+        self.kind = kind
+
+    @property
+    def free_threaded(self):
+        return self.kind == "free-threaded"
 
 
 def probe(path):
@@ -71,6 +85,33 @@ def pyenv_interp(minor):
     return Interp(label, path, version)
 
 
+def testbed_interps():
+    """The test bed's interpreters; each expected one that is absent is
+    returned as missing (reported SKIP, never PASS)."""
+    found = []
+    try:
+        with open(TESTBED_MANIFEST) as f:
+            rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    except OSError:
+        rows = []
+    listed = set()
+    for row in rows:
+        if len(row) < 4:
+            continue
+        label, path, listed_version, kind = row[:4]
+        listed.add((kind, tuple(int(x) for x in listed_version.split(".")[:2])))
+        version = probe(path)
+        if version is None:
+            found.append(Interp(label, path, missing="%s does not run" % path, kind=kind))
+        else:
+            found.append(Interp(label, path, version, kind=kind))
+    for label, kind, minor in TESTBED_EXPECTED:
+        if (kind, minor) not in listed:
+            found.append(Interp(label, None, kind=kind, missing="%s is not in the test bed "
+                                "(%s; run `make deps`)" % (label, TESTBED_MANIFEST)))
+    return found
+
+
 def discover():
     supported = [pyenv_interp(m) for m in SUPPORTED_MINORS]
     for label, path in DEBIAN:
@@ -78,7 +119,9 @@ def discover():
         if version is None:
             supported.append(Interp(label, path, missing="%s not installed" % path))
         else:
-            supported.append(Interp("debian-%d.%d.%d" % version, path, version))
+            supported.append(Interp("debian-%d.%d.%d" % version, path, version,
+                                    kind="debian-static"))
+    supported += testbed_interps()
     unsupported = [pyenv_interp(m) for m in UNSUPPORTED_MINORS]
     return supported, unsupported
 
@@ -147,6 +190,7 @@ def main():
                 harness.PYBPF.stat().st_mtime)))
         harness.PYBPF = snap
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    per_interp = {}
     t_start = time.monotonic()
     for name, fn, interp in todo:
         workdir = Path(root) / re.sub(r"[^\w.-]", "_", name)
@@ -170,6 +214,10 @@ def main():
         finally:
             harness.kill_all()
         counts[status] += 1
+        if interp is not None:
+            st = per_interp.setdefault(interp.label, {"PASS": 0, "FAIL": 0, "SKIP": 0,
+                                                      "present": not interp.missing})
+            st[status] += 1
         line = "%s %s" % (status, name) + (": " + reason if reason else "")
         print(line + (" (%.1f s)" % (time.monotonic() - t0) if args.verbose else ""))
         for ev in evidence:
@@ -186,6 +234,15 @@ def main():
         shutil.rmtree(root, ignore_errors=True)
     if args.verbose:
         print("total %.0f s" % (time.monotonic() - t_start))
+    # A run that tested nothing, or nothing of an interpreter that is
+    # there, must not pass.
+    for label, st in sorted(per_interp.items()):
+        if st["present"] and st["SKIP"] and not st["PASS"] and not st["FAIL"]:
+            print("FAIL %s: every case of this installed interpreter was skipped" % label)
+            counts["FAIL"] += 1
+    if counts["PASS"] + counts["FAIL"] == 0:
+        print("FAIL: no case ran")
+        counts["FAIL"] += 1
     print("%d passed, %d failed, %d skipped" % (counts["PASS"], counts["FAIL"], counts["SKIP"]))
     return 1 if counts["FAIL"] else 0
 
