@@ -79,7 +79,8 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory pybpf unit
 	$(Q)$(PYTHON) tests/integration/run.py
 
-# Install build dependencies from Debian (idempotent; apt-get only when missing).
+# Install build dependencies from Debian (idempotent; apt-get only when missing),
+# then the interpreter test bed (cached outside the checkout, see tools/testbed.sh).
 deps:
 	$(Q)missing=""; for p in $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -92,6 +93,7 @@ deps:
 	$(Q)command -v npm >/dev/null || apt-get install -y -qq nodejs npm >/dev/null
 	$(Q)[ -f $(BUILD)/node/node_modules/speedscope/package.json ] || \
 		npm install --silent --no-audit --no-fund --prefix $(BUILD)/node $(SPEEDSCOPE) >/dev/null
+	$(Q)tools/testbed.sh
 
 # Profile the bundled demo program into a flame graph.
 demo: deps

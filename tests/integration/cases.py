@@ -5,7 +5,7 @@ Helpers live in casekit.py; the cases in cases_stacks.py (what the stacks
 say), cases_cli.py (command line, formats, errors) and cases_pprof.py.
 """
 from cases_stacks import (case_names, case_options, case_shapes, case_split, case_threads,
-                          case_gil, case_recursion, case_truncation, case_churn)
+                          case_parallel, case_gil, case_recursion, case_truncation, case_churn)
 from cases_dump import (case_dump, case_dump_json, case_idle, case_subprocesses,
                         case_gil_filter, case_gil_wait)
 from cases_cli import (case_exitcode, case_target_exit, case_top, case_formats,
@@ -22,6 +22,7 @@ CASES = [
     ("shapes", case_shapes, "supported"),
     ("split", case_split, "supported"),
     ("threads", case_threads, "supported"),
+    ("parallel", case_parallel, "free-threaded"),
     ("gil", case_gil, "supported"),
     ("recursion", case_recursion, "supported"),
     ("truncation", case_truncation, "supported"),

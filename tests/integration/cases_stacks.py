@@ -203,6 +203,45 @@ def case_threads(ctx):
     check(problems, stacks, res)
 
 
+def case_parallel(ctx):
+    """Free-threaded builds: four threads run Python at once on every CPU,
+    each with its own stack, each thread's share of the samples within 5
+    points of its share of the CPU time (time.thread_time)."""
+    marks = markers(WORKLOADS / "parallel.py")
+    truth_path = ctx.dir / "truth.json"
+    target = start(ctx, "parallel.py", WORKLOAD_MAX, truth_path)
+    tids = {}
+    for line in target.out().splitlines():
+        if line.startswith("thread "):
+            _, name, tid = line.split()
+            tids[name] = int(tid)
+    stacks, res = collapsed(ctx, target, SPLIT_SECONDS, ["-t"])
+    target.signal(signal.SIGTERM)
+    if target.wait(10) != 0 or not truth_path.exists():
+        raise Fail("parallel.py did not write its truth (status %s)" % target.p.returncode,
+                   target.err().splitlines()[-5:])
+    truth = json.loads(truth_path.read_text())
+    expected = {"par-%d" % k: (tids.get("par-%d" % k), "spin_%d" % k) for k in range(4)}
+    problems, per_thread = P.check_threads(stacks, expected)
+    spun = {t: sum(s.count for s in stacks if s.frames[0].name == t
+                   and s.frames[-1].name == fn) for t, (_, fn) in expected.items()}
+    n, tsum = sum(spun.values()), sum(truth.get(t, 0) for t in expected)
+    ctx.note(*["%s truth %5.1f%% (%.2f s CPU)  profile %5.1f%% (%d samples)" % (
+        t, 100 * truth.get(t, 0) / max(tsum, 1e-9), truth.get(t, 0),
+        100.0 * spun[t] / max(n, 1), spun[t]) for t in sorted(expected)])
+    if n < 200:
+        problems.append("only %d samples in spin_0..3" % n)
+    else:
+        for t in sorted(expected):
+            d = 100.0 * spun[t] / n - 100 * truth.get(t, 0) / tsum
+            if abs(d) > 5:
+                problems.append("thread %s share off by %+.1f points (limit 5)" % (t, d))
+    for k in range(4):
+        problems += P.check_hot_function(stacks, "spin_%d" % k, "parallel.py",
+                                         marks["spin_%d" % k], 20)
+    check(problems, stacks, res)
+
+
 def case_gil(ctx):
     """A thread in C code with the GIL released keeps its own Python stack
     while another thread holds the GIL."""

@@ -132,7 +132,9 @@ def plan(supported, unsupported):
         if which is None:
             out.append((name, fn, None))
         else:
-            for interp in (supported if which == "supported" else unsupported):
+            pool = {"supported": supported, "unsupported": unsupported,
+                    "free-threaded": [i for i in supported if i.free_threaded]}[which]
+            for interp in pool:
                 out.append(("%s[%s]" % (name, interp.label), fn, interp))
     return out
 
