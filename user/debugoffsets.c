@@ -15,37 +15,104 @@
 #include <string.h>
 #include "debugoffsets.h"
 
-/* Sections every layout starts with; 3.14 and 3.15 append to some of them
- * and add sections, so each layout is spelled out whole. */
-static const char *const layout_3_13[] = {
+/* Each layout spelled out whole, in struct order.  3.14 added sections
+ * (set, generator, list node, debugger support) and members at the ends of
+ * others; 3.15 added thread-state members in the middle, so everything
+ * after them moved. */
+#define INTERP_3_13                                                               \
+	"interpreter_state.size", "interpreter_state.id", "interpreter_state.next",     \
+	"interpreter_state.threads_head"
+#define INTERP_GIL                                                                \
+	"interpreter_state.gc", "interpreter_state.imports_modules",                    \
+	"interpreter_state.sysdict", "interpreter_state.builtins",                      \
+	"interpreter_state.ceval_gil", "interpreter_state.gil_runtime_state",           \
+	"interpreter_state.gil_runtime_state_enabled",                                  \
+	"interpreter_state.gil_runtime_state_locked",                                   \
+	"interpreter_state.gil_runtime_state_holder"
+#define FRAME_3_13                                                                \
+	"interpreter_frame.size", "interpreter_frame.previous",                         \
+	"interpreter_frame.executable", "interpreter_frame.instr_ptr",                  \
+	"interpreter_frame.localsplus", "interpreter_frame.owner"
+#define CODE_3_13                                                                 \
+	"code_object.size", "code_object.filename", "code_object.name",                 \
+	"code_object.qualname", "code_object.linetable", "code_object.firstlineno",     \
+	"code_object.argcount", "code_object.localsplusnames",                          \
+	"code_object.localspluskinds", "code_object.co_code_adaptive"
+#define TUPLE_LIST                                                                \
+	"tuple_object.size", "tuple_object.ob_item", "tuple_object.ob_size",            \
+	"list_object.size", "list_object.ob_item", "list_object.ob_size"
+#define SET_3_14 "set_object.size", "set_object.used", "set_object.table", "set_object.mask"
+#define DICT_TO_BYTES                                                             \
+	"dict_object.size", "dict_object.ma_keys", "dict_object.ma_values",             \
+	"float_object.size", "float_object.ob_fval",                                    \
+	"long_object.size", "long_object.lv_tag", "long_object.ob_digit",               \
+	"bytes_object.size", "bytes_object.ob_size", "bytes_object.ob_sval"
+#define UNICODE_3_13                                                              \
+	"unicode_object.size", "unicode_object.state", "unicode_object.length",         \
+	"unicode_object.asciiobject_size"
+#define GEN_TO_DEBUGGER                                                           \
+	"gen_object.size", "gen_object.gi_name", "gen_object.gi_iframe",                \
+	"gen_object.gi_frame_state", "llist_node.next", "llist_node.prev",              \
+	"debugger_support.eval_breaker", "debugger_support.remote_debugger_support",    \
+	"debugger_support.remote_debugging_enabled",                                    \
+	"debugger_support.debugger_pending_call", "debugger_support.debugger_script_path", \
+	"debugger_support.debugger_script_path_size"
+
+static const char *const layout_3_13[] = { /* Include/internal/pycore_runtime.h */
 	"version", "free_threaded",
 	"runtime_state.size", "runtime_state.finalizing", "runtime_state.interpreters_head",
-	"interpreter_state.size", "interpreter_state.id", "interpreter_state.next",
-	"interpreter_state.threads_head", "interpreter_state.gc",
-	"interpreter_state.imports_modules", "interpreter_state.sysdict",
-	"interpreter_state.builtins", "interpreter_state.ceval_gil",
-	"interpreter_state.gil_runtime_state", "interpreter_state.gil_runtime_state_enabled",
-	"interpreter_state.gil_runtime_state_locked", "interpreter_state.gil_runtime_state_holder",
+	INTERP_3_13, INTERP_GIL,
 	"thread_state.size", "thread_state.prev", "thread_state.next", "thread_state.interp",
 	"thread_state.current_frame", "thread_state.thread_id", "thread_state.native_thread_id",
 	"thread_state.datastack_chunk", "thread_state.status",
-	"interpreter_frame.size", "interpreter_frame.previous", "interpreter_frame.executable",
-	"interpreter_frame.instr_ptr", "interpreter_frame.localsplus", "interpreter_frame.owner",
-	"code_object.size", "code_object.filename", "code_object.name", "code_object.qualname",
-	"code_object.linetable", "code_object.firstlineno", "code_object.argcount",
-	"code_object.localsplusnames", "code_object.localspluskinds",
-	"code_object.co_code_adaptive",
+	FRAME_3_13, CODE_3_13,
 	"pyobject.size", "pyobject.ob_type",
 	"type_object.size", "type_object.tp_name", "type_object.tp_repr", "type_object.tp_flags",
-	"tuple_object.size", "tuple_object.ob_item", "tuple_object.ob_size",
-	"list_object.size", "list_object.ob_item", "list_object.ob_size",
-	"dict_object.size", "dict_object.ma_keys", "dict_object.ma_values",
-	"float_object.size", "float_object.ob_fval",
-	"long_object.size", "long_object.lv_tag", "long_object.ob_digit",
-	"bytes_object.size", "bytes_object.ob_size", "bytes_object.ob_sval",
-	"unicode_object.size", "unicode_object.state", "unicode_object.length",
-	"unicode_object.asciiobject_size",
+	TUPLE_LIST, DICT_TO_BYTES, UNICODE_3_13,
 	"gc.size", "gc.collecting",
+	NULL,
+};
+
+static const char *const layout_3_14[] = { /* Include/internal/pycore_debug_offsets.h */
+	"version", "free_threaded",
+	"runtime_state.size", "runtime_state.finalizing", "runtime_state.interpreters_head",
+	INTERP_3_13, "interpreter_state.threads_main", INTERP_GIL,
+	"interpreter_state.code_object_generation", "interpreter_state.tlbc_generation",
+	"thread_state.size", "thread_state.prev", "thread_state.next", "thread_state.interp",
+	"thread_state.current_frame", "thread_state.thread_id", "thread_state.native_thread_id",
+	"thread_state.datastack_chunk", "thread_state.status",
+	FRAME_3_13, "interpreter_frame.stackpointer", "interpreter_frame.tlbc_index",
+	CODE_3_13, "code_object.co_tlbc",
+	"pyobject.size", "pyobject.ob_type",
+	"type_object.size", "type_object.tp_name", "type_object.tp_repr", "type_object.tp_flags",
+	TUPLE_LIST, SET_3_14, DICT_TO_BYTES, UNICODE_3_13,
+	"gc.size", "gc.collecting",
+	GEN_TO_DEBUGGER,
+	NULL,
+};
+
+static const char *const layout_3_15[] = {
+	"version", "free_threaded",
+	"runtime_state.size", "runtime_state.finalizing", "runtime_state.interpreters_head",
+	INTERP_3_13, "interpreter_state.threads_main", INTERP_GIL,
+	"interpreter_state.code_object_generation", "interpreter_state.tlbc_generation",
+	"thread_state.size", "thread_state.prev", "thread_state.next", "thread_state.interp",
+	"thread_state.current_frame", "thread_state.base_frame",
+	"thread_state.last_profiled_frame", "thread_state.last_profiled_frame_seq",
+	"thread_state.thread_id", "thread_state.native_thread_id",
+	"thread_state.datastack_chunk", "thread_state.status", "thread_state.holds_gil",
+	"thread_state.gil_requested", "thread_state.current_exception", "thread_state.exc_state",
+	"err_stackitem.exc_value",
+	FRAME_3_13, "interpreter_frame.stackpointer", "interpreter_frame.tlbc_index",
+	CODE_3_13, "code_object.co_tlbc",
+	"pyobject.size", "pyobject.ob_type",
+	"type_object.size", "type_object.tp_name", "type_object.tp_repr", "type_object.tp_flags",
+	"type_object.tp_basicsize", "type_object.tp_dictoffset",
+	"heap_type_object.size", "heap_type_object.ht_cached_keys",
+	TUPLE_LIST, SET_3_14, DICT_TO_BYTES, UNICODE_3_13,
+	"unicode_object.compactunicodeobject_size",
+	"gc.size", "gc.collecting", "gc.frame", "gc.generation_stats_size", "gc.generation_stats",
+	GEN_TO_DEBUGGER,
 	NULL,
 };
 
@@ -57,6 +124,8 @@ struct layout {
 /* Oldest first; the last one reads minors newer than any listed. */
 static const struct layout layouts[] = {
 	{ 13, layout_3_13 },
+	{ 14, layout_3_14 },
+	{ 15, layout_3_15 },
 };
 #define NLAYOUTS (sizeof(layouts) / sizeof(layouts[0]))
 
@@ -99,8 +168,9 @@ int64_t debug_offsets_get(const struct debug_offsets *d, const char *name)
  * the runtime state (hundreds of KiB); anything else is not this struct. */
 #define SECTION_SIZE_MAX (16u << 20)
 
-/* Every section with a size: plausible, and each of its fields inside it
- * (fields that only free-threaded builds have are 0 in default builds). */
+/* Every section with a size: plausible, and each of its offsets inside it
+ * (fields that only free-threaded builds have are 0 in default builds;
+ * members named *_size are sizes, not offsets). */
 static int validate(const struct layout *l, const struct debug_offsets *d, char *err,
 		    size_t errlen)
 {
@@ -121,6 +191,11 @@ static int validate(const struct layout *l, const struct debug_offsets *d, char 
 			return -EPROTO;
 		}
 		for (j = i + 1; j < n && strncmp(l->names[j], name, plen) == 0; j++) {
+			const char *f = l->names[j];
+			size_t flen = strlen(f);
+
+			if (flen > 5 && strcmp(f + flen - 5, "_size") == 0)
+				continue;
 			if (d->values[j] >= size) {
 				snprintf(err, errlen, "_Py_DebugOffsets: %s = %llu lies outside its %llu-byte struct",
 					 l->names[j], (unsigned long long)d->values[j],
@@ -213,6 +288,11 @@ static const struct {
 	{ "type_object.tp_name", PO(type_name), 0 },
 	{ "type_object.tp_flags", PO(type_flags), 0 },
 	{ "type_object.tp_basicsize", PO(type_basicsize), 0 },
+	{ "type_object.tp_dictoffset", PO(type_dictoffset), 0 },
+	{ "heap_type_object.ht_cached_keys", PO(type_cached_keys), 0 },
+	{ "set_object.used", PO(set_used), 0 },
+	{ "set_object.table", PO(set_table), 0 },
+	{ "set_object.mask", PO(set_mask), 0 },
 	{ "tuple_object.ob_item", PO(tuple_items), 0 },
 	{ "tuple_object.ob_size", PO(tuple_size), 0 },
 	{ "list_object.ob_item", PO(list_items), 0 },
@@ -274,6 +354,7 @@ int debug_offsets_apply(const struct debug_offsets *d, struct py_offsets *off, c
 	 * follows the length, and a compact non-ASCII str adds utf8_length
 	 * and utf8 to the ASCII header. */
 	off->unicode_hash = off->unicode_length + 8;
-	off->unicode_compact_size = off->unicode_ascii_size + 16;
+	v = debug_offsets_get(d, "unicode_object.compactunicodeobject_size"); /* 3.15+ */
+	off->unicode_compact_size = v > 0 ? (__s32)v : off->unicode_ascii_size + 16;
 	return 0;
 }

@@ -84,6 +84,20 @@ static void test_parse_errors(void)
 	put_u64(buf, 8, 0x040000a0);
 	CHECK_EQ_INT(debug_offsets_parse(buf, sizeof(buf), &d, err, sizeof(err)), -EPROTO);
 
+	/* the layouts' lengths: 584, 760 and 888 bytes with the cookie; a
+	 * newer minor is read with the newest layout */
+	put_u64(buf, 8, 0x030e0af0);
+	debug_offsets_parse(buf, sizeof(buf), &d, err, sizeof(err));
+	CHECK_EQ_INT(8 + d.nvalues * 8, 760);
+	put_u64(buf, 8, 0x030f02f0);
+	debug_offsets_parse(buf, sizeof(buf), &d, err, sizeof(err));
+	CHECK_EQ_INT(8 + d.nvalues * 8, 888);
+	CHECK_EQ_INT(d.newer_than_known, 0);
+	put_u64(buf, 8, 0x031000a1);
+	debug_offsets_parse(buf, sizeof(buf), &d, err, sizeof(err));
+	CHECK_EQ_INT(d.layout_minor, 15);
+	CHECK_EQ_INT(d.newer_than_known, 1);
+
 	/* too short a read for the layout */
 	put_u64(buf, 8, 0x030d00f0);
 	CHECK_EQ_INT(debug_offsets_parse(buf, 100, &d, err, sizeof(err)), -EPROTO);
