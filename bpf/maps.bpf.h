@@ -47,13 +47,28 @@ struct {
 	__type(value, struct stack_chunk);
 } stacks SEC(".maps");
 
-/* (pid, tid, stack, epoch, flags) -> samples */
-struct {
+/* (pid, tid, stack, flags) -> samples, double-buffered: programs count
+ * into the map in slot 0 of `counts`; userspace points the slot at the
+ * other map, which makes the kernel wait for every running program
+ * (map-in-map updates end with synchronize_rcu), then drains the first one
+ * undisturbed.  No increment can land in a map being drained. */
+struct counts_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct count_key);
 	__type(value, __u64);
-} counts SEC(".maps");
+};
+struct counts_map counts_a SEC(".maps");
+struct counts_map counts_b SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct counts_map);
+} counts SEC(".maps") = {
+	.values = { [0] = &counts_a },
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -63,7 +78,6 @@ struct {
 } stats SEC(".maps");
 
 /* Written by userspace through the skeleton's .bss/.data mappings. */
-__u32 epoch = 0;
 __u32 next_sym_id = PYBPF_SYM_FIRST;
 
 static __always_inline void stat_inc(__u32 which)

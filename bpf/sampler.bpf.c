@@ -16,7 +16,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Store the walked stack in chunks; a stack is stored again only when
- * its count key is new in this epoch (userspace caches what it read). */
+ * its count key is new in the counts map (userspace caches what it read). */
 static __always_inline int store_stack(struct walk_ctx *w)
 {
 	struct stack_key key = { .hash = w->hash };
@@ -38,33 +38,41 @@ static __always_inline int store_stack(struct walk_ctx *w)
 	return 0;
 }
 
-/* Add value to the (pid, tid, stack, epoch, flags) count; the first
- * count of a key in an epoch stores the stack's frames too. */
-static __always_inline void count_stack(struct walk_ctx *w, __u32 tid, __u32 flags, __u64 value)
+/* Add value to the (pid, tid, stack, flags) count in the active counts
+ * map; the first count of a key stores the stack's frames too.  0 when
+ * counted, else the sample is lost (and counted as such). */
+static __always_inline int count_stack(struct walk_ctx *w, __u32 tid, __u32 flags, __u64 value)
 {
 	struct count_key key = {
-		.pid = w->pid, .tid = tid, .stack_hash = w->hash,
-		.epoch = epoch & 1, .flags = flags,
+		.pid = w->pid, .tid = tid, .stack_hash = w->hash, .flags = flags,
 	};
+	__u32 zero = 0;
 	__u64 *cnt;
+	void *map;
 
-	cnt = bpf_map_lookup_elem(&counts, &key);
+	map = bpf_map_lookup_elem(&counts, &zero);
+	if (!map) {
+		stat_inc(STAT_LOST_COUNTS);
+		return -1;
+	}
+	cnt = bpf_map_lookup_elem(map, &key);
 	if (cnt) {
 		__sync_fetch_and_add(cnt, value);
-		return;
+		return 0;
 	}
 	if (w->depth && store_stack(w)) {
 		stat_inc(STAT_LOST_STACKS);
-		return;
+		return -1;
 	}
-	if (bpf_map_update_elem(&counts, &key, &value, BPF_NOEXIST)) {
-		cnt = bpf_map_lookup_elem(&counts, &key);
+	if (bpf_map_update_elem(map, &key, &value, BPF_NOEXIST)) {
+		cnt = bpf_map_lookup_elem(map, &key);
 		if (!cnt) {
 			stat_inc(STAT_LOST_COUNTS);
-			return;
+			return -1;
 		}
 		__sync_fetch_and_add(cnt, value);
 	}
+	return 0;
 }
 
 /* Walk the current thread's Python stack into w; 0 if there is one. */
@@ -119,8 +127,8 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 	stat_inc(STAT_SAMPLES);
 	if (walk_current(&w, proc, pid, tid))
 		return 0;
-	count_stack(&w, tid, proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0, 1);
-	stat_inc(STAT_STACKS);
+	if (!count_stack(&w, tid, proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0, 1))
+		stat_inc(STAT_STACKS);
 	return 0;
 }
 
@@ -160,7 +168,7 @@ static __always_inline void switch_out(__u32 tid, __u64 now)
 	if (!e->stack_hash || now - e->walk_ns >= idle_walk_ns) {
 		e->stack_hash = 0;
 		if (walk_current(&w, proc, pid, tid) == 0) {
-			/* zero-weight count: stores the frames for this epoch */
+			/* zero-weight count: stores the frames with the key */
 			count_stack(&w, tid, COUNT_IDLE, 0);
 			e->stack_hash = w.hash;
 		}

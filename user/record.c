@@ -176,8 +176,9 @@ int cmd_record(int argc, char **argv)
 	struct record_opts o = {};
 	struct session s;
 	char defpath[64], dest[PATH_MAX + 32];
-	uint64_t last_drain, last_rotate, rotated = 0;
-	int err, files = 0;
+	uint64_t last_drain, last_rotate, rotated = 0, drain_ns = 1000000000ull;
+	const char *drain_ms = getenv("PYBPF_DRAIN_MS"); /* tests: drain far more often */
+	int err, files = 0, poll_ms = 100;
 
 	err = parse(argc, argv, &o);
 	if (err)
@@ -192,9 +193,13 @@ int cmd_record(int argc, char **argv)
 	err = session_start(&s, &o.session);
 	if (err)
 		goto out;
+	if (drain_ms && atoi(drain_ms) > 0) {
+		drain_ns = (uint64_t)atoi(drain_ms) * 1000000ull;
+		poll_ms = atoi(drain_ms) < poll_ms ? atoi(drain_ms) : poll_ms;
+	}
 	last_drain = last_rotate = now_ns();
-	while (session_run(&s, 100)) {
-		if (now_ns() - last_drain >= 1000000000ull) {
+	while (session_run(&s, poll_ms)) {
+		if (now_ns() - last_drain >= drain_ns) {
 			session_drain(&s);
 			last_drain = now_ns();
 		}

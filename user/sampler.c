@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* sampler.c - lifecycle of the BPF sampler: open, size maps, load, attach
  * a cpu-clock perf event per online CPU; then push processes, poll code
- * events and drain counts by epoch; one cleanup path. */
+ * events and drain the counts map that the sampler stopped writing; one
+ * cleanup path. */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ struct sampler {
 	struct ring_buffer *rb;
 	sampler_code_fn code_fn;
 	void *ctx;
+	int active;                 /* counts map in use: 0 counts_a, 1 counts_b */
 	struct htab stack_cache;    /* stack hash -> struct cached_stack */
 	uint64_t lost_user;         /* counts whose stack could not be read */
 };
@@ -136,7 +138,8 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	}
 	bpf_map__set_max_entries(s->skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.stacks, opts->max_stacks);
-	bpf_map__set_max_entries(s->skel->maps.counts, opts->max_counts);
+	bpf_map__set_max_entries(s->skel->maps.counts_a, opts->max_counts);
+	bpf_map__set_max_entries(s->skel->maps.counts_b, opts->max_counts);
 	bpf_map__set_max_entries(s->skel->maps.codes, opts->max_codes);
 	s->skel->rodata->idle_walk_ns = 1000000000ull / opts->rate_hz;
 	bpf_program__set_autoload(s->skel->progs.pybpf_switch, opts->idle);
@@ -333,49 +336,56 @@ cleanup:
 	return cs;
 }
 
+/* Point the sampler at the other counts map.  The kernel returns from a
+ * map-in-map update only after every program that could still hold the
+ * old map has finished, so the old one is then ours alone. */
+static int swap_counts(struct sampler *s, int *old_fd)
+{
+	int fds[2] = { bpf_map__fd(s->skel->maps.counts_a), bpf_map__fd(s->skel->maps.counts_b) };
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.counts), &zero, &fds[!s->active],
+				BPF_ANY))
+		return -errno;
+	*old_fd = fds[s->active];
+	s->active = !s->active;
+	return 0;
+}
+
+#define DRAIN_BATCH 4096
+
 int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 {
-	int fd = bpf_map__fd(s->skel->maps.counts);
-	struct count_key key, next, *keys = NULL;
-	size_t nkeys = 0, cap = 0, i;
-	uint32_t old = s->skel->bss->epoch & 1;
-	int err = 0;
+	struct count_key *keys = malloc(DRAIN_BATCH * sizeof(*keys));
+	__u64 *counts = malloc(DRAIN_BATCH * sizeof(*counts));
+	__u64 in = 0, out = 0;   /* hash maps: the bucket to go on from */
+	int fd = -1, err, first = 1, done = 0;
+	__u32 i, n;
 
-	/* new samples go to the other epoch; let in-flight programs finish */
-	__atomic_store_n(&s->skel->bss->epoch, s->skel->bss->epoch + 1, __ATOMIC_SEQ_CST);
-	usleep(1000);
+	err = keys && counts ? swap_counts(s, &fd) : -ENOMEM;
+	while (!err && !done) {
+		n = DRAIN_BATCH;
+		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, keys, counts,
+						      &n, NULL);
+		first = 0;
+		if (err == -ENOENT) { /* the last batch */
+			err = 0;
+			done = 1;
+		}
+		for (i = 0; !err && i < n; i++) {
+			struct cached_stack *cs = get_stack(s, keys[i].stack_hash);
 
-	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
-	     err = bpf_map_get_next_key(fd, &key, &next)) {
-		key = next;
-		if (key.epoch != old)
-			continue;
-		if (nkeys == cap) {
-			struct count_key *k = realloc(keys, (cap = cap ? cap * 2 : 1024) * sizeof(*k));
-
-			if (!k) {
-				free(keys);
-				return -ENOMEM;
+			if (!cs) {
+				s->lost_user += counts[i];
+				continue;
 			}
-			keys = k;
+			fn(ctx, &keys[i], counts[i], cs->frames, cs->depth, cs->flags);
 		}
-		keys[nkeys++] = key;
-	}
-	for (i = 0; i < nkeys; i++) {
-		struct cached_stack *cs;
-		__u64 count;
-
-		if (bpf_map_lookup_and_delete_elem(fd, &keys[i], &count))
-			continue;
-		cs = get_stack(s, keys[i].stack_hash);
-		if (!cs) {
-			s->lost_user += count;
-			continue;
-		}
-		fn(ctx, &keys[i], count, cs->frames, cs->depth, cs->flags);
+		in = out;
 	}
 	free(keys);
-	return 0;
+	free(counts);
+	return err;
 }
 
 void sampler_stats(struct sampler *s, uint64_t out[STAT_NR + 1])

@@ -44,7 +44,7 @@ int sampler_attach_gil(struct sampler *s, pid_t pid, const char *path,
 
 /* Deliver pending code events; waits up to timeout_ms for the first. */
 int sampler_poll(struct sampler *s, int timeout_ms);
-/* Flip the epoch and hand every stack counted before it to fn. */
+/* Swap the counts maps and hand every stack counted before to fn. */
 int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx);
 /* Sum of the per-CPU counters, plus userspace losses in out[STAT_NR]. */
 void sampler_stats(struct sampler *s, uint64_t out[STAT_NR + 1]);

@@ -389,7 +389,7 @@ int session_drain(struct session *s)
 
 void session_finish(struct session *s)
 {
-	/* the sampler alternates two epochs: drain both */
+	/* the sampler alternates two counts maps: drain both */
 	session_drain(s);
 	session_drain(s);
 	if (s->child && !s->child_exited) {

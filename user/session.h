@@ -61,7 +61,7 @@ int session_start(struct session *s, const struct session_opts *o);
 int session_run(struct session *s, int timeout_ms);
 /* Move counted stacks into s->agg (and s->window). */
 int session_drain(struct session *s);
-/* Final drain of both epochs and pending events. */
+/* Final drain of both counts maps and pending events. */
 void session_finish(struct session *s);
 void session_stats(struct session *s, uint64_t out[STAT_NR + 1]);
 double session_elapsed(const struct session *s);
