@@ -8,6 +8,7 @@
 #   PYBPF_TESTBED=DIR          cache directory (default /var/cache/pybpf-testbed)
 #   PYBPF_TESTBED_NO_BUILD=1   build nothing from source (built ones already there still count)
 #   PYBPF_TESTBED_MIRROR=URI   Debian mirror (default: the one in /etc/apt/sources.list*)
+#   PYBPF_TESTBED_RETRY=1      retry interpreters found missing or unbuildable within the last day
 # Idempotent: an interpreter is set up once, then only smoke-tested; delete its
 # folder to set it up again. The manifest lists every interpreter of the cache
 # that passes the smoke test; --only limits what gets set up.
@@ -23,7 +24,7 @@ BUILD_DEPS="gcc make pkg-config dpkg-dev xz-utils libssl-dev zlib1g-dev libffi-d
 
 say() { echo "testbed: $*"; }
 warn() { echo "testbed: $*" >&2; }
-usage() { sed -n '7,13s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '7,14s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 only=$ALL_ITEMS
 while (($#)); do
@@ -214,8 +215,8 @@ setup_debian() { # X.Y dir
 	local root=$d/root new=$d/root.new debs=$d/debs
 	STEP="apt lists for $suite"
 	apt_ready "$suite" || fail "${APT_STATE_SUITE:-$APT_STATE}"
-	local main=(python$v-minimal libpython$v-minimal libpython$v-stdlib)
-	apt_cache show "python$v-minimal/$suite" >/dev/null 2>&1 || fail "python$v-minimal not in $suite"
+	local main=("python$v-minimal" "libpython$v-minimal" "libpython$v-stdlib")
+	apt_cache show "python$v-minimal/$suite" >/dev/null 2>&1 || fail_for_a_day "python$v-minimal not in $suite"
 	STEP="resolving packages"
 	local libs; libs=$(lib_closure "$suite" "${main[@]}" libc6)
 	local pkgs; pkgs=($(printf '%s\n' "${main[@]}" "python$v-dbg" "libpython$v-dev" libc6 $libs | sort -u))
@@ -244,7 +245,7 @@ setup_debian() { # X.Y dir
 		dirs+="${dirs:+:}$root/$sub"
 	done
 	STEP="patchelf"
-	command -v patchelf >/dev/null || fail "patchelf missing (apt-get install patchelf)"
+	host_pkgs_ready patchelf patchelf || fail "$HOST_STATE"
 	patchelf --set-interpreter "$root${ld#"$new"}" --force-rpath --set-rpath "$rpath" "$bin"
 	STEP="moving into place"
 	rm -rf "$root" && mv "$new" "$root"
@@ -254,7 +255,7 @@ setup_debian() { # X.Y dir
 	local missing; missing=$(lib_check "$root" "$root${ld#"$new"}" "$dirs")
 	[[ -z $missing ]] || { echo "libraries outside the root or not found:"; echo "$missing"; }
 	STEP="full check"
-	(cd / && timeout 300 "$bin" -c "$FULL_CHECK") || fail "python$v fails the full check (see $LOG)"
+	(cd / && timeout 300 "$bin" -c "$FULL_CHECK") || fail_for_a_day "python$v fails the full check (see $LOG)"
 	if command -v gdb >/dev/null; then
 		if gdb -batch -iex "set debug-file-directory $root/usr/lib/debug" \
 			-ex 'ptype/o struct _Py_DebugOffsets' "$bin" 2>/dev/null | grep -q 'uint64_t version'; then
@@ -267,23 +268,23 @@ setup_debian() { # X.Y dir
 }
 
 # ----------------------------------------------------------------- free-threaded builds
-build_deps_ready() { # installs missing build dependencies with the system's apt, once per run
-	if ! BUILD_DEPS_STATE=$(run_state build-deps); then
-		BUILD_DEPS_STATE=ok
-		local p missing=""
-		for p in $BUILD_DEPS; do
+host_pkgs_ready() { # key package...: installs the missing ones with the system's apt, once per run
+	local key=$1 p missing=""; shift
+	if ! HOST_STATE=$(run_state "$key"); then
+		HOST_STATE=ok
+		for p in "$@"; do
 			dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=" $p"
 		done
 		if [[ -n $missing ]]; then
 			echo "installing:$missing"
 			if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
 				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; }; then
-				BUILD_DEPS_STATE="could not install build dependencies:$missing"
+				HOST_STATE="could not install$missing with apt-get"
 			fi
 		fi
-		set_run_state build-deps "$BUILD_DEPS_STATE"
+		set_run_state "$key" "$HOST_STATE"
 	fi
-	[[ $BUILD_DEPS_STATE == ok ]]
+	[[ $HOST_STATE == ok ]]
 }
 
 # $CACHE/build-X.Yt: src/ (upstream source of Debian's python3.X source package,
@@ -292,7 +293,7 @@ setup_build() { # X.Y dir
 	local v=$1 d=$2 suite; suite=$(suite_of "$v")
 	local src=$d/src inst=$d/install pkg=$d/srcpkg
 	STEP="build dependencies"
-	build_deps_ready || fail "$BUILD_DEPS_STATE"
+	host_pkgs_ready build-deps $BUILD_DEPS || fail "$HOST_STATE"
 	STEP="apt lists for $suite"
 	apt_ready "$suite" || fail "${APT_STATE_SUITE:-$APT_STATE}"
 	STEP="apt-get source"
@@ -305,30 +306,34 @@ setup_build() { # X.Y dir
 		if (cd "$pkg" && apt_get source --download-only "$want"); then ok=$want; break; fi
 	done
 	if [[ -z $ok ]]; then
-		grep -q ' 404 ' "$LOG" && fail "source package python$v not on $MIRROR (404)"
+		grep -q ' 404 ' "$LOG" && fail_for_a_day "source package python$v not on $MIRROR (404)"
 		fail "apt-get source python$v failed (see $LOG)"
 	fi
 	echo "source: $ok"
 	STEP="dpkg-source -x"
 	dpkg-source --skip-patches -x "$pkg"/python"$v"_*.dsc "$src"
+	rm -rf "$pkg" "$d"/python"$v"_*.orig.tar.*  # dpkg-source copies the tarball beside src
 	STEP="configure"
 	(cd "$src" && ./configure --prefix="$inst" --disable-gil --without-ensurepip) ||
-		fail "configure failed (see $LOG)"
+		fail_for_a_day "configure failed (see $LOG)"
 	STEP="make"
 	local t0=$SECONDS
-	make -C "$src" -j"$(($(nproc) + 1))" || fail "make failed (see $LOG)"
-	make -C "$src" altinstall || fail "make altinstall failed (see $LOG)"
+	make -C "$src" -j"$(($(nproc) + 1))" || fail_for_a_day "make failed (see $LOG)"
+	make -C "$src" altinstall || fail_for_a_day "make altinstall failed (see $LOG)"
 	echo "build time: $((SECONDS - t0))s"
-	rm -rf "$pkg"
 	local bin=$inst/bin/python${v}t
-	[[ -x $bin ]] || fail "no $bin after make altinstall"
+	[[ -x $bin ]] || fail_for_a_day "no $bin after make altinstall"
 	STEP="full check"
-	(cd / && timeout 300 "$bin" -c "$FULL_CHECK") || fail "python${v}t fails the full check (see $LOG)"
+	(cd / && timeout 300 "$bin" -c "$FULL_CHECK") || fail_for_a_day "python${v}t fails the full check (see $LOG)"
+	make -C "$src" clean >/dev/null  # objects go; the sources stay for gdb's listings
 	echo "$bin" >"$d/.ready"
 }
 
 # ----------------------------------------------------------------- driver
 fail() { echo "$*" >"$REASON"; echo "FAILED: $*"; exit 1; }
+# A failure that another try today would repeat (not there, does not build):
+# remembered for a day so that `make deps` stays fast; network trouble is not.
+fail_for_a_day() { : >"$REASON.sticky"; fail "$@"; }
 
 item_dir() { case $1 in debian-*) echo "$CACHE/$1" ;; *) echo "$CACHE/build-$1" ;; esac; }
 
@@ -345,17 +350,22 @@ for it in $ALL_ITEMS; do
 	fi
 	if [[ -z $how ]]; then
 		selected "$it" || continue
+		if [[ -s $d/.failed && ${PYBPF_TESTBED_RETRY:-0} != 1 ]] && [[ -n $(find "$d/.failed" -mmin -1440) ]]; then
+			warn "$it missing: $(<"$d/.failed") (failed within a day; PYBPF_TESTBED_RETRY=1 retries)"
+			continue
+		fi
 		if [[ $it != debian-* && ${PYBPF_TESTBED_NO_BUILD:-0} == 1 ]]; then
 			warn "$it missing: not built (PYBPF_TESTBED_NO_BUILD=1)"
 			continue
 		fi
 		mkdir -p "$d"
 		LOG=$d/setup.log REASON=$d/.reason
-		rm -f "$REASON"
+		rm -f "$REASON" "$REASON.sticky" "$d/.failed"
 		t0=$SECONDS
 		set +e
 		(
 			set -eE
+			STEP=setup
 			trap 'echo "$STEP failed: $BASH_COMMAND (see $LOG)" >"$REASON"' ERR
 			if [[ $it == debian-* ]]; then setup_debian "$v" "$d"; else setup_build "$v" "$d"; fi
 		) >"$LOG" 2>&1
@@ -363,7 +373,10 @@ for it in $ALL_ITEMS; do
 		set -e
 		if ((rc != 0)) || [[ ! -s $d/.ready ]]; then
 			rm -f "$d/.ready"
-			warn "$it missing: $(cat "$REASON" 2>/dev/null || echo "setup failed (see $LOG)")"
+			[[ -s $REASON ]] || echo "setup failed (see $LOG)" >"$REASON"
+			warn "$it missing: $(<"$REASON")"
+			if [[ -e $REASON.sticky ]]; then mv "$REASON" "$d/.failed"; fi
+			rm -f "$REASON" "$REASON.sticky"
 			continue
 		fi
 		bin=$(<"$d/.ready")
