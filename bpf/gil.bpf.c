@@ -32,14 +32,7 @@ static __always_inline void walk_current(struct walk_ctx *w, struct proc_info *p
 		gil_stat_inc(GIL_STAT_NO_TSTATE);
 		return;
 	}
-	w->proc = proc;
-	w->pid = pid;
-	w->max_depth = proc->max_depth < PYBPF_MAX_DEPTH ? proc->max_depth : PYBPF_MAX_DEPTH;
-	w->frame = first_frame(proc, tstate);
-	/* slack iterations for skipped shim frames; walk_step stops at max_depth */
-	bpf_loop(PYBPF_MAX_DEPTH + 64, walk_step, w, 0);
-	if (w->frame)
-		w->flags |= STACK_TRUNCATED;
+	walk_frames(w, proc, pid, tstate);
 }
 
 /* Send one long wait or hold with the stack.  The walk runs first: the

@@ -47,7 +47,8 @@ enum pybpf_lasti_kind {
  * tools/gen-offsets.py into user/offsets_table.c.  -1 means "this version
  * has no such field". */
 struct py_offsets {
-	/* _PyRuntimeState */
+	/* _PyRuntimeState (3.7+); 2.7 and 3.6 have none: their runtime address
+	 * is that of the static interp_head itself, and this offset is 0 */
 	__s32 runtime_interp_head;   /* interpreters.head */
 	/* PyInterpreterState */
 	__s32 interp_next;
@@ -79,19 +80,27 @@ struct py_offsets {
 	__s32 code_linetable;        /* co_lnotab (<= 3.9), co_linetable (3.10+) */
 	__s32 code_adaptive;         /* co_code_adaptive: first code unit (3.11+) */
 	__s32 object_type;           /* PyObject.ob_type (24 in free-threaded builds) */
-	/* str / bytes objects (for userspace decoding and BPF blob sizes) */
+	/* str / bytes objects (for userspace decoding and BPF blob sizes).
+	 * Names are PEP 393 str objects from 3.3 on; 2.7's are PyStringObject
+	 * (unicode_state -1): byte strings whose length, hash and data sit at
+	 * unicode_length (ob_size), unicode_hash (ob_shash), unicode_ascii_size
+	 * (ob_sval) */
 	__s32 unicode_length;        /* PyASCIIObject.length */
 	__s32 unicode_hash;          /* PyASCIIObject.hash */
-	__s32 unicode_state;         /* PyASCIIObject.state */
+	__s32 unicode_state;         /* PyASCIIObject.state, -1: a byte string (2.7) */
 	__s32 unicode_kind_shift;    /* bit of state.kind: 2, 8 when interned is a byte (3.14t) */
 	__s32 unicode_ascii_size;    /* sizeof(PyASCIIObject): compact ASCII data */
 	__s32 unicode_compact_size;  /* sizeof(PyCompactUnicodeObject) */
 	__s32 bytes_size;            /* PyVarObject.ob_size of a bytes object */
 	__s32 bytes_data;            /* PyBytesObject.ob_sval */
-	/* GIL state (later: GIL analysis) */
-	__s32 runtime_gil;           /* _PyRuntime.ceval.gil (3.8-3.11) */
+	/* GIL state: the holder is the thread state at gil_last_holder if
+	 * gil_locked says the GIL is taken.  2.7 and 3.6 keep no such struct
+	 * where it can be found, but _PyThreadState_Current is the holder, NULL
+	 * while the GIL is free: the GIL address is that variable's (found by
+	 * symbol), gil_locked -1 (no flag), gil_last_holder 0 */
+	__s32 runtime_gil;           /* _PyRuntime.ceval.gil (3.7-3.11) */
 	__s32 interp_gil;            /* interp->ceval.gil pointer (3.12+) */
-	__s32 gil_locked;
+	__s32 gil_locked;            /* int; -1: the holder pointer alone says */
 	__s32 gil_last_holder;
 	/* ---- `dump --locals` (user/pyobj.c); the BPF side ignores these ---- */
 	/* fast locals: args, locals, cells, free vars, in this order */
@@ -114,6 +123,8 @@ struct py_offsets {
 	__s32 cell_ref;              /* PyCellObject.ob_ref */
 	/* objects */
 	__s32 type_name;             /* PyTypeObject.tp_name (char *) */
+	__s32 instance_class;        /* PyInstanceObject.in_class (2.7 classic classes) */
+	__s32 class_name;            /* PyClassObject.cl_name */
 	__s32 tuple_size;
 	__s32 tuple_items;           /* inline PyObject *[] */
 	__s32 list_size;
@@ -126,8 +137,14 @@ struct py_offsets {
 	__s32 long_tag_size_shift;   /* _PyLong_NON_SIZE_BITS (3.12+) */
 	__s32 long_tag_sign_mask;    /* _PyLong_SIGN_MASK (3.12+) */
 	__s32 long_tag_negative;     /* SIGN_NEGATIVE (3.12+) */
+	__s32 int_value;             /* PyIntObject.ob_ival, a C long (2.7) */
 	__s32 float_value;           /* PyFloatObject.ob_fval */
+	__s32 ustr_length;           /* 2.7 unicode (PyUnicodeObject): length */
+	__s32 ustr_data;             /* Py_UNICODE *str */
+	__s32 ustr_char_size;        /* sizeof(Py_UNICODE): 2 (UTF-16) or 4 */
 	__s32 dict_used;             /* PyDictObject.ma_used */
+	__s32 dict_table;            /* ma_table, the entries (2.7: no keys object) */
+	__s32 dict_mask;             /* ma_mask: entries - 1 (2.7) */
 	__s32 dict_keys;             /* ma_keys */
 	__s32 dict_values;           /* ma_values: non-NULL for split tables */
 	__s32 dkeys_size;            /* dk_size (<= 3.10) */
@@ -165,13 +182,14 @@ struct py_offsets {
 
 /* One profiled process, keyed by tgid in the `procs` map. */
 struct proc_info {
-	__u64 runtime_addr;          /* &_PyRuntime in the target */
+	__u64 runtime_addr;          /* &_PyRuntime in the target, &interp_head (2.7, 3.6) */
 	__u64 code_type_addr;        /* &PyCode_Type, 0 = do not check */
 	__u32 version;               /* PY_VERSION_HEX >> 16, e.g. 0x030b */
 	__u32 max_depth;             /* frames to walk, <= PYBPF_MAX_DEPTH */
 	__u32 frame_read;            /* bytes of a frame the walker reads, <= PYBPF_FRAME_READ */
 	__u32 code_read;             /* bytes of a code object, <= PYBPF_CODE_READ */
-	__u64 gil_addr;              /* the GIL state (<= 3.11: in _PyRuntime); 0: via interp */
+	__u64 gil_addr;              /* the GIL state (3.7-3.11: in _PyRuntime; 2.7, 3.6:
+				      * &_PyThreadState_Current); 0: via interp */
 	__u32 want_gil;              /* mark samples of the GIL holder (COUNT_GIL) */
 	__u32 pad;
 	struct py_offsets off;
@@ -182,6 +200,7 @@ struct proc_info {
 struct thread_entry {
 	__u64 tstate;                /* 0: no thread state found at scan_ns */
 	__u64 scan_ns;
+	__u64 list_head;             /* the thread list's head when scanned */
 	char comm[16];               /* kernel thread name at first sight */
 };
 
@@ -217,9 +236,8 @@ struct stack_chunk {
 	struct frame_rec frames[PYBPF_CHUNK_FRAMES];
 };
 
-/* Sample counts, keyed per process, thread, stack and epoch.  Userspace
- * flips the epoch, then drains and deletes the old epoch's keys, so no
- * increment is lost to a read-then-delete race. */
+/* Sample counts, keyed per process, thread, stack and kind, in one of two
+ * maps: userspace swaps them before it drains one (see maps.bpf.h). */
 #define COUNT_GIL   1u   /* the sampled thread held the GIL */
 #define COUNT_IDLE  2u   /* off-CPU time (--idle): the value is nanoseconds */
 #define COUNT_GILWAIT 4u /* time waiting in take_gil (--gil-wait): nanoseconds */
@@ -227,7 +245,7 @@ struct count_key {
 	__u32 pid;
 	__u32 tid;
 	__u64 stack_hash;
-	__u32 epoch;
+	__u32 pad;
 	__u32 flags;                 /* COUNT_* */
 };
 
@@ -264,6 +282,7 @@ enum pybpf_stat {
 	STAT_STACKS,           /* samples recorded */
 	STAT_NO_TSTATE,        /* thread has no PyThreadState (not a Python thread) */
 	STAT_EMPTY,            /* thread state without Python frames */
+	STAT_NOT_READY,        /* process without an interpreter yet (start-up) */
 	STAT_ERR_RUNTIME,      /* reading _PyRuntime / interpreter failed */
 	STAT_ERR_TSTATE,       /* reading a thread state failed */
 	STAT_ERR_FRAME,        /* reading a frame failed */

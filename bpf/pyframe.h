@@ -94,7 +94,9 @@ static __always_inline __u64 pycode_name(const struct py_offsets *o, const __u8 
 }
 
 /* Size of a str object from its header (PEP 393 state bits: interned,
- * then kind:3, compact:1, ascii:1 from unicode_kind_shift on), capped. */
+ * then kind:3, compact:1, ascii:1 from unicode_kind_shift on), capped.
+ * A name without state (2.7's PyStringObject) is a byte string: its data
+ * at unicode_ascii_size, as a compact ASCII str's. */
 static __always_inline __u32 pystr_size(const struct py_offsets *o, const __u8 *head, __u32 max)
 {
 	__u64 len = buf_u64(head, o->unicode_length, HEAD_MASK);
@@ -104,7 +106,7 @@ static __always_inline __u32 pystr_size(const struct py_offsets *o, const __u8 *
 
 	if (len > 4096)
 		len = 4096;
-	if ((state >> (shift + 4)) & 1)
+	if (o->unicode_state < 0 || ((state >> (shift + 4)) & 1))
 		size = o->unicode_ascii_size + len + 1;
 	else
 		size = o->unicode_compact_size + (len + 1) * kind;

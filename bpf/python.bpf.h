@@ -91,6 +91,7 @@ struct scan_ctx {
 	__u64 fsbase;
 	__u64 tstate;        /* cursor */
 	__u64 found;
+	int failed;          /* a thread state could not be read */
 };
 
 static long scan_step(__u32 i, struct scan_ctx *c)
@@ -99,7 +100,11 @@ static long scan_step(__u32 i, struct scan_ctx *c)
 
 	if (!c->tstate)
 		return 1;
-	tid = read_u64(c->tstate + c->proc->off.tstate_thread_id);
+	if (bpf_probe_read_user(&tid, sizeof(tid),
+				(void *)(c->tstate + c->proc->off.tstate_thread_id))) {
+		c->failed = 1;
+		return 1;
+	}
 	if (tid == c->fsbase) {
 		c->found = c->tstate;
 		return 1;
@@ -108,78 +113,122 @@ static long scan_step(__u32 i, struct scan_ctx *c)
 	return 0;
 }
 
+/* The first interpreter's thread list head: a negative answer for a
+ * thread stays valid only while it is unchanged.  0 if not readable. */
+static __always_inline __u64 thread_list_head(struct proc_info *proc)
+{
+	__u64 interp = read_u64(proc->runtime_addr + proc->off.runtime_interp_head);
+
+	return interp ? read_u64(interp + proc->off.interp_tstate_head) : 0;
+}
+
 /* Walk every interpreter's thread list for the state whose thread_id is
  * this thread's pthread_self(), which x86_64 keeps in fsbase.  Never
- * the GIL holder's state: that would give C-busy threads wrong stacks. */
-static __always_inline __u64 scan_threads(struct proc_info *proc, __u64 fsbase)
+ * the GIL holder's state: that would give C-busy threads wrong stacks.
+ * *failed: the lists could not be read, so "not found" proves nothing. */
+static __always_inline __u64 scan_threads(struct proc_info *proc, __u64 fsbase, int *failed)
 {
 	struct scan_ctx c = { .proc = proc, .fsbase = fsbase };
 	const struct py_offsets *o = &proc->off;
-	__u64 interp;
+	__u64 interp = 0;
 	int i;
 
-	interp = read_u64(proc->runtime_addr + o->runtime_interp_head);
-	if (!interp) {
+	*failed = 1;
+	if (bpf_probe_read_user(&interp, sizeof(interp),
+				(void *)(proc->runtime_addr + o->runtime_interp_head))) {
 		stat_inc(STAT_ERR_RUNTIME);
+		return 0;
+	}
+	if (!interp) {
+		/* just started: the interpreter does not exist yet */
+		stat_inc(STAT_NOT_READY);
 		return 0;
 	}
 	for (i = 0; i < PYBPF_MAX_INTERPS && interp; i++) {
 		c.tstate = read_u64(interp + o->interp_tstate_head);
 		bpf_loop(PYBPF_MAX_THREADS, scan_step, &c, 0);
-		if (c.found)
+		if (c.found) {
+			*failed = 0;
 			return c.found;
+		}
+		if (c.failed) {
+			stat_inc(STAT_ERR_TSTATE);
+			return 0;
+		}
 		if (c.tstate)
 			stat_inc(STAT_THREAD_SCAN);
 		interp = read_u64(interp + o->interp_next);
 	}
+	*failed = 0;
 	return 0;
 }
 
+/* tid -> its PyThreadState: the cached one if it still belongs to this
+ * thread; a cached "none" while the thread list is unchanged and young;
+ * else a scan.  A scan that failed to read is not cached. */
 static __always_inline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 fsbase = task->thread.fsbase;
 	struct thread_entry *te, fresh = {};
 	__u64 now = bpf_ktime_get_ns();
+	int failed;
 
 	te = bpf_map_lookup_elem(&threads, &tid);
 	if (te) {
 		if (te->tstate &&
 		    read_u64(te->tstate + proc->off.tstate_thread_id) == fsbase)
 			return te->tstate;
-		if (!te->tstate && now - te->scan_ns < NEG_CACHE_NS)
+		if (!te->tstate && now - te->scan_ns < NEG_CACHE_NS &&
+		    thread_list_head(proc) == te->list_head)
 			return 0;
 	}
-	fresh.tstate = scan_threads(proc, fsbase);
+	fresh.list_head = thread_list_head(proc);
+	fresh.tstate = scan_threads(proc, fsbase, &failed);
+	if (failed)
+		return 0;
 	fresh.scan_ns = now;
 	bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
 	bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
 	return fresh.tstate;
 }
 
-static __always_inline __u64 first_frame(struct proc_info *proc, __u64 tstate)
+/* The thread's innermost frame into *frame (0: none).  -1 if the thread
+ * state could not be read. */
+static __always_inline int first_frame(struct proc_info *proc, __u64 tstate, __u64 *frame)
 {
 	const struct py_offsets *o = &proc->off;
-	__u64 cframe;
+	__u64 cframe = 0;
 
+	*frame = 0;
 	if (o->tstate_cframe >= 0) { /* 3.11, 3.12: tstate->cframe->current_frame */
-		cframe = read_u64(tstate + o->tstate_cframe);
-		return cframe ? read_u64(cframe + o->cframe_current_frame) : 0;
+		if (bpf_probe_read_user(&cframe, sizeof(cframe), (void *)(tstate + o->tstate_cframe)))
+			return -1;
+		if (!cframe)
+			return 0;
+		return bpf_probe_read_user(frame, sizeof(*frame),
+					   (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
 	}
-	return read_u64(tstate + o->tstate_frame);
+	return bpf_probe_read_user(frame, sizeof(*frame), (void *)(tstate + o->tstate_frame)) ?
+	       -1 : 0;
 }
 
 /* Does tstate hold the GIL?  locked && last_holder == tstate, from
- * _PyRuntime.ceval.gil (<= 3.11) or interp->ceval.gil (3.12+, gh-104210). */
+ * _PyRuntime.ceval.gil (3.7-3.11) or interp->ceval.gil (3.12+, gh-104210);
+ * without a locked flag (gil_locked < 0: 2.7, 3.6, where gil_addr is
+ * &_PyThreadState_Current, NULL while the GIL is free) the holder alone. */
 static __always_inline int holds_gil(struct proc_info *proc, __u64 tstate)
 {
 	const struct py_offsets *o = &proc->off;
 	__u64 gil = proc->gil_addr, holder;
-	__s32 locked = 0;
+	__s32 locked = 1;
 
 	if (!gil && o->interp_gil >= 0)
 		gil = read_u64(read_u64(tstate + o->tstate_interp) + o->interp_gil);
-	if (!gil || bpf_probe_read_user(&locked, sizeof(locked), (void *)(gil + o->gil_locked)))
+	if (!gil)
+		return 0;
+	if (o->gil_locked >= 0 &&
+	    bpf_probe_read_user(&locked, sizeof(locked), (void *)(gil + o->gil_locked)))
 		return 0;
 	holder = read_u64(gil + o->gil_last_holder);
 	return locked && holder == tstate;
@@ -375,6 +424,32 @@ record:
 	rec->lasti = lasti;
 	w->hash = mix64(w->hash, ((__u64)id << 32) | lasti);
 	w->depth++;
+	return 0;
+}
+
+/* Frames visited per walk: max_depth Python frames plus a shim or entry
+ * frame for each (C calling Python), so shims never eat the depth. */
+#define PYBPF_WALK_STEPS (2 * PYBPF_MAX_DEPTH + 64)
+
+/* Walk tstate's frames into w (w->s and w->cache set by the caller): the
+ * one walk every program uses.  -1 if the thread state was unreadable;
+ * a stack with frames left past the depth limit, or cut by a failed read,
+ * is marked truncated. */
+static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *proc, __u32 pid,
+				       __u64 tstate)
+{
+	w->proc = proc;
+	w->pid = pid;
+	w->tstate = tstate;
+	w->max_depth = proc->max_depth < PYBPF_MAX_DEPTH ? proc->max_depth : PYBPF_MAX_DEPTH;
+	w->hash = 0x9e3779b97f4a7c15ull;
+	if (first_frame(proc, tstate, &w->frame)) {
+		stat_inc(STAT_ERR_TSTATE);
+		return -1;
+	}
+	bpf_loop(PYBPF_WALK_STEPS, walk_step, w, 0);
+	if (w->frame)
+		w->flags |= STACK_TRUNCATED;
 	return 0;
 }
 

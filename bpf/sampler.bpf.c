@@ -91,18 +91,8 @@ static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *pr
 		stat_inc(STAT_NO_TSTATE);
 		return -1;
 	}
-	w->proc = proc;
-	w->pid = pid;
-	w->tstate = tstate;
-	w->max_depth = proc->max_depth < PYBPF_MAX_DEPTH ? proc->max_depth : PYBPF_MAX_DEPTH;
-	w->hash = 0x9e3779b97f4a7c15ull;
-	w->frame = first_frame(proc, tstate);
-
-	/* slack iterations for skipped shim frames; walk_step stops at max_depth */
-	bpf_loop(PYBPF_MAX_DEPTH + 64, walk_step, w, 0);
-	/* frames left: depth limit, loop limit or a failed read cut the root side */
-	if (w->frame)
-		w->flags |= STACK_TRUNCATED;
+	if (walk_frames(w, proc, pid, tstate))
+		return -1;
 	if (!w->depth) {
 		stat_inc(STAT_EMPTY);
 		return -1;

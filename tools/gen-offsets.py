@@ -24,19 +24,85 @@ PYENV = os.environ.get("PYENV_VERSIONS", "/root/.pyenv/versions")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ABI_HEADER = os.path.join(HERE, "..", "bpf", "pybpf.h")
 
-# Supported minor versions and the build whose DWARF describes them.  Adding
-# a version is one line here, as long as FIELDS below already describes it.
-# 2.7 and 3.6 (builds 2.7.18, 3.6.15) are described by FIELDS too, but they
-# have no _PyRuntime (the interpreter list hangs off the static interp_head)
-# and the unwinder does not handle that yet, so they are not listed.
+TESTBED = os.environ.get("PYBPF_TESTBED") or "/var/cache/pybpf-testbed"
+
+
+class Build:
+    """Where the facts of one build come from: an ELF file with DWARF for
+    gdb (None: no binary, every layout fact is compiled from the headers),
+    its header directories, its interpreter (None: none to run), and
+    whether it is free-threaded (PEP 703)."""
+
+    def __init__(self, label, elf, includes, python, free_threaded=False, gdb_init=(),
+                 defines=()):
+        self.label, self.elf, self.includes, self.python = label, elf, includes, python
+        self.free_threaded, self.gdb_init, self.defines = free_threaded, list(gdb_init), defines
+
+
+def pyenv(label):
+    """A pyenv build: shared libpython with DWARF, headers under include/."""
+    major, minor = (int(x) for x in label.split(".")[:2])
+    root = os.path.join(PYENV, label)
+    libs = glob.glob(os.path.join(root, "lib", "libpython%d.%d*.so.1.0" % (major, minor)))
+    if len(libs) != 1:
+        die("expected one libpython%d.%d under %s/lib, found %d" % (major, minor, root, len(libs)))
+    return Build(label, libs[0], glob.glob(os.path.join(root, "include", "python%d.%d*"
+                                                          % (major, minor))),
+                 os.path.join(root, "bin", "python%d.%d" % (major, minor)))
+
+
+def testbed(kind, minor):
+    """An interpreter of the test bed (tools/testbed.sh): Debian's static
+    builds with their detached DWARF (-dbg) and headers (-dev), or a
+    free-threaded build from source with DWARF inside."""
+    rows = []
+    with open(os.path.join(TESTBED, "interpreters.tsv")) as f:
+        rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    for label, path, version, row_kind in (r[:4] for r in rows if len(r) >= 4):
+        if row_kind != kind or tuple(int(x) for x in version.split(".")[:2]) != minor:
+            continue
+        usr = os.path.dirname(os.path.dirname(path))
+        name = "python%d.%d" % minor
+        if kind == "debian-static":
+            return Build(label, path, [os.path.join(usr, "include", name),
+                                       os.path.join(usr, "include")],
+                         path, gdb_init=["-iex", "set debug-file-directory %s"
+                                         % os.path.join(usr, "lib", "debug")])
+        return Build(label, path, glob.glob(os.path.join(usr, "include", name + "*")), path,
+                     free_threaded=True)
+    die("the test bed (%s) has no %s %d.%d: run tools/testbed.sh" % (TESTBED, kind, *minor))
+
+
+def headers_only_ft(minor):
+    """A free-threaded build that nobody packages: Debian's default build's
+    headers compiled with Py_GIL_DISABLED.  Object, frame and code layouts
+    depend on the headers alone; the runtime's own structs are read from
+    the target's _Py_DebugOffsets anyway."""
+    base = testbed("debian-static", minor)
+    return Build("%d.%dt, from Debian's %s headers" % (minor + (base.label,)), None,
+                 base.includes, None, free_threaded=True, defines=("Py_GIL_DISABLED",))
+
+
+# Supported minor versions and the build that describes each.  Adding a
+# version is one line here, as long as FIELDS below already describes it.
+# From 3.13 on the interpreter publishes most of these itself
+# (_Py_DebugOffsets, read from the target); the rows are the facts it does
+# not publish, and the cross-check of what it does (test_debugoffsets).
 VERSIONS = [
-    ((3, 7), "3.7.16"),
-    ((3, 8), "3.8.18"),
-    ((3, 9), "3.9.18"),
-    ((3, 10), "3.10.13"),
-    ((3, 11), "3.11.7"),
-    ((3, 12), "3.12.1"),
-    ((3, 13), "3.13.0"),
+    ((2, 7), lambda: pyenv("2.7.18")),
+    ((3, 6), lambda: pyenv("3.6.15")),
+    ((3, 7), lambda: pyenv("3.7.16")),
+    ((3, 8), lambda: pyenv("3.8.18")),
+    ((3, 9), lambda: pyenv("3.9.18")),
+    ((3, 10), lambda: pyenv("3.10.13")),
+    ((3, 11), lambda: pyenv("3.11.7")),
+    ((3, 12), lambda: pyenv("3.12.1")),
+    ((3, 13), lambda: pyenv("3.13.0")),
+    ((3, 13), lambda: testbed("free-threaded", (3, 13))),
+    ((3, 14), lambda: testbed("debian-static", (3, 14))),
+    ((3, 14), lambda: headers_only_ft((3, 14))),
+    ((3, 15), lambda: testbed("debian-static", (3, 15))),
+    ((3, 15), lambda: headers_only_ft((3, 15))),
 ]
 
 
@@ -45,15 +111,16 @@ VERSIONS = [
 def off(type_name, member):
     """offsetof(type_name, member); member may be a dotted path."""
     return ("print/d (long)&((%s *)0)->%s" % (type_name, member),
-            "%s.%s" % (type_name, member))
+            "%s.%s" % (type_name, member), "offsetof(%s, %s)" % (type_name, member))
 
 
 def size(type_name):
-    return ("print/d sizeof(%s)" % type_name, "sizeof(%s)" % type_name)
+    return ("print/d sizeof(%s)" % type_name, "sizeof(%s)" % type_name,
+            "sizeof(%s)" % type_name)
 
 
 def enum(name):
-    return ("print/d (int)%s" % name, name)
+    return ("print/d (int)%s" % name, name, "(int)%s" % name)
 
 
 def define(macro):
@@ -80,9 +147,10 @@ def ftonly(query):
     return ("ftonly", query)
 
 
-def lit(c_name):
-    """A C constant emitted as is (not a layout fact, not asked to gdb)."""
-    return ("literal", c_name)
+def lit(c_name, what=None):
+    """A C constant emitted as is (not a layout fact, not asked to gdb);
+    what, if given, is the comment that says what it stands for."""
+    return ("literal", c_name, what)
 
 
 NONE = None
@@ -102,8 +170,9 @@ _BEFORE = "(char *)4096 - (char *)%s((PyObject *)4096)"
 # struct py_offsets, member by member: a list of (since version, query).
 # The entry with the highest "since" <= the version applies.
 FIELDS = [
-    # _PyRuntime appeared in 3.7 (bpo-30860); before, the static interp_head.
-    ("runtime_interp_head", [((2, 7), NONE),
+    # _PyRuntime appeared in 3.7 (bpo-30860); before, the static interp_head
+    # is the list's head: the runtime address is &interp_head (proc.c).
+    ("runtime_interp_head", [((2, 7), lit("0", "the runtime address is &interp_head")),
                              ((3, 7), off(RT, "interpreters.head"))]),
     ("interp_next", [((2, 7), off(IS, "next"))]),
     # 3.11 grouped the thread list into interp->threads.
@@ -172,11 +241,13 @@ FIELDS = [
                        ((3, 11), off(CO, "co_code_adaptive"))]),
     # Free-threaded builds (PEP 703) put ob_tid and reference counts first.
     ("object_type", [((2, 7), off("PyObject", "ob_type"))]),
-    # Compact str objects are PEP 393 (3.3); 2.7 has no PyASCIIObject.
+    # Compact str objects are PEP 393 (3.3); 2.7 has no PyASCIIObject: its
+    # names are PyStringObject, a byte string (unicode_state -1) whose
+    # length, hash and data stand where a compact ASCII str has them.
     # 3.12 dropped wstr (PEP 623), shrinking both headers.
-    ("unicode_length", [((2, 7), NONE),
+    ("unicode_length", [((2, 7), off("PyStringObject", "ob_size")),
                         ((3, 3), off("PyASCIIObject", "length"))]),
-    ("unicode_hash", [((2, 7), NONE),
+    ("unicode_hash", [((2, 7), off("PyStringObject", "ob_shash")),
                       ((3, 3), off("PyASCIIObject", "hash"))]),
     ("unicode_state", [((2, 7), NONE),
                        ((3, 3), off("PyASCIIObject", "state"))]),
@@ -187,7 +258,7 @@ FIELDS = [
                                            "memset(&o_, 0, sizeof(o_)); o_.state.kind = 1; "
                                            "memcpy(&v_, &o_.state, 4); __builtin_ctz(v_); })",
                                            "first bit of PyASCIIObject.state.kind"))]),
-    ("unicode_ascii_size", [((2, 7), NONE),
+    ("unicode_ascii_size", [((2, 7), off("PyStringObject", "ob_sval")),
                             ((3, 3), size("PyASCIIObject"))]),
     ("unicode_compact_size", [((2, 7), NONE),
                               ((3, 3), size("PyCompactUnicodeObject"))]),
@@ -197,17 +268,20 @@ FIELDS = [
     ("bytes_data", [((2, 7), off("PyStringObject", "ob_sval")),
                     ((3, 0), off("PyBytesObject", "ob_sval"))]),
     # The GIL state became struct _gil_runtime_state inside _PyRuntime.ceval
-    # in 3.7 (bpo-30860; before, static variables of ceval_gil.h); 3.12
-    # gave each interpreter a pointer to its own (PEP 684).  3.13 made
-    # `locked` a plain int and `last_holder` a PyThreadState *: same offsets.
+    # in 3.7 (bpo-30860; before, static variables of ceval_gil.h, and 2.7's
+    # GIL is a bare lock); 3.12 gave each interpreter a pointer to its own
+    # (PEP 684).  3.13 made `locked` a plain int and `last_holder` a
+    # PyThreadState *: same offsets.  Before 3.7 the exported
+    # _PyThreadState_Current is the holder, NULL while the GIL is free: it is
+    # the GIL address (proc.c), with no locked flag and the holder at 0.
     ("runtime_gil", [((2, 7), NONE),
                      ((3, 7), off(RT, "ceval.gil")),
                      ((3, 12), NONE)]),
     ("interp_gil", [((2, 7), NONE),
                     ((3, 12), off(IS, "ceval.gil"))]),
-    ("gil_locked", [((2, 7), NONE),
+    ("gil_locked", [((2, 7), lit("-1", "no flag: _PyThreadState_Current says")),
                     ((3, 7), off("struct _gil_runtime_state", "locked"))]),
-    ("gil_last_holder", [((2, 7), NONE),
+    ("gil_last_holder", [((2, 7), lit("0", "_PyThreadState_Current itself")),
                          ((3, 7), off("struct _gil_runtime_state",
                                       "last_holder"))]),
 
@@ -247,6 +321,12 @@ FIELDS = [
     ("cell_ref", [((2, 7), off("PyCellObject", "ob_ref"))]),
     # Objects.
     ("type_name", [((2, 7), off("PyTypeObject", "tp_name"))]),
+    # 2.7's classic classes: every instance has the type `instance`, its
+    # class and the class's name are objects; 3.0 removed them.
+    ("instance_class", [((2, 7), off("PyInstanceObject", "in_class")),
+                        ((3, 0), NONE)]),
+    ("class_name", [((2, 7), off("PyClassObject", "cl_name")),
+                    ((3, 0), NONE)]),
     ("tuple_size", [((2, 7), off("PyTupleObject", "ob_size")),
                   ((3, 0), off("PyTupleObject", "ob_base.ob_size"))]),
     ("tuple_items", [((2, 7), off("PyTupleObject", "ob_item"))]),
@@ -272,11 +352,29 @@ FIELDS = [
                             ((3, 12), define("_PyLong_SIGN_MASK"))]),
     ("long_tag_negative", [((2, 7), NONE),
                            ((3, 12), define("SIGN_NEGATIVE"))]),
+    # 2.7's int is a C long; 3.0 (PEP 237) kept only the arbitrary long.
+    ("int_value", [((2, 7), off("PyIntObject", "ob_ival")),
+                   ((3, 0), NONE)]),
     ("float_value", [((2, 7), off("PyFloatObject", "ob_fval"))]),
+    # 2.7's unicode keeps a Py_UNICODE array (UCS-2 or UCS-4 per build)
+    # behind a pointer; 3.x's str is the PEP 393 one above.
+    ("ustr_length", [((2, 7), off("PyUnicodeObject", "length")),
+                     ((3, 0), NONE)]),
+    ("ustr_data", [((2, 7), off("PyUnicodeObject", "str")),
+                   ((3, 0), NONE)]),
+    ("ustr_char_size", [((2, 7), size("Py_UNICODE")),
+                        ((3, 0), NONE)]),
     # dict: combined tables only (split tables hold values elsewhere).
     # 3.11 stores log2 sizes and a kind, and unicode-keyed tables use
     # shorter entries without the hash (bpo-45340).
+    # 2.7's dict is one open-addressing table of entries in the object,
+    # in hash order; 3.6 split it into an index table and entries in
+    # insertion order in a keys object (bpo-27350).
     ("dict_used", [((2, 7), off("PyDictObject", "ma_used"))]),
+    ("dict_table", [((2, 7), off("PyDictObject", "ma_table")),
+                    ((3, 6), NONE)]),
+    ("dict_mask", [((2, 7), off("PyDictObject", "ma_mask")),
+                   ((3, 6), NONE)]),
     ("dict_keys", [((3, 6), off("PyDictObject", "ma_keys"))]),
     ("dict_values", [((3, 6), off("PyDictObject", "ma_values"))]),
     ("dkeys_size", [((3, 6), off(DK, "dk_size")),
@@ -289,9 +387,12 @@ FIELDS = [
                             ((3, 11), enum("DICT_KEYS_GENERAL"))]),
     ("dkeys_nentries", [((3, 6), off(DK, "dk_nentries"))]),
     ("dkeys_indices", [((3, 6), off(DK, "dk_indices"))]),
-    ("dentry_size", [((3, 6), size("PyDictKeyEntry"))]),
-    ("dentry_key", [((3, 6), off("PyDictKeyEntry", "me_key"))]),
-    ("dentry_value", [((3, 6), off("PyDictKeyEntry", "me_value"))]),
+    ("dentry_size", [((2, 7), size("PyDictEntry")),
+                     ((3, 6), size("PyDictKeyEntry"))]),
+    ("dentry_key", [((2, 7), off("PyDictEntry", "me_key")),
+                    ((3, 6), off("PyDictKeyEntry", "me_key"))]),
+    ("dentry_value", [((2, 7), off("PyDictEntry", "me_value")),
+                      ((3, 6), off("PyDictKeyEntry", "me_value"))]),
     ("dentry_unicode_size", [((3, 6), NONE),
                              ((3, 11), size("PyDictUnicodeEntry"))]),
     ("dentry_unicode_key", [((3, 6), NONE),
@@ -371,22 +472,12 @@ def query_for(schedule, version):
     return chosen
 
 
-def find_library(build, version):
-    pattern = os.path.join(PYENV, build, "lib",
-                           "libpython%d.%d*.so.1.0" % version)
-    libs = glob.glob(pattern)
-    if len(libs) != 1:
-        die("expected one library matching %s, found %d" %
-            (pattern, len(libs)))
-    return libs[0]
-
-
-def run_gdb(lib, commands):
+def run_gdb(build, commands):
     """Evaluate gdb commands; return one integer per command, in order.
 
     Each command is preceded by an echoed marker, so an error from gdb
     (missing member, no DWARF) is tied to the command that caused it."""
-    args = ["gdb", "-nx", "-batch", lib]
+    args = ["gdb", "-nx", "-batch"] + build.gdb_init + [build.elf]
     for i, cmd in enumerate(commands):
         args += ["-ex", "echo @@%d\\n" % i, "-ex", cmd]
     try:
@@ -397,106 +488,114 @@ def run_gdb(lib, commands):
         die("gdb not found (apt-get install gdb)")
     values = {}
     for i, chunk in re.findall(r"^@@(\d+)\n(.*?)(?=^@@|\Z)", out, re.M | re.S):
-        m = re.fullmatch(r"\$\d+ = (-?\d+)\s*", chunk)
+        m = re.search(r"^\$\d+ = (-?\d+)\s*\Z", chunk, re.M)
         if not m:
-            die("%s: `%s` gave: %s" % (lib, commands[int(i)], chunk.strip()))
+            die("%s: `%s` gave: %s" % (build.elf, commands[int(i)], chunk.strip()))
         values[int(i)] = int(m.group(1))
     if len(values) != len(commands):
         die("%s: gdb answered %d of %d queries:\n%s" %
-            (lib, len(values), len(commands), out))
+            (build.elf, len(values), len(commands), out))
     return [values[i] for i in range(len(commands))]
 
 
-def header_define(build, version, macro):
+def header_define(build, macro):
     """The value of `#define macro <integer>` in the build's headers; it
-    must be defined exactly once (one value) across include/."""
-    root = os.path.join(PYENV, build, "include")
+    must be defined exactly once (one value) across them."""
     pat = re.compile(r"^\s*#\s*define\s+%s\s+\(?\s*(0x[0-9a-fA-F]+|\d+)\s*\)?\s*(?:/[*/].*)?$"
                      % re.escape(macro), re.M)
     values = set()
-    for d, _, files in os.walk(root):
-        for f in files:
-            if f.endswith(".h"):
-                with open(os.path.join(d, f), errors="replace") as h:
-                    values.update(int(v, 0) for v in pat.findall(h.read()))
+    for root in build.includes:
+        for d, _, files in os.walk(root):
+            for f in files:
+                if f.endswith(".h"):
+                    with open(os.path.join(d, f), errors="replace") as h:
+                        values.update(int(v, 0) for v in pat.findall(h.read()))
     if len(values) != 1:
         die("%s: #define %s: expected one integer value under %s, found %s"
-            % (build, macro, root, sorted(values) or "none"))
+            % (build.label, macro, build.includes, sorted(values) or "none"))
     return values.pop()
 
 
-def python_expr(build, version, expr):
-    exe = os.path.join(PYENV, build, "bin", "python%d.%d" % version)
+def python_expr(build, expr):
     try:
-        out = subprocess.run([exe, "-c", "import sys; print(int(%s))" % expr],
+        out = subprocess.run([build.python, "-c", "import sys; print(int(%s))" % expr],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True, check=False)
     except OSError as e:
-        die("%s: %s" % (exe, e))
+        die("%s: %s" % (build.python, e))
     if out.returncode != 0 or not re.fullmatch(r"-?\d+\s*", out.stdout):
-        die("%s -c %s gave: %s" % (exe, expr, out.stdout.strip()))
+        die("%s -c %s gave: %s" % (build.python, expr, out.stdout.strip()))
     return int(out.stdout)
 
 
-def c_exprs(build, version, exprs):
+def c_exprs(build, exprs):
     """Compile and run one program printing each C expression (see cexpr)."""
     if not exprs:
         return []
-    incs = glob.glob(os.path.join(PYENV, build, "include", "python%d.%d*" % version))
-    if len(incs) != 1:
-        die("%s: expected one include directory, found %s" % (build, incs))
-    inc = incs[0]
-    lines = ["#define Py_BUILD_CORE 1", "#define NDEBUG 1", "#include <Python.h>",
-             "#include <stdint.h>", "#include <stdio.h>", "#include <string.h>"]
-    for h in ("pycore_object.h", "pycore_dict.h"):
+    if not build.includes:
+        die("%s: no include directory" % build.label)
+    inc = build.includes[0]
+    lines = ["#define %s 1" % d for d in build.defines]
+    lines += ["#define Py_BUILD_CORE 1", "#define NDEBUG 1", "#include <Python.h>",
+              "#include <stddef.h>", "#include <stdint.h>", "#include <stdio.h>",
+              "#include <string.h>"]
+    for h in ("pycore_object.h", "pycore_dict.h", "pycore_frame.h", "pycore_code.h",
+              "pycore_interp.h", "pycore_runtime.h", "pycore_gil.h"):
         if os.path.exists(os.path.join(inc, "internal", h)):
             lines.append("#include <internal/%s>" % h)
     lines.append("int main(void)\n{")
     for e in exprs:
         lines.append('\tprintf("@@%%ld\\n", (long)(%s));' % e)
     lines.append("\treturn 0;\n}")
+    incflags = []
+    for d in build.includes:
+        incflags += ["-I", d, "-I", os.path.join(d, "internal")]
     with tempfile.TemporaryDirectory() as tmp:
         src, exe = os.path.join(tmp, "probe.c"), os.path.join(tmp, "probe")
         with open(src, "w") as f:
             f.write("\n".join(lines) + "\n")
         cc = os.environ.get("CC", "cc")
         try:
-            res = subprocess.run([cc, "-w", "-I", inc, "-I", os.path.join(inc, "internal"),
-                                  src, "-o", exe], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True, check=False)
+            res = subprocess.run([cc, "-w"] + incflags + [src, "-o", exe],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 check=False)
         except OSError as e:
             die("%s: %s" % (cc, e))
         if res.returncode != 0:
-            die("%s: compiling %s failed:\n%s" % (build, exprs, res.stdout))
+            die("%s: compiling %s failed:\n%s" % (build.label, exprs, res.stdout[-3000:]))
         out = subprocess.run([exe], stdout=subprocess.PIPE, text=True, check=False).stdout
     values = re.findall(r"^@@(-?\d+)$", out, re.M)
     if len(values) != len(exprs):
-        die("%s: C probe printed %d of %d values" % (build, len(values), len(exprs)))
+        die("%s: C probe printed %d of %d values" % (build.label, len(values), len(exprs)))
     return [int(v) for v in values]
 
 
 def offsets_of(version, build):
     """(member, value or C constant, what it is) for one version."""
-    free_threaded = build.endswith("t")
     queries = [(name, query_for(sched, version)) for name, sched in FIELDS]
-    queries = [(name, (q[1] if free_threaded else NONE) if q and q[0] == "ftonly" else q)
+    queries = [(name, (q[1] if build.free_threaded else NONE) if q and q[0] == "ftonly" else q)
                for name, q in queries]
+    if build.elf is None:
+        # no binary: layout facts compiled from the headers; the digit size
+        # from the headers rather than a running interpreter
+        queries = [(name, ("cexpr", q[2], q[1]) if q and q[0].startswith("print/") else
+                    ("cexpr", "PyLong_SHIFT", "PyLong_SHIFT") if q and q[0] == "python" else q)
+                   for name, q in queries]
     asked = [q for _, q in queries
              if q and q[0] not in ("literal", "define", "python", "cexpr")]
-    answers = iter(run_gdb(find_library(build, version), [q[0] for q in asked]))
+    answers = iter(run_gdb(build, [q[0] for q in asked]) if asked else [])
     cexprs = [q[1] for _, q in queries if q and q[0] == "cexpr"]
-    compiled = iter(c_exprs(build, version, cexprs))
+    compiled = iter(c_exprs(build, cexprs))
     rows = []
     for name, q in queries:
         if q is None:
             rows.append((name, "-1", "absent"))
         elif q[0] == "literal":
-            rows.append((name, q[1], ""))
+            rows.append((name, q[1], q[2] or ""))
         elif q[0] == "define":
-            rows.append((name, str(header_define(build, version, q[1])),
-                         "#define " + q[1]))
+            rows.append((name, str(header_define(build, q[1])), "#define " + q[1]))
         elif q[0] == "python":
-            rows.append((name, str(python_expr(build, version, q[1])), q[1]))
+            rows.append((name, str(python_expr(build, q[1])), q[1]))
         elif q[0] == "cexpr":
             rows.append((name, str(next(compiled)), q[2] or "C: " + q[1]))
         else:
@@ -505,7 +604,7 @@ def offsets_of(version, build):
 
 
 def emit_entry(version, build, rows):
-    lines = ["\t{ %d, %d, %d, { /* %s */" % (version + (int(build.endswith("t")), build))]
+    lines = ["\t{ %d, %d, %d, { /* %s */" % (version + (int(build.free_threaded), build.label))]
     width = max(len(name) for name, _, _ in rows)
     for name, value, what in rows:
         comment = " /* %s */" % what if what else ""
@@ -524,14 +623,15 @@ def main():
         "/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */",
         "/* offsets_table.c - CPython struct offsets per minor version.",
         " *",
-        " * GENERATED by tools/gen-offsets.py from the DWARF of the pyenv",
-        " * builds named below; do not edit, run `make offsets` instead.",
+        " * GENERATED by tools/gen-offsets.py from the DWARF (or the headers)",
+        " * of the builds named below; do not edit, run `make offsets` instead.",
         " */",
         '#include "offsets.h"',
         "",
         "const struct offsets_entry offsets_table[] = {",
     ]
-    for version, build in VERSIONS:
+    for version, make_build in VERSIONS:
+        build = make_build()
         out += emit_entry(version, build, offsets_of(version, build))
     out += [
         "};",

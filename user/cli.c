@@ -70,7 +70,8 @@ void cli_common_help(FILE *f)
 	fputs("  -s, --subprocesses     also profile Python child processes (root frame per process)\n"
 	      "      --gil              only samples of threads holding the GIL\n"
 	      "      --gil-wait         time spent waiting for the GIL, per stack (uprobes on\n"
-	      "                         take_gil/drop_gil: a few microseconds per GIL switch)\n"
+	      "                         take_gil/drop_gil: a few microseconds per GIL switch;\n"
+	      "                         not CPython 2.7, whose GIL has no take_gil)\n"
 	      "      --idle             add time spent off-CPU (sleep, I/O, locks), marked <idle>\n"
 	      "      --tid TID[,TID...] only these threads\n"
 	      "      --thread-name RE   only threads whose name matches RE\n", f);

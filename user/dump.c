@@ -256,7 +256,6 @@ static int dump_process(struct dump *d, pid_t pid)
 	struct pyframe_ref *frames = calloc(PYBPF_MAX_DEPTH, sizeof(*frames));
 	size_t nthreads = 0, nframes, i;
 	int err, truncated;
-	char ver[64];
 
 	err = pyproc_inspect(pid, &d->proc);
 	if (err) {
@@ -272,9 +271,10 @@ static int dump_process(struct dump *d, pid_t pid)
 		goto out;
 	}
 	if (!d->o->json)
-		printf("%sProcess %d: %s\nPython v%s (%s)\n", d->first_json ? "" : "\n", pid,
-		       d->proc.cmdline, pyproc_version(&d->proc, ver, sizeof(ver)),
-		       d->proc.exe[0] ? d->proc.exe : d->proc.elf_path);
+		printf("%sProcess %d: %s\nPython v%s (%s)%s\n", d->first_json ? "" : "\n", pid,
+		       d->proc.cmdline, d->proc.version,
+		       d->proc.exe[0] ? d->proc.exe : d->proc.elf_path,
+		       d->proc.free_threaded ? ", free-threaded" : "");
 	d->first_json = d->o->json ? d->first_json : 0;
 	for (i = 0; i < nthreads; i++) {
 		const struct pythread *t = &threads[i];

@@ -79,7 +79,9 @@ static void usage(FILE *f)
 		PYBPF_MAX_DEPTH, PYBPF_MAX_DEPTH);
 	wrap(f, gil_fallback_missing, 78);
 	fprintf(f,
-".\nFree-threaded builds (3.13t) have no GIL: pybpf says so and exits 0.\n\n"
+".\nFree-threaded builds (3.13t) have no GIL: pybpf says so and exits 0.\n"
+"CPython 2.7's GIL is a plain lock without take_gil/drop_gil: pybpf says it\n"
+"does not trace it and exits 1 (record --gil marks its holder all the same).\n\n"
 "Examples:\n"
 "  sudo pybpf gil -p 1234\n"
 "  sudo pybpf gil -p 1234 --threshold-ms 5\n"

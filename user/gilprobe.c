@@ -36,6 +36,15 @@ int gil_free_threaded(const struct pyproc *p)
 	return ft != 0;
 }
 
+/* 2.x: the GIL is a lock taken and released by PyThread_acquire_lock and
+ * PyThread_release_lock, inline in the eval loop for forced switches; the
+ * GIL with take_gil/drop_gil, which the state machine of gil.bpf.h
+ * follows, is 3.2's (bpo-7946). */
+int gil_traceable(const struct pyproc *p)
+{
+	return p->major >= 3;
+}
+
 /* File offsets (in bin, the file the kernel maps) of the copies of fn
  * whose addresses syms (bin itself or its debug file) knows. */
 static size_t offsets_of(struct elf_file *bin, struct elf_file *syms, const char *fn,
@@ -119,6 +128,11 @@ int gil_probes_find(const struct pyproc *p, struct gil_probes *out)
 	int err;
 
 	memset(out, 0, sizeof(*out));
+	if (!gil_traceable(p)) {
+		pb_err("CPython %s (%s): its GIL is not traced: before 3.2 (bpo-7946) the GIL is a "
+		       "plain lock, with no take_gil/drop_gil to probe", p->version, p->elf_path);
+		return -ENOTSUP;
+	}
 	snprintf(out->path, sizeof(out->path), "/proc/%d/root%s", p->pid, p->elf_path);
 	err = elf_open(out->path, &bin);
 	if (err) {

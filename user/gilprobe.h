@@ -28,8 +28,11 @@ extern const char gil_fallback_missing[];
 /* Find take_gil/drop_gil in p's interpreter, or in its separate debug file
  * (build-id or .gnu_debuglink, under /usr/lib/debug), else fall back to the
  * exported PyEval_RestoreThread/PyEval_SaveThread.  0 or -errno, with the
- * reason printed. */
+ * reason printed (-ENOTSUP: a GIL that is not traced, see gil_traceable). */
 int gil_probes_find(const struct pyproc *p, struct gil_probes *out);
+
+/* 0 if p's GIL has no take_gil/drop_gil by design (CPython 2.7). */
+int gil_traceable(const struct pyproc *p);
 
 /* 1 if p is a free-threaded build (3.13t+: _Py_DebugOffsets.free_threaded),
  * which has no GIL. */

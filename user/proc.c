@@ -171,6 +171,32 @@ static int find_mappings(pid_t pid, struct mapping *lib, struct mapping *exe)
 	return 0;
 }
 
+/* Is addr on a writable mapping of pid?  The runtime root lives in .bss
+ * (_PyRuntime, 2.7's and 3.6's interp_head): while the dynamic loader maps
+ * a library, that address first lies in the read-only mapping of the
+ * whole file, whose bytes there are the file's (debug sections), not
+ * zeros; the variable exists once its own writable mapping is there. */
+static int mapped_writable(pid_t pid, uint64_t addr)
+{
+	char path[64], line[PATH_MAX + 128], perms[8];
+	unsigned long long start, end;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) == 3 && addr >= start &&
+		    addr < end) {
+			found = perms[1] == 'w';
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* Version from Py_Version (3.11+), else from the library or executable
  * name plus the PY_VERSION string in .rodata. */
 static int detect_version(struct elf_file *ef, const char *path, struct pyproc *p)
@@ -240,14 +266,21 @@ static int inspect_elf(struct pyproc *p, const struct mapping *m)
 		snprintf(p->err, sizeof(p->err), "cannot read %.300s: %s", m->path, strerror(-err));
 		return err;
 	}
+	/* 2.7 and 3.6 have no _PyRuntime (bpo-30860, 3.7): the interpreter
+	 * list hangs off the static interp_head, a local symbol (.symtab);
+	 * its address stands for the runtime's (runtime_interp_head 0) */
 	runtime = elf_symbol(ef, "_PyRuntime");
+	if (!runtime)
+		runtime = elf_symbol(ef, "interp_head");
 	if (!runtime) {
 		/* just exec'd: the loader has not mapped libpython yet */
 		err = elf_needs(ef, "libpython") ? -EAGAIN : -ENOEXEC;
-		if (elf_symbol(ef, "interp_head") && detect_version(ef, m->path, p) == 0) {
-			err = -ENOTSUP; /* 2.7 and 3.6 keep the interpreter list elsewhere */
-			snprintf(p->err, sizeof(p->err), "CPython %s (%.300s) is not supported (supported: %s)",
-				 p->version, m->path, offsets_supported());
+		if (elf_symbol(ef, "PyInterpreterState_Head") && detect_version(ef, m->path, p) == 0) {
+			err = -ENOTSUP; /* a stripped 2.7 or 3.6: exports only */
+			snprintf(p->err, sizeof(p->err),
+				 "CPython %s (%.300s) is not supported: no interp_head symbol "
+				 "(a stripped build: before 3.7 pybpf needs the .symtab)",
+				 p->version, m->path);
 		}
 		goto out;
 	}
@@ -267,6 +300,9 @@ static int inspect_elf(struct pyproc *p, const struct mapping *m)
 	p->runtime_addr = runtime + p->bias;
 	vaddr = elf_symbol(ef, "PyCode_Type");
 	p->code_type_addr = vaddr ? vaddr + p->bias : 0;
+	/* before 3.7 the GIL holder is this exported variable (see pybpf.h) */
+	vaddr = elf_symbol(ef, "_PyThreadState_Current");
+	p->gil_holder_addr = vaddr ? vaddr + p->bias : 0;
 out:
 	elf_close(ef);
 	return err;
@@ -279,6 +315,7 @@ static int choose_offsets(struct pyproc *p)
 	uint8_t raw[DEBUG_OFFSETS_MAX];
 	const struct py_offsets *base;
 	struct debug_offsets d;
+	uint64_t version;
 	int exact, err;
 
 	if (p->major == 3 && p->minor >= 13) {
@@ -286,11 +323,14 @@ static int choose_offsets(struct pyproc *p)
 			snprintf(p->err, sizeof(p->err), "cannot read _PyRuntime of process %d", p->pid);
 			return -ESRCH;
 		}
+		memcpy(&version, raw + 8, sizeof(version));
 		err = debug_offsets_parse(raw, sizeof(raw), &d, p->err, sizeof(p->err));
-		if (!err && p->hexversion && (d.version >> 16) != (p->hexversion >> 16)) {
+		if (debug_offsets_present(raw, sizeof(raw)) && p->hexversion &&
+		    (version >> 16) != (p->hexversion >> 16)) {
+			/* not this interpreter's struct: say so before any layout detail */
 			snprintf(p->err, sizeof(p->err),
 				 "_Py_DebugOffsets says version 0x%llx, Py_Version 0x%x",
-				 (unsigned long long)d.version, p->hexversion);
+				 (unsigned long long)version, p->hexversion);
 			err = -EPROTO;
 		}
 		base = err ? NULL : offsets_base(p->major, p->minor, d.free_threaded, &exact);
@@ -358,6 +398,11 @@ int pyproc_inspect(pid_t pid, struct pyproc *p)
 		snprintf(p->err, sizeof(p->err), "process %d (%s) is not a Python process", pid, p->comm);
 	if (err)
 		return err;
+	if (!mapped_writable(pid, p->runtime_addr)) {
+		snprintf(p->err, sizeof(p->err), "process %d: the loader is still mapping %.400s",
+			 pid, p->elf_path);
+		return -EAGAIN;
+	}
 
 	err = choose_offsets(p);
 	if (err)
@@ -407,6 +452,8 @@ void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *i
 	info->max_depth = max_depth;
 	if (o->runtime_gil >= 0)
 		info->gil_addr = p->runtime_addr + o->runtime_gil;
+	else if (o->gil_locked < 0)
+		info->gil_addr = p->gil_holder_addr;
 	info->off = p->off;
 }
 

@@ -21,8 +21,9 @@ struct pyproc {
 	pid_t nspid;                /* the pid inside its own pid namespace */
 	char cgroup[256];           /* cgroup v2 path ("0::/...") or the first line */
 	uint64_t bias;              /* load bias of elf_path */
-	uint64_t runtime_addr;      /* &_PyRuntime */
+	uint64_t runtime_addr;      /* &_PyRuntime, &interp_head (2.7, 3.6) */
 	uint64_t code_type_addr;    /* &PyCode_Type, 0 if not found */
+	uint64_t gil_holder_addr;   /* &_PyThreadState_Current (<= 3.6), 0 if not found */
 	uint32_t hexversion;        /* PY_VERSION_HEX from Py_Version (3.11+), else 0 */
 	int free_threaded;          /* a --disable-gil build (3.13t+) */
 	enum { OFFSETS_TABLE = 1, OFFSETS_DEBUG } offsets_source; /* generated table, _Py_DebugOffsets */

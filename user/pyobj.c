@@ -19,7 +19,7 @@
 static const char *const type_symbols[T_NR] = {
 	"PyLong_Type", "PyBool_Type", "PyFloat_Type", "PyUnicode_Type", "PyBytes_Type",
 	"PyList_Type", "PyTuple_Type", "PyDict_Type", "PySet_Type", "PyFrozenSet_Type",
-	"PyCell_Type",
+	"PyCell_Type", "PyInt_Type", NULL, "PyInstance_Type",
 };
 
 #define KNOWN_SLOTS 8
@@ -71,8 +71,16 @@ static const struct known *known_get(const struct pyproc *p)
 	k->none = ADDR("_Py_NoneStruct");
 	k->true_ = ADDR("_Py_TrueStruct");
 	k->false_ = ADDR("_Py_FalseStruct");
+	if (!k->false_)
+		k->false_ = ADDR("_Py_ZeroStruct");   /* 2.7's name for it */
 	for (i = 0; i < T_NR; i++)
-		k->types[i] = ADDR(type_symbols[i]);
+		k->types[i] = type_symbols[i] ? ADDR(type_symbols[i]) : 0;
+	/* names that are byte strings (unicode_state < 0, 2.7) are of 2.7's
+	 * str type, PyString_Type; PyUnicode_Type is then its unicode type */
+	if (p->off.unicode_state < 0) {
+		k->types[T_UNICODE] = k->types[T_STR];
+		k->types[T_STR] = ADDR("PyString_Type");
+	}
 	/* a PyObject * variable pointing at a static object */
 	k->set_dummy = rd_ptr(p->pid, ADDR("_PySet_Dummy"));
 #undef ADDR
@@ -129,6 +137,27 @@ static size_t items_limit(int detail)
 
 #define STR_MAX 800   /* str_limit() at most */
 
+/* 2.7's names: PyStringObject, length at unicode_length, bytes at
+ * unicode_ascii_size, decoded leniently as UTF-8 (see obj_read_str). */
+static int read_byte_str(const struct reader *r, uint64_t addr, uint32_t *chars, size_t max,
+			 size_t *n, size_t *total)
+{
+	const struct py_offsets *f = r->f;
+	uint8_t raw[STR_MAX * 4];
+	int64_t length = 0;
+	size_t got, i, step;
+
+	if (obj_read_ssize(r, addr + f->unicode_length, &length) || length < 0)
+		return -EIO;
+	got = (size_t)length < max * 4 ? (size_t)length : max * 4;
+	if (got && obj_read(r, addr + f->unicode_ascii_size, raw, got))
+		return -EIO;
+	for (i = 0, *n = 0; i < got && *n < max; i += step)
+		chars[(*n)++] = utf8_get(raw + i, got - i, &step);
+	*total = *n + ((size_t)length - i);
+	return 0;
+}
+
 /* Code points of a compact str object (PEP 393), at most max of them;
  * *total is its length.  PyASCIIObject.state bit-fields are the same from
  * 3.3 to 3.13: interned:2, kind:3, compact:1, ascii:1.  Legacy non-compact
@@ -145,6 +174,8 @@ int obj_read_str(const struct reader *r, uint64_t addr, uint32_t *chars, size_t 
 
 	if (max > STR_MAX)
 		max = STR_MAX;
+	if (f->unicode_state < 0)
+		return read_byte_str(r, addr, chars, max, n, total);
 	if (obj_read(r, addr + f->unicode_state, &state, sizeof(state)) ||
 	    obj_read_ssize(r, addr + f->unicode_length, &length) || length < 0)
 		return -EIO;
@@ -217,10 +248,12 @@ static void repr_str(const struct reader *r, uint64_t addr, int detail, struct o
 	else if (err)
 		out_puts(o, "<unreadable>");
 	else
-		out_quoted(o, chars, n, total, 0);
+		out_quoted(o, chars, n, total, Q_STR);
 }
 
-static void repr_bytes(const struct reader *r, uint64_t addr, int detail, struct out *o)
+/* bytes (b'...'), or 2.7's str (prefix 0): the same escapes, no prefix */
+static void repr_bytes(const struct reader *r, uint64_t addr, int detail, int prefix,
+		       struct out *o)
 {
 	uint32_t chars[STR_MAX];
 	uint8_t raw[STR_MAX];
@@ -238,7 +271,7 @@ static void repr_bytes(const struct reader *r, uint64_t addr, int detail, struct
 	}
 	for (i = 0; i < n; i++)
 		chars[i] = raw[i];
-	out_quoted(o, chars, n, (size_t)size, 1);
+	out_quoted(o, chars, n, (size_t)size, prefix ? Q_BYTES : Q_STR27);
 }
 
 #define INT_MAX_DIGITS 2048  /* internal digits converted exactly (~18k decimal) */
@@ -501,11 +534,23 @@ void obj_repr(const struct reader *r, uint64_t addr, int detail, struct out *o)
 	case T_FLOAT:
 		repr_float(r, addr, o);
 		break;
-	case T_STR:
-		repr_str(r, addr, detail, o);
+	case T_STR:   /* 2.7's str is a byte string: the repr of bytes, no b */
+		if (r->f->unicode_state < 0)
+			repr_bytes(r, addr, detail, 0, o);
+		else
+			repr_str(r, addr, detail, o);
 		break;
 	case T_BYTES:
-		repr_bytes(r, addr, detail, o);
+		repr_bytes(r, addr, detail, 1, o);
+		break;
+	case T_INT:
+		obj_repr_int27(r, addr, o);
+		break;
+	case T_UNICODE:
+		obj_repr_unicode27(r, addr, str_limit(detail), o);
+		break;
+	case T_INSTANCE:
+		obj_repr_instance27(r, addr, o);
 		break;
 	case T_LIST:
 	case T_TUPLE:

@@ -63,8 +63,9 @@ int pyobj_frame_local(const struct pyproc *p, uint64_t frame_addr, uint64_t code
 /* Python's repr() of a float: shortest digits that read back the same. */
 void pyobj_format_float(double v, char *buf, size_t len);
 /* Python-style quoted, escaped literal of code points (str, bytes = 0) or
- * bytes (b'...', bytes = 1); cut with "..." after the quote when more
- * than shown (total > n). */
+ * bytes (b'...', bytes = 1), or as 2.7 writes its str (bytes = 2: escaped
+ * as bytes, no prefix) and unicode (bytes = 3: u'...'); cut with "..."
+ * after the quote when more than shown (total > n). */
 void pyobj_format_str(const uint32_t *chars, size_t n, size_t total, int bytes, char *buf,
 		      size_t len);
 

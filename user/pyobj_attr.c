@@ -3,7 +3,8 @@
  * entries of a dict, the value of a str key, an object's own attribute
  * wherever its version keeps it, a str as UTF-8 (see pyobj.h).
  *
- * A dict's entries follow its index table.  A combined table keeps keys
+ * A dict's entries follow its index table (3.6+; 2.7's dict is one
+ * table of entries in hash order).  A combined table keeps keys
  * and values in its entries; a split table (instance dicts sharing their
  * keys, PEP 412) keeps only the keys there and the values in an array
  * indexed like the entries.  From 3.11 such a values array can exist
@@ -72,18 +73,41 @@ static int table_of(const struct reader *r, uint64_t keys, uint64_t values, stru
 	return 0;
 }
 
+/* 2.7: the entries are the table itself, mask + 1 of them in hash order
+ * (no keys object, no index table); free and deleted slots have no value. */
+static int table27_of(const struct reader *r, uint64_t dict, struct table *t)
+{
+	const struct py_offsets *f = r->f;
+	int64_t mask;
+
+	if (obj_read_ssize(r, dict + f->dict_mask, &mask) || mask < 0 || mask > (1ll << 40))
+		return -EIO;
+	t->entries = obj_read_ptr(r, dict + f->dict_table);
+	t->nentries = mask + 1;
+	t->esize = f->dentry_size;
+	t->ekey = f->dentry_key;
+	t->evalue = f->dentry_value;
+	t->values = 0;
+	if (!t->entries || !t->esize || t->esize > ENTRY_MAX || t->ekey + 8 > t->esize ||
+	    t->evalue + 8 > t->esize)
+		return -EIO;
+	return 0;
+}
+
 /* The table of a dict object (exact dict type when PyDict_Type is known). */
 static int dict_table(const struct reader *r, uint64_t dict, struct table *t)
 {
 	const struct py_offsets *f = r->f;
 	uint64_t type = 0, values;
 
-	if (f->dict_keys < 0)
+	if (f->dict_keys < 0 && f->dict_table < 0)
 		return -ENOTSUP;
 	if (obj_read(r, dict + f->object_type, &type, 8))
 		return -EIO;
 	if (r->k->types[T_DICT] && type != r->k->types[T_DICT])
 		return -EINVAL;
+	if (f->dict_keys < 0)
+		return table27_of(r, dict, t);
 	values = obj_read_ptr(r, dict + f->dict_values);
 	return table_of(r, obj_read_ptr(r, dict + f->dict_keys),
 			values ? values + (uint64_t)f->dvalues_values : 0, t);
@@ -251,7 +275,7 @@ static int attr_table(const struct reader *r, uint64_t obj, struct table *t)
 
 static int reader_for(const struct pyproc *p, struct reader *r)
 {
-	if (!p || !p->major || p->off.dict_keys < 0)
+	if (!p || !p->major || (p->off.dict_keys < 0 && p->off.dict_table < 0))
 		return -EINVAL;
 	obj_reader(r, p);
 	return 0;

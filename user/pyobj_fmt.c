@@ -71,9 +71,10 @@ static int printable(uint32_t c)
 	       c != 0xfeff && !(c >= 0xfff9 && c <= 0xfffb) && c < 0xf0000;
 }
 
-void out_quoted(struct out *o, const uint32_t *chars, size_t n, size_t total, int bytes)
+void out_quoted(struct out *o, const uint32_t *chars, size_t n, size_t total,
+		enum quote_kind kind)
 {
-	int squote = 0, dquote = 0;
+	int squote = 0, dquote = 0, bytes = kind == Q_BYTES || kind == Q_STR27;
 	char quote, tmp[16];
 	size_t i;
 
@@ -82,8 +83,10 @@ void out_quoted(struct out *o, const uint32_t *chars, size_t n, size_t total, in
 		dquote |= chars[i] == '"';
 	}
 	quote = squote && !dquote ? '"' : '\'';  /* as repr() chooses */
-	if (bytes)
+	if (kind == Q_BYTES)
 		out_puts(o, "b");
+	else if (kind == Q_UNICODE27)
+		out_puts(o, "u");
 	out_put(o, &quote, 1);
 	for (i = 0; i < n && !o->cut; i++) {
 		uint32_t c = chars[i];
@@ -115,7 +118,8 @@ void pyobj_format_str(const uint32_t *chars, size_t n, size_t total, int bytes, 
 	if (!buf || !len)
 		return;
 	out_init(&o, buf, len);
-	out_quoted(&o, chars, n, total, bytes);
+	out_quoted(&o, chars, n, total,
+		   bytes >= Q_STR && bytes <= Q_UNICODE27 ? (enum quote_kind)bytes : Q_STR);
 }
 
 /* repr() of a float (Python's 'r' format): the fewest significant digits

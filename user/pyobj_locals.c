@@ -136,8 +136,11 @@ static int locals_plus(struct frame_vars *fv, uint64_t frame, uint64_t code, siz
 		err = obj_read(r, frame + f->frame_localsplus, fv->values, fv->n * 8);
 	if (err)
 		return err;
-	for (i = 0; i < fv->n; i++)
+	for (i = 0; i < fv->n; i++) {
+		/* 3.14+: the slots are _PyStackRefs, tagged like f_executable */
+		fv->values[i] &= ~(uint64_t)(uint32_t)f->exec_tag_mask;
 		fv->cell[i] = (kinds[i] & (f->fast_cell | f->fast_free)) != 0;
+	}
 	for (i = 0; i < fv->n; i++)
 		if (fv->values[i])
 			emit(fv, i, i < nargs);
@@ -145,8 +148,9 @@ static int locals_plus(struct frame_vars *fv, uint64_t frame, uint64_t code, siz
 }
 
 /* <= 3.10: co_varnames, then co_cellvars and co_freevars.  An argument
- * captured by a closure lives in its cell, and its own slot is cleared
- * at the call (co_cell2arg), so it is found by name among the cells. */
+ * captured by a closure lives in its cell, found by name among the
+ * cells: 3.x clears the argument's own slot at the call (co_cell2arg),
+ * 2.7 leaves there a copy that goes stale once the cell is assigned. */
 static int locals_classic(struct frame_vars *fv, uint64_t frame, uint64_t code, size_t nargs,
 			  size_t *total)
 {
@@ -185,21 +189,21 @@ static int locals_classic(struct frame_vars *fv, uint64_t frame, uint64_t code, 
 	for (i = nlocals; i < fv->n; i++)
 		fv->cell[i] = 1;
 	for (i = 0; i < nlocals; i++) {
-		if (fv->values[i]) {
-			emit(fv, i, i < nargs);
-			continue;
-		}
-		if (i >= nargs || !ncells)
-			continue;
-		name_of(r, fv->names[i], a);
-		for (j = nlocals; j < nlocals + ncells; j++) {
-			name_of(r, fv->names[j], b);
-			if (!done[j] && strcmp(a, b) == 0) {
-				done[j] = 1;
-				if (fv->values[j])
-					emit(fv, j, 1);
-				break;
+		j = nlocals + ncells;
+		if (i < nargs && ncells) {
+			name_of(r, fv->names[i], a);
+			for (j = nlocals; j < nlocals + ncells; j++) {
+				name_of(r, fv->names[j], b);
+				if (!done[j] && strcmp(a, b) == 0)
+					break;
 			}
+		}
+		if (j < nlocals + ncells) {
+			done[j] = 1;
+			if (fv->values[j])
+				emit(fv, j, 1);
+		} else if (fv->values[i]) {
+			emit(fv, i, i < nargs);
 		}
 	}
 	for (j = nlocals; j < fv->n; j++)

@@ -5,7 +5,8 @@
  *  1. A thread started by threading.Thread runs Thread._bootstrap, then
  *     _bootstrap_inner, at the root of its stack: their first argument,
  *     self, is the Thread, and its _name attribute is what Thread.name
- *     returns (3.7-3.13).
+ *     returns (3.x; 2.7 has them private: __bootstrap, __bootstrap_inner,
+ *     and the name in __name, stored mangled as _Thread__name).
  *  2. Otherwise (the main thread, a _DummyThread for a thread started by
  *     _thread or C code, a stack cut before its root) the Thread that
  *     threading._active maps the thread's ident to: get_ident() is
@@ -48,8 +49,10 @@ static int is_bootstrap(const struct pyproc *p, uint64_t code)
 	const struct py_offsets *o = &p->off;
 	char name[32], file[FILE_LEN];
 
-	if (pyobj_str(p, rd_ptr(p->pid, code + o->code_name), name, sizeof(name)) ||
-	    (strcmp(name, "_bootstrap") && strcmp(name, "_bootstrap_inner")))
+	if (pyobj_str(p, rd_ptr(p->pid, code + o->code_name), name, sizeof(name)))
+		return 0;
+	if (strcmp(name, "_bootstrap") && strcmp(name, "_bootstrap_inner") &&
+	    strcmp(name, "__bootstrap") && strcmp(name, "__bootstrap_inner")) /* 2.7 */
 		return 0;
 	if (pyobj_str(p, rd_ptr(p->pid, code + o->code_filename), file, sizeof(file)))
 		return 0;
@@ -121,6 +124,8 @@ static int thread_obj_name(const struct pyproc *p, uint64_t thread, char *buf, s
 	uint64_t name = 0;
 	int err = pyobj_attr(p, thread, "_name", &name);
 
+	if (err == -ENOENT) /* 2.7: Thread.__name, mangled */
+		err = pyobj_attr(p, thread, "_Thread__name", &name);
 	return err ? err : pyobj_str(p, name, buf, len);
 }
 

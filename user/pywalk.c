@@ -41,18 +41,23 @@ static int32_t thread_tid(const struct pyproc *p, uint64_t tstate, uint64_t thre
 	return task_exists(p->pid, tid) ? tid : 0;
 }
 
-/* The GIL state: _PyRuntime.ceval.gil (<= 3.11), interp->ceval.gil (3.12+). */
+/* The GIL state: _PyRuntime.ceval.gil (3.7-3.11), interp->ceval.gil
+ * (3.12+); without a locked flag (gil_locked < 0: 2.7, 3.6) the holder
+ * pointer alone, _PyThreadState_Current, NULL while the GIL is free. */
 static uint64_t gil_holder(const struct pyproc *p, uint64_t interp)
 {
 	const struct py_offsets *o = &p->off;
 	uint64_t gil = 0;
-	int32_t locked = 0;
+	int32_t locked = 1;
 
 	if (o->runtime_gil >= 0)
 		gil = p->runtime_addr + o->runtime_gil;
 	else if (o->interp_gil >= 0)
 		gil = rd64(p->pid, interp + o->interp_gil);
-	if (!gil || proc_read(p->pid, gil + o->gil_locked, &locked, sizeof(locked)) || !locked)
+	else if (o->gil_locked < 0)
+		gil = p->gil_holder_addr;
+	if (!gil || (o->gil_locked >= 0 &&
+		     proc_read(p->pid, gil + o->gil_locked, &locked, sizeof(locked))) || !locked)
 		return 0;
 	return rd64(p->pid, gil + o->gil_last_holder);
 }

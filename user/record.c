@@ -119,13 +119,12 @@ static int parse(int argc, char **argv, struct record_opts *o)
 /* errors: reads that failed; lost: samples that could not be counted */
 static void summary(struct session *s, const char *dest, uint64_t rotated)
 {
-	uint64_t st[STAT_NR + 1], errors, lost;
+	uint64_t st[SAMPLER_NSTATS], errors, lost;
 	int i;
 
 	session_stats(s, st);
-	errors = st[STAT_ERR_RUNTIME] + st[STAT_ERR_TSTATE] + st[STAT_ERR_FRAME] +
-		 st[STAT_ERR_CODE] + st[STAT_ERR_NAME] + st[STAT_ERR_SYMBOL];
-	lost = st[STAT_LOST_COUNTS] + st[STAT_LOST_STACKS] + st[STAT_NR];
+	errors = sampler_errors(st);
+	lost = sampler_lost(st);
 	fprintf(stderr, "pybpf: %llu samples, %llu errors, %llu lost, %.1f s -> %s\n",
 		(unsigned long long)(s->agg.total + rotated), (unsigned long long)errors,
 		(unsigned long long)lost, session_elapsed(s), dest);
@@ -135,10 +134,13 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 	if (s->procs_refused)
 		fprintf(stderr, "pybpf:   %10llu  processes not profiled: process map full\n",
 			(unsigned long long)s->procs_refused);
-	for (i = 0; i <= STAT_NR; i++) {
-		int shown = i >= STAT_ERR_RUNTIME && i != STAT_TRUNCATED;
+	/* -v: every counter, zeros too, so a user sees what is checked;
+	 * otherwise the failures that happened */
+	for (i = 0; i < SAMPLER_NSTATS; i++) {
+		int shown = i >= STAT_ERR_RUNTIME && i != STAT_TRUNCATED &&
+			    i != SAMPLER_RECURSION_MISSES;
 
-		if (st[i] && (log_verbose || (shown && st[i])))
+		if (log_verbose || (shown && st[i]))
 			fprintf(stderr, "pybpf:   %10llu  %s\n", (unsigned long long)st[i],
 				sampler_stat_name(i));
 	}

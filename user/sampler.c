@@ -37,12 +37,13 @@ struct sampler {
 	uint64_t lost_user;         /* counts whose stack could not be read */
 };
 
-static const char *stat_names[STAT_NR + 1] = {
+static const char *stat_names[SAMPLER_NSTATS] = {
 	[STAT_SAMPLES] = "samples in profiled processes",
 	[STAT_STACKS] = "stacks recorded",
 	[STAT_NO_TSTATE] = "threads without a Python thread state",
 	[STAT_EMPTY] = "thread states without Python frames",
-	[STAT_ERR_RUNTIME] = "runtime read failures (interpreter not ready)",
+	[STAT_NOT_READY] = "samples before the interpreter existed (start-up)",
+	[STAT_ERR_RUNTIME] = "runtime read failures",
 	[STAT_ERR_TSTATE] = "thread state read failures",
 	[STAT_ERR_FRAME] = "frame read failures",
 	[STAT_ERR_CODE] = "code object read failures",
@@ -54,12 +55,13 @@ static const char *stat_names[STAT_NR + 1] = {
 	[STAT_LOST_EVENTS] = "frames unnamed: event ring full",
 	[STAT_ERR_SYMBOL] = "incomplete symbol copies",
 	[STAT_THREAD_SCAN] = "thread lists longer than the scan limit",
-	[STAT_NR] = "samples lost: stack not readable",
+	[SAMPLER_LOST_USER] = "samples lost: stack not readable",
+	[SAMPLER_RECURSION_MISSES] = "samples skipped by the kernel: BPF program would nest",
 };
 
 const char *sampler_stat_name(int stat)
 {
-	return stat >= 0 && stat <= STAT_NR ? stat_names[stat] : "?";
+	return stat >= 0 && stat < SAMPLER_NSTATS ? stat_names[stat] : "?";
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -186,21 +188,26 @@ fail:
 	return err;
 }
 
+void sampler_stop(struct sampler *s)
+{
+	while (s->nlinks)
+		bpf_link__destroy(s->links[--s->nlinks]);
+	bpf_link__destroy(s->switch_link);
+	s->switch_link = NULL;
+	while (s->nuprobes)
+		bpf_link__destroy(s->uprobes[--s->nuprobes]);
+}
+
 void sampler_close(struct sampler *s)
 {
 	size_t pos = 0;
 	const void *k;
 	void *v;
-	int i;
 
 	if (!s)
 		return;
-	for (i = 0; i < s->nlinks; i++)
-		bpf_link__destroy(s->links[i]);
-	bpf_link__destroy(s->switch_link);
+	sampler_stop(s);
 	bpf_link__destroy(s->exec_link);
-	while (s->nuprobes)
-		bpf_link__destroy(s->uprobes[--s->nuprobes]);
 	free(s->uprobes);
 	free(s->links);
 	ring_buffer__free(s->rb);
@@ -388,21 +395,51 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 	return err;
 }
 
-void sampler_stats(struct sampler *s, uint64_t out[STAT_NR + 1])
+/* The kernel's count of runs it skipped because a BPF program was already
+ * running on that CPU (bpf_prog_info.recursion_misses), over every program. */
+static uint64_t recursion_misses(struct sampler *s)
+{
+	struct bpf_program *prog;
+	uint64_t n = 0;
+
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
+uint64_t sampler_errors(const uint64_t st[SAMPLER_NSTATS])
+{
+	return st[STAT_ERR_RUNTIME] + st[STAT_ERR_TSTATE] + st[STAT_ERR_FRAME] +
+	       st[STAT_ERR_CODE] + st[STAT_ERR_NAME] + st[STAT_ERR_SYMBOL];
+}
+
+uint64_t sampler_lost(const uint64_t st[SAMPLER_NSTATS])
+{
+	return st[STAT_LOST_COUNTS] + st[STAT_LOST_STACKS] + st[SAMPLER_LOST_USER];
+}
+
+void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS])
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->skel->maps.stats);
 	__u64 *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
 	__u32 k;
 	int c;
 
-	memset(out, 0, (STAT_NR + 1) * sizeof(*out));
+	memset(out, 0, (SAMPLER_NSTATS) * sizeof(*out));
 	for (k = 0; vals && k < STAT_NR; k++) {
 		if (bpf_map_lookup_elem(fd, &k, vals))
 			continue;
 		for (c = 0; c < ncpu; c++)
 			out[k] += vals[c];
 	}
-	out[STAT_NR] = s->lost_user;
+	out[SAMPLER_LOST_USER] = s->lost_user;
+	out[SAMPLER_RECURSION_MISSES] = recursion_misses(s);
 	free(vals);
 }
 

@@ -44,10 +44,24 @@ int sampler_attach_gil(struct sampler *s, pid_t pid, const char *path,
 
 /* Deliver pending code events; waits up to timeout_ms for the first. */
 int sampler_poll(struct sampler *s, int timeout_ms);
+/* Detach from every event: no program starts after it returns (one still
+ * running is waited for by the next drain's map swap). */
+void sampler_stop(struct sampler *s);
 /* Swap the counts maps and hand every stack counted before to fn. */
 int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx);
-/* Sum of the per-CPU counters, plus userspace losses in out[STAT_NR]. */
-void sampler_stats(struct sampler *s, uint64_t out[STAT_NR + 1]);
+/* The BPF side's counters (enum pybpf_stat), then two that userspace adds. */
+enum {
+	SAMPLER_LOST_USER = STAT_NR,    /* counts whose stack could not be read back */
+	SAMPLER_RECURSION_MISSES,       /* the kernel skipped a program: it would have nested */
+	SAMPLER_NSTATS,
+};
+
+/* The summary's two sums: reads that failed, samples that were lost. */
+uint64_t sampler_errors(const uint64_t st[SAMPLER_NSTATS]);
+uint64_t sampler_lost(const uint64_t st[SAMPLER_NSTATS]);
+
+/* Sum of the per-CPU counters, and the userspace ones. */
+void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS]);
 /* What the sampler knows of a thread: its PyThreadState and kernel name
  * at first sight; 0 or -ENOENT. */
 int sampler_thread(struct sampler *s, uint32_t tid, struct thread_entry *te);

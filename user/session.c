@@ -132,6 +132,15 @@ static int push_proc(struct session *s, const struct pyproc *p)
 	char ver[64];
 	int err;
 
+	if ((s->o.gil_only || s->o.gil_wait) && p->free_threaded) {
+		/* a free-threaded build has no GIL to hold or wait for */
+		if (p == &s->proc)
+			pb_err("%s: CPython %s (%s) is a free-threaded build: it has no GIL",
+			       s->o.gil_only ? "--gil" : "--gil-wait", p->version, p->elf_path);
+		else
+			pb_debug("skipping pid %d: free-threaded, no GIL", p->pid);
+		return -ENOTSUP;
+	}
 	pyproc_info(p, s->o.max_depth, &info);
 	info.want_gil = s->o.gil_only || s->o.mark_gil;
 	err = sampler_add_proc(s->sampler, p->pid, &info);
@@ -389,7 +398,9 @@ int session_drain(struct session *s)
 
 void session_finish(struct session *s)
 {
-	/* the sampler alternates two counts maps: drain both */
+	/* stop counting, then drain both counts maps: the summary's counters
+	 * and the profile then cover the same samples */
+	sampler_stop(s->sampler);
 	session_drain(s);
 	session_drain(s);
 	if (s->child && !s->child_exited) {
@@ -398,7 +409,7 @@ void session_finish(struct session *s)
 	}
 }
 
-void session_stats(struct session *s, uint64_t out[STAT_NR + 1])
+void session_stats(struct session *s, uint64_t out[SAMPLER_NSTATS])
 {
 	sampler_stats(s->sampler, out);
 }

@@ -63,7 +63,7 @@ int session_run(struct session *s, int timeout_ms);
 int session_drain(struct session *s);
 /* Final drain of both counts maps and pending events. */
 void session_finish(struct session *s);
-void session_stats(struct session *s, uint64_t out[STAT_NR + 1]);
+void session_stats(struct session *s, uint64_t out[SAMPLER_NSTATS]);
 double session_elapsed(const struct session *s);
 void session_close(struct session *s);
 

@@ -31,6 +31,32 @@ void symbols_free(struct symbols *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* 2.7's names are byte strings (unicode_state < 0): length at
+ * unicode_length, data at unicode_ascii_size; valid UTF-8 is decoded,
+ * other bytes kept as their Latin-1 characters (see utf8_get). */
+static char *pybytes_decode(const uint8_t *blob, size_t len, const struct py_offsets *off)
+{
+	size_t data = (size_t)off->unicode_ascii_size, n, i, step, o = 0;
+	int64_t length;
+	char *out;
+
+	if (len < data + 1)
+		return NULL;
+	memcpy(&length, blob + off->unicode_length, 8);
+	if (length < 0)
+		return NULL;
+	n = (size_t)length < len - data ? (size_t)length : len - data;
+	out = malloc(n * 4 + 4);
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i += step)
+		o += utf8_put(out + o, utf8_get(blob + data + i, n - i, &step));
+	if (n < (size_t)length)
+		memcpy(out + o, "...", 3), o += 3;
+	out[o] = 0;
+	return out;
+}
+
 /* PEP 393 compact strings: ASCII data follows PyASCIIObject, other
  * kinds (1, 2 or 4 bytes per character) follow PyCompactUnicodeObject.
  * A copy cut short by the blob size ends in "...". */
@@ -41,6 +67,8 @@ char *pystr_decode(const uint8_t *blob, size_t len, const struct py_offsets *off
 	int64_t length;
 	char *out;
 
+	if (off->unicode_state < 0)
+		return pybytes_decode(blob, len, off);
 	if (len < (size_t)off->unicode_compact_size && len < (size_t)off->unicode_ascii_size + 1)
 		return NULL;
 	memcpy(&state, blob + off->unicode_state, 4);

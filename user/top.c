@@ -171,7 +171,7 @@ static void draw(struct top *t)
 	const char *eol = t->tty ? "\033[K\n" : "\n";
 	double rate = t->s.o.rate_hz, active;
 	size_t i, max = t->tty ? (size_t)term_rows() - 4 : 40;
-	uint64_t st[STAT_NR + 1];
+	uint64_t st[SAMPLER_NSTATS];
 	static const char *names[] = { "", "%Own", "%Total", "OwnTime", "TotalTime" };
 	char ver[64];
 
@@ -200,12 +200,10 @@ static void draw(struct top *t)
 	       (unsigned long long)t->window_total, (unsigned long long)t->s.agg.total,
 	       t->s.o.rate_hz, t->s.agg.threads.len, active,
 	       t->window_total ? 100.0 * t->window_gil / t->window_total : 0.0,
-	       (unsigned long long)(st[STAT_ERR_FRAME] + st[STAT_ERR_CODE] + st[STAT_ERR_TSTATE] +
-				    st[STAT_ERR_RUNTIME] + st[STAT_ERR_NAME]),
-	       (unsigned long long)(st[STAT_LOST_COUNTS] + st[STAT_LOST_STACKS] + st[STAT_NR]),
+	       (unsigned long long)sampler_errors(st), (unsigned long long)sampler_lost(st),
 	       names[t->sort], eol);
 	if (log_verbose) {
-		for (i = 0; i <= STAT_NR; i++)
+		for (i = 0; i < SAMPLER_NSTATS; i++)
 			if (st[i])
 				printf("  %llu %s;", (unsigned long long)st[i], sampler_stat_name(i));
 		printf("%s", eol);

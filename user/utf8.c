@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* utf8.c - the two UTF-8 primitives every text writer needs. */
+/* utf8.c - the UTF-8 primitives every text writer needs, and a lenient
+ * decoder for byte strings that are mostly UTF-8. */
 #include "utf8.h"
 
 /* Length of the valid UTF-8 sequence at s, 0 if it is not one.  XML
@@ -26,6 +27,28 @@ size_t utf8_len(const unsigned char *s)
 		return 4;
 	}
 	return 0;
+}
+
+uint32_t utf8_get(const unsigned char *s, size_t avail, size_t *len)
+{
+	unsigned char b[5] = { 0 };   /* zero padding ends any sequence cut short */
+	size_t i, n;
+
+	for (i = 0; i < 4 && i < avail; i++)
+		b[i] = s[i];
+	n = utf8_len(b);
+	*len = n ? n : 1;
+	switch (n) {
+	case 2:
+		return (uint32_t)(b[0] & 0x1f) << 6 | (b[1] & 0x3f);
+	case 3:
+		return (uint32_t)(b[0] & 0x0f) << 12 | (uint32_t)(b[1] & 0x3f) << 6 | (b[2] & 0x3f);
+	case 4:
+		return (uint32_t)(b[0] & 0x07) << 18 | (uint32_t)(b[1] & 0x3f) << 12 |
+		       (uint32_t)(b[2] & 0x3f) << 6 | (b[3] & 0x3f);
+	default:
+		return b[0];
+	}
 }
 
 /* Encode code point c at out (room for 4 bytes); the length. */

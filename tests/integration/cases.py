@@ -15,6 +15,9 @@ from cases_gil import (case_gil_busy, case_gil_sleep, case_gil_native, case_gil_
 from cases_pprof import case_pprof
 from cases_fleet import case_fleet, case_rotate, case_sigusr1, case_containers
 from cases_locals import case_locals
+from cases_versions import case_future_minor, case_bad_debug_offsets
+from cases_counts import case_drain_exact
+from cases_nogil import case_no_gil
 
 CASES = [
     ("names", case_names, "supported"),
@@ -37,8 +40,8 @@ CASES = [
     ("locals", case_locals, "supported"),
     ("idle", case_idle, "supported"),
     ("subprocesses", case_subprocesses, "supported"),
-    ("gil-filter", case_gil_filter, "supported"),
-    ("gil-wait", case_gil_wait, "supported"),
+    ("gil-filter", case_gil_filter, "with-gil"),
+    ("gil-wait", case_gil_wait, "with-gil"),
     ("error-dead-pid", case_dead_pid, None),
     ("error-not-python", case_not_python, None),
     ("error-bad-args", case_bad_args, None),
@@ -47,13 +50,17 @@ CASES = [
     ("rotate", case_rotate, None),
     ("sigusr1", case_sigusr1, None),
     ("containers", case_containers, None),
-    ("refuse", case_refuse, "unsupported"),
-    ("gil-busy", case_gil_busy, "supported"),
-    ("gil-sleep", case_gil_sleep, "supported"),
-    ("gil-native", case_gil_native, "supported"),
-    ("gil-single", case_gil_single, "supported"),
-    ("gil-threshold", case_gil_threshold, "supported"),
-    ("gil-launch", case_gil_launch, "supported"),
-    ("gil-probes", case_gil_probes, "supported"),
+    ("refuse", case_refuse, None),
+    ("gil-busy", case_gil_busy, "with-gil"),
+    ("gil-sleep", case_gil_sleep, "with-gil"),
+    ("gil-native", case_gil_native, "with-gil"),
+    ("gil-single", case_gil_single, "with-gil"),
+    ("gil-threshold", case_gil_threshold, "with-gil"),
+    ("gil-launch", case_gil_launch, "with-gil"),
+    ("gil-probes", case_gil_probes, "with-gil"),
     ("gil-errors", case_gil_errors, None),
+    ("no-gil", case_no_gil, "free-threaded"),
+    ("future-minor", case_future_minor, None),
+    ("drain-exact", case_drain_exact, None),
+    ("bad-debug-offsets", case_bad_debug_offsets, None),
 ]

@@ -9,8 +9,10 @@ import subprocess
 import time
 import xml.dom.minidom
 
+from pathlib import Path
+
 from harness import WORKLOADS, REPO, Fail, Skip, Proc, finish, markers, pybpf, pybpf_start
-from casekit import RATE, WORKLOAD_MAX, check, record, start
+from casekit import READY_TIMEOUT, RATE, WORKLOAD_MAX, check, record, start
 import profiles as P
 
 
@@ -153,11 +155,42 @@ def case_not_python(ctx):
 
 
 def case_refuse(ctx):
-    """An unsupported CPython is refused with its version named."""
-    target = start(ctx, "threads.py", WORKLOAD_MAX)  # runs on 3.6 (split.py needs 3.7)
-    minor = "%d.%d" % ctx.interp.version[:2]
-    expect_refusal(pybpf(["record", "-p", target.pid, "-o", ctx.dir / "x", "-d", 2],
-                         ctx.dir, 20), mention=minor)
+    """An interpreter pybpf cannot read is refused in one line naming its
+    version and why: pyenv's 2.7 and 3.6 (before 3.7 only the static
+    interp_head, a .symtab symbol, leads to the interpreters) with a copy of
+    their libpython stripped of .symtab, as distributions ship them."""
+    strip = shutil.which("strip")
+    if not strip:
+        raise Skip("strip (binutils) not installed")
+    olds = [i for i in ctx.all_interps
+            if not i.missing and i.kind == "pyenv" and i.version < (3, 7)]
+    if not olds:
+        raise Skip("no pyenv 2.7 or 3.6 installed")
+    for interp in olds:
+        minor = "%d.%d" % interp.version[:2]
+        libs = sorted((Path(interp.path).parents[1] / "lib").glob("libpython%s*.so.1.0" % minor))
+        if len(libs) != 1:
+            raise Fail("%s: expected one libpython%s*.so.1.0 beside it, found %s"
+                       % (interp.path, minor, [str(l) for l in libs]))
+        libdir = ctx.dir / ("stripped-" + interp.label)
+        libdir.mkdir()
+        lib = libdir / libs[0].name
+        subprocess.run([strip, "--strip-all", "-o", str(lib), str(libs[0])], check=True)
+        # RUNPATH (not RPATH) in pyenv's binaries: LD_LIBRARY_PATH wins
+        env = dict(os.environ, LD_LIBRARY_PATH=str(libdir))
+        target = Proc([interp.path, WORKLOADS / "threads.py", WORKLOAD_MAX], ctx.dir,
+                      "threads-" + interp.label, env=env)
+        target.wait_ready(READY_TIMEOUT)
+        with open("/proc/%d/maps" % target.pid) as f:
+            if str(lib) not in f.read():
+                raise Fail("%s did not map the stripped %s" % (interp.label, lib))
+        res = pybpf(["record", "-p", target.pid, "-o", ctx.dir / "x", "-d", 2], ctx.dir, 20,
+                    name="record-" + interp.label)
+        expect_refusal(res, mention="CPython %s" % minor)
+        if "interp_head" not in res.err:
+            raise Fail("%s: the refusal does not say what is missing (interp_head): %r"
+                       % (interp.label, res.err_lines()[:1]), res.describe())
+        target.kill()
 
 
 def case_bad_args(ctx):

@@ -5,7 +5,7 @@ blocked)."""
 import json
 import re
 
-from harness import WORKLOADS, Fail, markers, pybpf
+from harness import WORKLOADS, Fail, Skip, markers, pybpf
 from casekit import WORKLOAD_MAX, collapsed, start
 import profiles as P
 
@@ -61,6 +61,9 @@ def case_dump(ctx):
     if len(header) < 2 or not re.match(r"^Python v%d\.%d\.\d+ \(/" % ctx.interp.version[:2],
                                        header[1]):
         problems.append("second line should be 'Python vX.Y.Z (<path>)': %r" % header[1:2])
+    elif header[1].endswith(", free-threaded") != ctx.interp.free_threaded:
+        problems.append("second line should end in ', free-threaded' exactly on free-threaded "
+                        "builds: %r" % header[1])
     threads = parse_dump(res.out)
     if target.pid not in threads:
         problems.append("main thread %d missing" % target.pid)
@@ -208,6 +211,9 @@ def case_gil_wait(ctx):
     """record --gil-wait: two threads contending for the GIL each wait about
     half the time; the waits (leaf <GIL wait>) sit in the spin loop.  A
     stripped interpreter (no take_gil symbol) says what it cannot see."""
+    if ctx.interp.version < (3,):
+        raise Skip("CPython 2.7's GIL is a plain lock without take_gil/drop_gil: no GIL "
+                   "waits to trace (case gil-probes checks that record --gil-wait says so)")
     marks = markers(WORKLOADS / "gilstat.py")
     spin = marks["spin"] + [marks["spin"][0] + 1]  # the loop and its body
     target = start(ctx, "gilstat.py", "busy", WORKLOAD_MAX)

@@ -97,6 +97,25 @@ def workload(ctx, mode):
     return proc, thread_ids(proc)
 
 
+NO_TAKE_GIL = ("CPython 2.7's GIL is a plain lock without take_gil/drop_gil: `pybpf gil` "
+               "does not trace it (case gil-probes checks that it says so)")
+
+
+def need_take_gil(ctx):
+    if ctx.interp.version < (3,):
+        raise Skip(NO_TAKE_GIL)
+
+
+def expect_untraced(ctx, problems, res):
+    """2.7: one 'pybpf:' line saying the GIL is not traced, status 1."""
+    lines = res.err_lines()
+    if res.rc != 1 or len(lines) != 1 or not lines[0].startswith("pybpf:") or \
+            "GIL is not traced" not in lines[0] or "CPython 2.7" not in lines[0]:
+        problems.append("pybpf %s on CPython 2.7: status %s, stderr %r (expected 1 and one "
+                        "line 'pybpf: CPython 2.7... its GIL is not traced...')"
+                        % (" ".join(res.argv[1:]), res.rc, lines[:3]))
+
+
 def need_switches(run):
     if run.fallback():
         raise Skip("%s is stripped: fallback probes cannot see forced GIL switches "
@@ -112,6 +131,7 @@ def near(problems, what, value, want, tol):
 
 def case_gil_busy(ctx):
     """Two CPU-bound threads: each holds ~50 % and waits about as long as the other holds."""
+    need_take_gil(ctx)
     target, tids = workload(ctx, "busy")
     run = gil(ctx, target, 3, 1.5)
     need_switches(run)
@@ -130,6 +150,7 @@ def case_gil_busy(ctx):
 
 def case_gil_sleep(ctx):
     """A thread in time.sleep holds ~0 %; the spinning one holds the rest."""
+    need_take_gil(ctx)
     target, tids = workload(ctx, "sleep")
     run = gil(ctx, target, 3, 1.5)
     sleeper, spinner = tids["sleeper"], tids["spinner"]
@@ -155,6 +176,7 @@ def thread_cpu(pid, tid):
 
 def case_gil_native(ctx):
     """A thread hashing/compressing big buffers (GIL released) is busy but holds little."""
+    need_take_gil(ctx)
     target, tids = workload(ctx, "native")
     hasher, spinner = tids["hasher"], tids["spinner"]
     cpu0, t0 = thread_cpu(target.pid, hasher), time.monotonic()
@@ -177,6 +199,7 @@ def case_gil_native(ctx):
 
 def case_gil_single(ctx):
     """One thread alone never drops the GIL: it still shows as holding ~100 %."""
+    need_take_gil(ctx)
     target, tids = workload(ctx, "single")
     run = gil(ctx, target, 2, 1)
     hold = run.share(tids["single"], "hold_ns")
@@ -198,6 +221,7 @@ def frame_problems(what, frame, name, lines):
 
 def case_gil_threshold(ctx):
     """--hold-ms/--threshold-ms: the 50 ms holds of a pure-Python loop, with its stack."""
+    need_take_gil(ctx)
     marks = markers(WORKLOADS / "gilstat.py")
     target, tids = workload(ctx, "hold")
     hog, waiter = tids["hog"], tids["waiter"]
@@ -239,6 +263,7 @@ def case_gil_threshold(ctx):
 
 def case_gil_launch(ctx):
     """gil -- CMD traces the command from its start and exits with its status."""
+    need_take_gil(ctx)
     res = pybpf(["gil", "--json", "-i", 1, "--", ctx.interp.path, WORKLOADS / "gilstat.py",
                  "sleep", 2], ctx.dir, 40, name="gil-launch")
     problems = []
@@ -259,8 +284,16 @@ def case_gil_launch(ctx):
 
 
 def case_gil_probes(ctx):
-    """take_gil/drop_gil where the symbols exist; else the one-line fallback notice."""
+    """take_gil/drop_gil where the symbols exist; else the one-line fallback
+    notice; on 2.7, which has neither, one line saying the GIL is not traced."""
     target, _ = workload(ctx, "sleep")
+    if ctx.interp.version < (3,):
+        problems = []
+        expect_untraced(ctx, problems, pybpf(["gil", "-p", target.pid, "-d", 1], ctx.dir, 20))
+        expect_untraced(ctx, problems, pybpf(["record", "-p", target.pid, "-d", 1, "--gil-wait",
+                                              "-o", ctx.dir / "x.txt"], ctx.dir, 20))
+        check(problems)
+        return
     run = gil(ctx, target, 1.5, 1)
     notes = [l for l in run.res.err_lines() if FALLBACK_LINE in l]
     stray = [l for l in run.res.err_lines() if not l.startswith("pybpf:")]

@@ -6,6 +6,10 @@ The expected reprs are derived here from the workload's own VALUES, by the
 rules pybpf documents: exact ints up to 64 bits (longer ones exact only
 from -ll on), repr() for float/str/bytes, "list(len=N)" for containers at
 -l and their first elements at -ll, "<Type at 0x...>" for other objects.
+On 2.7 the workload's bytes are str objects, shown as bytes without the b
+prefix, as 2.7's repr() does; its one non-ASCII string is a unicode (a
+2.7 str would hold bytes), shown u'...'; ASCII strings are str objects,
+whose literal reads the same as in 3.x.
 """
 import importlib.util
 import json
@@ -27,8 +31,13 @@ def workload_values():
     return dict(mod.VALUES, captured="cell")
 
 
-def expected(value, detail):
-    """The repr pybpf should print for value at detail 1 (-l) or 2 (-ll)."""
+def expected(value, detail, py2=False):
+    """The repr pybpf should print for value at detail 1 (-l) or 2 (-ll),
+    in a 2.7 process if py2."""
+    if py2 and isinstance(value, bytes):
+        return repr(value)[1:]
+    if py2 and isinstance(value, str) and not value.isascii():
+        return "u" + repr(value)
     if value is None or isinstance(value, bool) or isinstance(value, (float, str, bytes)):
         return repr(value)
     if isinstance(value, int):
@@ -39,9 +48,10 @@ def expected(value, detail):
     if detail < 2:
         return "%s(len=%d)" % (type(value).__name__, len(value))
     if isinstance(value, dict):
-        inner = ", ".join("%s: %s" % (expected(k, 1), expected(v, 1)) for k, v in value.items())
+        inner = ", ".join("%s: %s" % (expected(k, 1, py2), expected(v, 1, py2))
+                          for k, v in value.items())
         return "{%s}" % inner
-    inner = ", ".join(expected(v, 1) for v in value)
+    inner = ", ".join(expected(v, 1, py2) for v in value)
     if isinstance(value, tuple):
         return "(%s%s)" % (inner, "," if len(value) == 1 else "")
     return ("[%s]" if isinstance(value, list) else "{%s}") % inner
@@ -93,7 +103,8 @@ def case_locals(ctx):
     problems = []
     for detail in (1, 2):
         got, order = dump_locals(ctx, target, detail)
-        want = {n: expected(v, detail) for n, v in dict(values, **ARG_VALUES).items()}
+        py2 = ctx.interp.version < (3,)
+        want = {n: expected(v, detail, py2) for n, v in dict(values, **ARG_VALUES).items()}
         want.update({n: re.compile(p) for n, p in OBJECTS.items()})
         for name in sorted(want):
             compare(got, want[name], name, problems)

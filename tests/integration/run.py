@@ -5,8 +5,8 @@
 Usage (as root, from the repo root, with Debian's python3):
     python3 tests/integration/run.py [-k PATTERN]... [-v] [--keep] [--list]
 
-Finds the interpreters (pyenv 3.8-3.13, Debian's /usr/bin/python3.11, and
-pyenv 3.6 for the refusal check), runs every case once per interpreter,
+Finds the interpreters (pyenv 2.7 and 3.6-3.13, Debian's /usr/bin/python3.11,
+the test bed's), runs every case once per interpreter,
 sequentially, and prints PASS/FAIL/SKIP per case and one closing line
 "N passed, N failed, N skipped".  Exit status 1 if anything failed.
 A missing interpreter or missing root gives SKIP, never PASS.
@@ -36,8 +36,10 @@ from harness import Fail, Skip  # noqa: E402
 import cases  # noqa: E402
 
 PYENV = "/root/.pyenv/versions"
-SUPPORTED_MINORS = [(3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13)]
-UNSUPPORTED_MINORS = [(3, 6)]
+SUPPORTED_MINORS = [(2, 7), (3, 6), (3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13)]
+# pyenv minors pybpf refuses, each checked by the cases marked "unsupported"
+# (none today: case refuse makes an interpreter it cannot read instead)
+UNSUPPORTED_MINORS = []
 DEBIAN = [("debian-3.11", "/usr/bin/python3.11")]
 # tools/testbed.sh (run by `make deps`) lists what it installed here:
 # label, python binary, version, kind (debian-static, free-threaded...)
@@ -133,7 +135,8 @@ def plan(supported, unsupported):
             out.append((name, fn, None))
         else:
             pool = {"supported": supported, "unsupported": unsupported,
-                    "free-threaded": [i for i in supported if i.free_threaded]}[which]
+                    "free-threaded": [i for i in supported if i.free_threaded],
+                    "with-gil": [i for i in supported if not i.free_threaded]}[which]
             for interp in pool:
                 out.append(("%s[%s]" % (name, interp.label), fn, interp))
     return out

@@ -3,11 +3,16 @@
  * literals as Python's repr() writes them, and cutting.  Reading live
  * objects needs root: tests/integration/cases_locals.py covers that.
  *
- * Expected strings are what CPython 3.x prints for repr(value).
+ * Expected strings are what CPython 3.x prints for repr(value), and 2.7
+ * for its str and unicode (with the code points shown as 3.x does).
  */
 #include <math.h>
+#include <stdlib.h>
 #include "unit.h"
+#include "offsets.h"
 #include "pyobj.h"
+#include "symbols.h"
+#include "utf8.h"
 
 static const char *flt(double v)
 {
@@ -91,6 +96,64 @@ static void test_bytes(void)
 	CHECK_EQ_STR(lit("", 0, 1, 0), "b''");
 }
 
+/* 2.7: a str is a byte string, shown with the escapes of bytes and no
+ * prefix (repr() in 2.7); a unicode has the u prefix. */
+static void test_27_literals(void)
+{
+	uint32_t raw[] = { 0, 'a', '\'', '\n', 0xc3, 0xaf };
+	char buf[64];
+
+	pyobj_format_str(raw, 6, 6, 2, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "\"\\x00a'\\n\\xc3\\xaf\"");
+	CHECK_EQ_STR(lit("na\xc3\xafve \xe2\x98\x83", 0, 3, 0), "u'na\xc3\xafve \xe2\x98\x83'");
+	CHECK_EQ_STR(lit("abc", 5, 3, 0), "u'abc'...");
+}
+
+/* Lenient UTF-8: valid sequences decode, any other byte is its Latin-1
+ * character, a sequence cut by the end of the buffer too. */
+static void test_utf8_get(void)
+{
+	const unsigned char ok[] = "\xc3\xaf\xf0\x9d\x84\x9e", bad[] = "\xff\xc3(", cut[] = "\xe2\x98";
+	size_t len = 0;
+
+	CHECK_EQ_INT(utf8_get(ok, 6, &len), 0xef);
+	CHECK_EQ_INT(len, 2);
+	CHECK_EQ_INT(utf8_get(ok + 2, 4, &len), 0x1d11e);
+	CHECK_EQ_INT(len, 4);
+	CHECK_EQ_INT(utf8_get(ok + 2, 3, &len), 0xf0);   /* the buffer ends inside it */
+	CHECK_EQ_INT(len, 1);
+	CHECK_EQ_INT(utf8_get(bad, 3, &len), 0xff);
+	CHECK_EQ_INT(len, 1);
+	CHECK_EQ_INT(utf8_get(bad + 1, 2, &len), 0xc3);  /* no continuation byte */
+	CHECK_EQ_INT(len, 1);
+	CHECK_EQ_INT(utf8_get(cut, 2, &len), 0xe2);
+	CHECK_EQ_INT(len, 1);
+}
+
+/* 2.7 names (PyStringObject, offsets of the 2.7 table): UTF-8 bytes come
+ * out as UTF-8, other bytes as Latin-1, a cut copy ends in "...". */
+static void test_names_27(void)
+{
+	const struct py_offsets *o = offsets_find(2, 7, 0);
+	const char name[] = "na\xc3\xafve_\xff";
+	uint8_t blob[64] = { 0 };
+	int64_t len = (int64_t)strlen(name);
+	char *s;
+
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	memcpy(blob + o->unicode_length, &len, 8);
+	memcpy(blob + o->unicode_ascii_size, name, (size_t)len + 1);
+	s = pystr_decode(blob, (size_t)o->unicode_ascii_size + (size_t)len + 1, o);
+	CHECK_EQ_STR(s ? s : "(null)", "na\xc3\xafve_\xc3\xbf");
+	free(s);
+	s = pystr_decode(blob, (size_t)o->unicode_ascii_size + 2, o);
+	CHECK_EQ_STR(s ? s : "(null)", "na...");
+	free(s);
+	CHECK(pystr_decode(blob, (size_t)o->unicode_ascii_size, o) == NULL);
+}
+
 /* A repr that does not fit ends in "..." inside the buffer and never
  * splits a UTF-8 sequence. */
 static void test_cut(void)
@@ -110,5 +173,8 @@ int main(void)
 	test_str();
 	test_bytes();
 	test_cut();
+	test_27_literals();
+	test_utf8_get();
+	test_names_27();
 	return unit_summary("test_pyobj");
 }

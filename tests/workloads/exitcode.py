@@ -8,20 +8,21 @@ with the command's status, and that `record -p` stops when its target
 exits.  The work is in busy (lines marked @busy); "ready" is printed first.
 """
 import sys
-import time
+
+from compat import monotonic, say
 
 
 def busy(seconds):
-    end = time.monotonic() + seconds
+    end = monotonic() + seconds
     n = 0
-    while time.monotonic() < end:  # @busy
+    while monotonic() < end:  # @busy
         n += 1  # @busy
     return n
 
 
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    print("ready", flush=True)
+    say("ready")
     busy(seconds)
     sys.exit(7)
 

@@ -10,22 +10,24 @@ test can tell whose stack is whose.  Prints "ready" when running.
 import sys
 import time
 
+from compat import clock, say
+
 SRC = """
 def fleet_{tag}(until):
-    while __import__("time").perf_counter() < until:
+    while clock() < until:
         pass
 """
 
 
 def main():
     tag, seconds = sys.argv[1], float(sys.argv[2])
-    ns = {}
+    ns = {"clock": clock}
     exec(compile(SRC.format(tag=tag), "fleet_%s.py" % tag, "exec"), ns)
     work = ns["fleet_" + tag]
     stop = time.time() + seconds
-    print("ready", flush=True)
+    say("ready")
     while time.time() < stop:
-        work(time.perf_counter() + 0.002)
+        work(clock() + 0.002)
         time.sleep(0.058)
 
 

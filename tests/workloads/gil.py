@@ -3,7 +3,8 @@
 
 Usage: gil.py [SECONDS]   (default 30)
 
-Thread "hasher" loops in hash_loop over hashlib.sha256 of an 8 MiB buffer:
+Thread "hasher" loops in hash_loop over hashlib.sha256 of an 8 MiB buffer
+(zlib.compress where sha256 is not OpenSSL's, which alone releases the GIL):
 CPython releases the GIL while hashing, so this thread runs C code on its
 own core while thread "spinner" holds the GIL in py_spin.  A profiler that
 takes the GIL holder's (or the thread-local "attached") thread state for
@@ -14,30 +15,26 @@ Python and the kernel.  Prints "thread NAME TID" lines, then "ready".
 import hashlib
 import sys
 import threading
-import time
+import zlib
+
+from compat import SHA256_RELEASES_GIL, Barrier, monotonic, native_id, say
 
 BUF = b"\x5a" * (8 << 20)
 deadline = 0.0
-started = threading.Barrier(3)
-
-
-def native_id():
-    if hasattr(threading, "get_native_id"):  # 3.8+
-        return threading.get_native_id()
-    import ctypes  # 3.7: gettid(2), syscall 186 on x86_64
-    return ctypes.CDLL(None, use_errno=True).syscall(186)
+started = Barrier(3)
 
 
 def hash_loop():
+    # zlib.compress where sha256 would hold the GIL (see compat.py)
     n = 0
-    while time.monotonic() < deadline:  # @hash
-        n += len(hashlib.sha256(BUF).digest())  # @hash
+    while monotonic() < deadline:  # @hash
+        n += len(hashlib.sha256(BUF).digest() if SHA256_RELEASES_GIL else zlib.compress(BUF))  # @hash
     return n
 
 
 def py_spin():
     n = 0
-    while time.monotonic() < deadline:  # @spin
+    while monotonic() < deadline:  # @spin
         n += 1  # @spin
     return n
 
@@ -47,7 +44,7 @@ def thread_main(fn, tids):
     try:
         with open("/proc/self/task/%d/comm" % native_id(), "w") as f:
             f.write(name)
-    except OSError:
+    except (IOError, OSError):  # 2.7: IOError is no OSError
         pass
     tids[name] = native_id()
     started.wait()
@@ -57,7 +54,7 @@ def thread_main(fn, tids):
 def main():
     global deadline
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
-    deadline = time.monotonic() + seconds
+    deadline = monotonic() + seconds
     tids = {}
     threads = [threading.Thread(target=thread_main, args=(fn, tids), name=name)
                for name, fn in (("hasher", hash_loop), ("spinner", py_spin))]
@@ -66,7 +63,7 @@ def main():
     started.wait()
     for name in sorted(tids):
         print("thread %s %d" % (name, tids[name]))
-    print("ready", flush=True)
+    say("ready")
     for t in threads:
         t.join()
 

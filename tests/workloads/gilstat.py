@@ -24,53 +24,49 @@ import threading
 import time
 import zlib
 
+from compat import SHA256_RELEASES_GIL, Barrier, clock, monotonic, native_id, say
+
 deadline = 0.0
-
-
-def native_id():
-    if hasattr(threading, "get_native_id"):  # 3.8+
-        return threading.get_native_id()
-    import ctypes  # 3.7: gettid(2), syscall 186 on x86_64
-    return ctypes.CDLL(None, use_errno=True).syscall(186)
 
 
 def spin():
     n = 0
-    while time.monotonic() < deadline:  # @spin
+    while monotonic() < deadline:  # @spin
         n += 1
     return n
 
 
 def sleeper():
-    while time.monotonic() < deadline:
+    while monotonic() < deadline:
         time.sleep(0.01)  # @sleep
 
 
 def hasher():
-    buf = bytes(range(256)) * (32 << 10)  # 8 MiB, compressible
+    buf = bytes(bytearray(range(256))) * (32 << 10)  # 8 MiB, compressible
     n = 0
-    while time.monotonic() < deadline:
-        n += len(hashlib.sha256(buf).digest())  # @hash
+    while monotonic() < deadline:
+        if SHA256_RELEASES_GIL:  # else it holds the GIL (see compat.py)
+            n += len(hashlib.sha256(buf).digest())  # @hash
         n += len(zlib.compress(buf, 6))  # @compress
     return n
 
 
 def hold_50ms():
-    end = time.perf_counter() + 0.05
+    end = clock() + 0.05
     n = 0
-    while time.perf_counter() < end:  # @hold-loop
+    while clock() < end:  # @hold-loop
         n += 1
     time.sleep(0.02)  # @hold-end
     return n
 
 
 def hog_main():
-    while time.monotonic() < deadline:
+    while monotonic() < deadline:
         hold_50ms()  # @hog-call
 
 
 def waiter():
-    while time.monotonic() < deadline:
+    while monotonic() < deadline:
         time.sleep(0.002)  # @wait
 
 
@@ -87,7 +83,7 @@ def name_thread(name):
     try:
         with open("/proc/self/task/%d/comm" % native_id(), "w") as f:
             f.write(name)
-    except OSError:
+    except (IOError, OSError):  # 2.7: IOError is no OSError
         pass
 
 
@@ -95,11 +91,13 @@ def main():
     global deadline
     mode = sys.argv[1]
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
-    deadline = time.monotonic() + seconds
-    if mode == "hold":
+    deadline = monotonic() + seconds
+    if mode == "hold" and hasattr(sys, "setswitchinterval"):
         sys.setswitchinterval(1.0)
+    elif mode == "hold":  # 2.7 switches every N bytecodes instead
+        sys.setcheckinterval(1 << 30)
     specs = MODES[mode]
-    started = threading.Barrier(len(specs) + 1)
+    started = Barrier(len(specs) + 1)
     tids = {}
 
     def run(name, fn):
@@ -117,7 +115,7 @@ def main():
         tids["single"] = native_id()
     for name in sorted(tids):
         print("thread %s %d" % (name, tids[name]))
-    print("ready", flush=True)
+    say("ready")
     if mode == "single":
         spin()
     for t in threads:

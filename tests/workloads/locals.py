@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+# -*- coding: utf-8 -*-
 """locals.py - a frame whose arguments and locals hold known values.
 
 Usage: locals.py [SECONDS]   (default 30)
@@ -13,9 +14,16 @@ captured by a closure lives in its cell up to 3.10, in its own slot from
 3.11.  `later` is unbound while hold sleeps.  The integration test
 imports this file for VALUES, so expectations cannot drift from it.
 "ready" is printed before the loop.
+
+On CPython 2.7 `text` is a unicode (u'...'), the other strings are 2.7
+str objects (byte strings), and flag, which cannot be keyword-only there
+(PEP 3102 is 3.0), comes before *rest: the same co_varnames order.  So
+hold is source text, compiled at its own lines of this file (define_hold).
 """
 import sys
 import time
+
+monotonic = getattr(time, "monotonic", time.time)  # 3.3+
 
 VALUES = {
     "small": 42,
@@ -23,7 +31,7 @@ VALUES = {
     "edge": 2 ** 64 - 1,
     "negative": -123456789012,
     "ratio": 0.1 + 0.2,
-    "text": 'it\'s "quoted": naïve ☃ 𝄞',
+    "text": u'it\'s "quoted": naïve ☃ 𝄞',
     "blob": b"\x00ab'c\n",
     "items": [1, 'two', None],
     "pair": (7,),
@@ -38,6 +46,8 @@ class Widget:
     pass
 
 
+HOLD_LINE = sys._getframe().f_lineno + 1
+HOLD = u'''
 def hold(seconds, label, *rest, flag=True, **extra):
     v = VALUES
     small, big, edge, negative = v["small"], v["big"], v["edge"], v["negative"]
@@ -47,17 +57,32 @@ def hold(seconds, label, *rest, flag=True, **extra):
     widget = Widget()
     captured = 'cell'
     inner = lambda: (captured, label)  # noqa: E731  (makes both cells)
-    print("ready", flush=True)
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    sys.stdout.write("ready\\n")
+    sys.stdout.flush()
+    end = monotonic() + seconds
+    while monotonic() < end:
         time.sleep(0.05)  # @hold
     later = 1
     return inner, later
+'''
+
+
+def define_hold():
+    source = HOLD
+    if sys.version_info[0] == 2:
+        source = source.replace(u"*rest, flag=True,", u"flag=True, *rest,")
+    exec(compile("\n" * (HOLD_LINE - 1) + source, __file__, "exec"), globals())
+
+
+define_hold()
 
 
 def main():
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-    hold(seconds, 'lbl', 'extra1', flag=False, opt=5)  # @call-hold
+    if sys.version_info[0] >= 3:
+        hold(seconds, 'lbl', 'extra1', flag=False, opt=5)  # @call-hold
+    else:
+        hold(seconds, 'lbl', False, 'extra1', opt=5)  # @call-hold
 
 
 if __name__ == "__main__":

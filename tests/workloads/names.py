@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+# -*- coding: utf-8 -*-
 """names.py - hot functions whose names a profiler must qualify and encode.
 
 Usage: names.py [SECONDS]   (default 30)
@@ -14,11 +15,15 @@ One thread calls, in turn, for ~4 ms each:
     astral   spin_𠀀 (UCS-4 str)      spin_𠀀        spin_𠀀
 Spinning lines carry @TAG, call sites in main @call-TAG, the call of main
 @module-call.  "ready" is printed before the loop.
+
+CPython 2.7 has no non-ASCII identifiers (PEP 3131 is 3.0): the three
+non-ASCII functions are source text in this file, compiled at their own
+lines (compat.define_at), and on 2.7 their co_name holds the UTF-8 bytes
+of the same names, as a 2.7 code object can.
 """
 import sys
-import time
 
-clock = time.perf_counter
+from compat import clock, define_at, monotonic, say
 
 
 class Worker:
@@ -43,6 +48,8 @@ class Outer:
             return n
 
 
+NON_ASCII_LINE = sys._getframe().f_lineno + 1
+NON_ASCII = u'''
 def naïve_spin(end):
     n = 0
     while clock() < end:  # @naive
@@ -62,6 +69,12 @@ def spin_𠀀(end):
     while clock() < end:  # @astral
         n += 1  # @astral
     return n
+'''
+SPIN = {u"naive": u"naïve_spin", u"cjk": u"計算_spin", u"astral": u"spin_\U00020000"}
+define_at(NON_ASCII_LINE, NON_ASCII, __file__, globals(),
+          py2={name: "spin_" + tag for tag, name in SPIN.items()})
+SPIN = {tag: globals()[name if sys.version_info[0] >= 3 else "spin_" + tag]
+        for tag, name in SPIN.items()}
 
 
 def make_spinner():
@@ -75,17 +88,17 @@ def make_spinner():
 
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
-    deadline = time.monotonic() + seconds
+    deadline = monotonic() + seconds
     worker = Worker()
     closure = make_spinner()
-    print("ready", flush=True)
-    while time.monotonic() < deadline:
+    say("ready")
+    while monotonic() < deadline:
         worker.compute(clock() + 0.004)  # @call-compute
         Outer.Inner.deep(clock() + 0.004)  # @call-deep
-        naïve_spin(clock() + 0.004)  # @call-naive
+        SPIN["naive"](clock() + 0.004)  # @call-naive
         closure(clock() + 0.004)  # @call-closure
-        計算_spin(clock() + 0.004)  # @call-cjk
-        spin_𠀀(clock() + 0.004)  # @call-astral
+        SPIN["cjk"](clock() + 0.004)  # @call-cjk
+        SPIN["astral"](clock() + 0.004)  # @call-astral
 
 
 if __name__ == "__main__":

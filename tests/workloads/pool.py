@@ -6,6 +6,8 @@ import multiprocessing
 import sys
 import time
 
+from compat import say
+
 
 def pool_work(n):
     end = time.time() + 0.05
@@ -18,11 +20,14 @@ def pool_work(n):
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
     stop = time.time() + seconds
-    with multiprocessing.Pool(2) as pool:
+    pool = multiprocessing.Pool(2)  # a context manager from 3.3 on
+    try:
         pool.map(pool_work, range(2))
-        print("ready", flush=True)
+        say("ready")
         while time.time() < stop:
             pool.map(pool_work, range(8))  # @map
+    finally:
+        pool.terminate()
 
 
 if __name__ == "__main__":

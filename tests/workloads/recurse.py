@@ -11,7 +11,8 @@ bottom, just before spinning; the depth is measured there with
 sys._getframe, not assumed.
 """
 import sys
-import time
+
+from compat import monotonic, say
 
 
 def frames_of(name):
@@ -25,9 +26,9 @@ def frames_of(name):
 
 
 def bottom(deadline):
-    print("ready %d" % frames_of("recurse"), flush=True)
+    say("ready %d" % frames_of("recurse"))
     n = 0
-    while time.monotonic() < deadline:  # @bottom
+    while monotonic() < deadline:  # @bottom
         n += 1  # @bottom
     return n
 
@@ -42,7 +43,7 @@ def main():
     depth = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
     sys.setrecursionlimit(max(1000, depth + 200))
-    recurse(depth, time.monotonic() + seconds)  # @main-call
+    recurse(depth, monotonic() + seconds)  # @main-call
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ Python stacks are known (root first):
                 two C frames between Python frames, i.e. two entry shims
                 on 3.12+)
 Spinning lines are marked with the leaf's name.  "ready" before the loop.
+Coroutines (async def) are 3.5+: they are source text compiled at their
+own lines of this file (compat.define_at), and 2.7 runs the other two.
 """
 import sys
-import time
 
-clock = time.perf_counter
+from compat import clock, define_at, monotonic, say
 
 
 def produce(end):
@@ -30,6 +31,8 @@ def consume(end):
     return sum(produce(end))
 
 
+CORO_LINE = sys._getframe().f_lineno + 1
+CORO = '''
 async def leaf_coro(end):
     n = 0
     while clock() < end:  # @leaf_coro
@@ -39,6 +42,9 @@ async def leaf_coro(end):
 
 async def outer_coro(end):
     return await leaf_coro(end)
+'''
+define_at(CORO_LINE, CORO, __file__, globals())
+COROUTINES = "outer_coro" in globals()
 
 
 def drive(end):
@@ -66,11 +72,12 @@ def via_c(end):
 
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
-    deadline = time.monotonic() + seconds
-    print("ready", flush=True)
-    while time.monotonic() < deadline:
+    deadline = monotonic() + seconds
+    say("ready")
+    while monotonic() < deadline:
         consume(clock() + 0.004)
-        drive(clock() + 0.004)
+        if COROUTINES:
+            drive(clock() + 0.004)
         via_c(clock() + 0.004)
 
 

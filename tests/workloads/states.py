@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+from compat import clock, say
+
 LOCK = threading.Lock()
 TIDS = {}
 
@@ -44,8 +46,13 @@ def sleeper(stop):
         time.sleep(0.5)  # @sleep
 
 
+def lock_timeout(stop):
+    """acquire()'s timeout (3.2+); 2.7 blocks for good (a daemon thread)."""
+    return () if sys.version_info[0] == 2 else (True, max(stop - time.time(), 0.1))
+
+
 def locked(stop):
-    LOCK.acquire(timeout=max(stop - time.time(), 0.1))  # @lock
+    LOCK.acquire(*lock_timeout(stop))  # @lock
 
 
 def selector(stop):
@@ -56,8 +63,8 @@ def selector(stop):
 def dozer(stop):
     while time.time() < stop:
         time.sleep(0.008)  # @doze
-        end = time.perf_counter() + 0.002
-        while time.perf_counter() < end:  # @dozework
+        end = clock() + 0.002
+        while clock() < end:  # @dozework
             pass
 
 
@@ -66,15 +73,16 @@ def main():
     only = sys.argv[2:]  # e.g. "dozer" alone: no GIL contention from "busy"
     stop = time.time() + seconds
     LOCK.acquire()
-    threads = [threading.Thread(target=named(f), args=(stop,), name=f.__name__, daemon=True)
+    threads = [threading.Thread(target=named(f), args=(stop,), name=f.__name__)
                for f in (busy, sleeper, locked, selector, dozer)
                if not only or f.__name__ in only]
     for t in threads:
+        t.daemon = True  # Thread(daemon=) is 3.3+
         t.start()
     time.sleep(0.3)
     for t in threads:
-        print("thread %s %d" % (t.name, TIDS[t.name]), flush=True)
-    print("ready", flush=True)
+        say("thread %s %d" % (t.name, TIDS[t.name]))
+    say("ready")
     while time.time() < stop:
         time.sleep(0.2)  # @main
 

@@ -11,17 +11,11 @@ The main thread sleeps in join() and does not use CPU.
 """
 import sys
 import threading
-import time
 
-started = threading.Barrier(5)
+from compat import Barrier, monotonic, native_id, say
+
+started = Barrier(5)
 deadline = 0.0
-
-
-def native_id():
-    if hasattr(threading, "get_native_id"):  # 3.8+
-        return threading.get_native_id()
-    import ctypes  # 3.7: gettid(2), syscall 186 on x86_64
-    return ctypes.CDLL(None, use_errno=True).syscall(186)
 
 
 def name_kernel_thread(name):
@@ -30,34 +24,34 @@ def name_kernel_thread(name):
     try:
         with open("/proc/self/task/%d/comm" % native_id(), "w") as f:
             f.write(name)
-    except OSError:
+    except (IOError, OSError):  # 2.7: IOError is no OSError
         pass
 
 
 def spin_0():
     n = 0
-    while time.monotonic() < deadline:  # @spin_0
+    while monotonic() < deadline:  # @spin_0
         n += 1  # @spin_0
     return n
 
 
 def spin_1():
     n = 0
-    while time.monotonic() < deadline:  # @spin_1
+    while monotonic() < deadline:  # @spin_1
         n += 1  # @spin_1
     return n
 
 
 def spin_2():
     n = 0
-    while time.monotonic() < deadline:  # @spin_2
+    while monotonic() < deadline:  # @spin_2
         n += 1  # @spin_2
     return n
 
 
 def spin_3():
     n = 0
-    while time.monotonic() < deadline:  # @spin_3
+    while monotonic() < deadline:  # @spin_3
         n += 1  # @spin_3
     return n
 
@@ -73,7 +67,7 @@ def thread_main(fn, tids):
 def main():
     global deadline
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
-    deadline = time.monotonic() + seconds
+    deadline = monotonic() + seconds
     tids = {}
     threads = []
     for k, fn in enumerate((spin_0, spin_1, spin_2, spin_3)):
@@ -84,7 +78,7 @@ def main():
     started.wait()
     for name in sorted(tids):
         print("thread %s %d" % (name, tids[name]))
-    print("ready", flush=True)
+    say("ready")
     for t in threads:
         t.join()
 
