@@ -42,18 +42,17 @@ static __noinline void report(__u32 pid, __u32 tid, __u32 kind, __u64 now, __u64
 	struct walk_ctx w = {};
 	struct proc_info *proc;
 	struct gil_event *ev;
-	__u32 zero = 0, c, n;
+	__u32 c, n;
 
 	proc = bpf_map_lookup_elem(&procs, &pid);
-	w.s = bpf_map_lookup_elem(&scratch, &zero);
-	w.cache = bpf_map_lookup_elem(&code_cache, &zero);
-	if (!proc || !w.s || !w.cache)
+	if (!proc || walk_begin(&w))
 		return;
 	walk_current(&w, proc, pid, tid);
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		gil_stat_inc(GIL_STAT_LOST_EVENTS);
+		walk_end(&w);
 		return;
 	}
 	ev->pid = pid;
@@ -74,6 +73,7 @@ static __noinline void report(__u32 pid, __u32 tid, __u32 kind, __u64 now, __u64
 	}
 	bpf_ringbuf_submit(ev, 0);
 	gil_stat_inc(GIL_STAT_EVENTS);
+	walk_end(&w);
 }
 
 /* The calling thread's entry, created on first sight if its process is

@@ -295,6 +295,7 @@ enum pybpf_stat {
 	STAT_LOST_EVENTS,      /* ring buffer full: frame shown as <unknown> */
 	STAT_ERR_SYMBOL,       /* reading name/file/line table for an event failed */
 	STAT_THREAD_SCAN,      /* thread list longer than PYBPF_MAX_THREADS */
+	STAT_NESTED,           /* a program would have nested on this CPU: refused */
 	STAT_NR,
 };
 

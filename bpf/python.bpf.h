@@ -38,6 +38,8 @@ struct {
 
 /* Per-CPU scratch: too big for the 512-byte BPF stack. */
 struct walk_scratch {
+	__u32 busy;          /* a program on this CPU is using it */
+	__u32 pad;
 	struct stack_chunk chunks[PYBPF_MAX_CHUNKS];
 	__u8 frame_buf[PYBPF_FRAME_READ + 8];
 	__u8 code_buf[PYBPF_CODE_READ + 8];
@@ -53,7 +55,7 @@ struct {
 } scratch SEC(".maps");
 
 struct walk_ctx {
-	struct walk_scratch *s;
+	struct walk_scratch *s;  /* this CPU's scratch, held between walk_begin and walk_end */
 	struct code_cache *cache;
 	struct proc_info *proc;
 	__u64 frame;         /* next frame to read, 0 = done */
@@ -451,6 +453,35 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	if (w->frame)
 		w->flags |= STACK_TRUNCATED;
 	return 0;
+}
+
+/* Take this CPU's scratch and code cache for one walk.  Programs can nest
+ * on a CPU (a perf event interrupting a uprobe program, say), and the
+ * kernel does not stop every such pair: the inner one is refused here and
+ * counted, so no walk ever sees another's half-written scratch or cache
+ * slot.  Nesting is not parallelism: a test-then-set on one CPU is safe. */
+static __always_inline int walk_begin(struct walk_ctx *w)
+{
+	__u32 zero = 0;
+	struct walk_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+
+	w->cache = bpf_map_lookup_elem(&code_cache, &zero);
+	if (!s || !w->cache)
+		return -1;
+	if (s->busy) {
+		stat_inc(STAT_NESTED);
+		return -1;
+	}
+	s->busy = 1;
+	w->s = s;
+	return 0;
+}
+
+static __always_inline void walk_end(struct walk_ctx *w)
+{
+	if (w->s)
+		w->s->busy = 0;
+	w->s = NULL;
 }
 
 #endif /* PYBPF_PYTHON_BPF_H */

@@ -75,16 +75,14 @@ static __always_inline int count_stack(struct walk_ctx *w, __u32 tid, __u32 flag
 	return 0;
 }
 
-/* Walk the current thread's Python stack into w; 0 if there is one. */
+/* Walk the current thread's Python stack into w; 0 if there is one.  The
+ * caller ends with walk_end(w) whatever this returns. */
 static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *proc,
 					__u32 pid, __u32 tid)
 {
-	__u32 zero = 0;
 	__u64 tstate;
 
-	w->s = bpf_map_lookup_elem(&scratch, &zero);
-	w->cache = bpf_map_lookup_elem(&code_cache, &zero);
-	if (!w->s || !w->cache)
+	if (walk_begin(w))
 		return -1;
 	tstate = find_tstate(proc, tid);
 	if (!tstate) {
@@ -115,10 +113,10 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 	if (!proc)
 		return 0;
 	stat_inc(STAT_SAMPLES);
-	if (walk_current(&w, proc, pid, tid))
-		return 0;
-	if (!count_stack(&w, tid, proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0, 1))
+	if (!walk_current(&w, proc, pid, tid) &&
+	    !count_stack(&w, tid, proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0, 1))
 		stat_inc(STAT_STACKS);
+	walk_end(&w);
 	return 0;
 }
 
@@ -162,6 +160,7 @@ static __always_inline void switch_out(__u32 tid, __u64 now)
 			count_stack(&w, tid, COUNT_IDLE, 0);
 			e->stack_hash = w.hash;
 		}
+		walk_end(&w);
 		e->walk_ns = now;
 	}
 	e->start_ns = now;
@@ -252,6 +251,7 @@ int pybpf_take_exit(struct pt_regs *ctx)
 	proc = bpf_map_lookup_elem(&procs, &pid);
 	if (proc && walk_current(&w, proc, pid, tid) == 0)
 		count_stack(&w, tid, COUNT_GILWAIT, wait);
+	walk_end(&w);
 	return 0;
 }
 

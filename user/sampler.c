@@ -55,6 +55,7 @@ static const char *stat_names[SAMPLER_NSTATS] = {
 	[STAT_LOST_EVENTS] = "frames unnamed: event ring full",
 	[STAT_ERR_SYMBOL] = "incomplete symbol copies",
 	[STAT_THREAD_SCAN] = "thread lists longer than the scan limit",
+	[STAT_NESTED] = "samples refused: a BPF program would have nested on the CPU",
 	[SAMPLER_LOST_USER] = "samples lost: stack not readable",
 	[SAMPLER_RECURSION_MISSES] = "samples skipped by the kernel: BPF program would nest",
 };
@@ -421,7 +422,7 @@ uint64_t sampler_errors(const uint64_t st[SAMPLER_NSTATS])
 
 uint64_t sampler_lost(const uint64_t st[SAMPLER_NSTATS])
 {
-	return st[STAT_LOST_COUNTS] + st[STAT_LOST_STACKS] + st[SAMPLER_LOST_USER];
+	return st[STAT_LOST_COUNTS] + st[STAT_LOST_STACKS] + st[STAT_NESTED] + st[SAMPLER_LOST_USER];
 }
 
 void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS])
