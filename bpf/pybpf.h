@@ -79,6 +79,7 @@ struct py_offsets {
 	__s32 code_firstlineno;
 	__s32 code_linetable;        /* co_lnotab (<= 3.9), co_linetable (3.10+) */
 	__s32 code_adaptive;         /* co_code_adaptive: first code unit (3.11+) */
+	__s32 code_version;          /* co_version: numbers code objects as made (3.12+) */
 	__s32 object_type;           /* PyObject.ob_type (24 in free-threaded builds) */
 	/* str / bytes objects (for userspace decoding and BPF blob sizes).
 	 * Names are PEP 393 str objects from 3.3 on; 2.7's are PyStringObject

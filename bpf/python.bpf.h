@@ -305,20 +305,32 @@ static __noinline __u32 register_code(struct walk_ctx *w, __u64 code, __u64 vali
 
 /* ---- the frame walk ------------------------------------------------- */
 
-/* Identity of a code object beyond its address: the pointers it holds
- * and the head of its name (length, cached hash, first characters), so a
- * freed code object replaced at the same address by another function --
- * whose name string may itself reuse the old string's address -- is
- * told apart. */
+/* Identity of a code object beyond its address, so that a freed code
+ * object replaced at the same address by another -- whose name, file and
+ * line table may reuse the old ones' addresses -- is told apart: the
+ * pointers it holds, its first line, the head of its name (length, cached
+ * hash, first characters), and its creation number (co_version, 3.12+)
+ * or, before 3.12, the head of its line table (a module reloaded with a
+ * function's body moved down has the same bytecode and name, not the same
+ * line table). */
 static __always_inline __u64 code_validator(struct walk_ctx *w, __u64 name)
 {
 	const struct py_offsets *o = &w->proc->off;
 	struct walk_scratch *s = w->s;
-	__u64 v;
+	__u64 v, lines;
 
+	lines = buf_u64(s->code_buf, o->code_linetable, CODE_MASK);
 	v = mix64(name, buf_u64(s->code_buf, o->code_filename, CODE_MASK));
-	v = mix64(v, buf_u64(s->code_buf, o->code_linetable, CODE_MASK));
+	v = mix64(v, lines);
 	v = mix64(v, buf_u32(s->code_buf, o->code_firstlineno, CODE_MASK));
+	if (o->code_version >= 0)
+		v = mix64(v, buf_u32(s->code_buf, o->code_version, CODE_MASK));
+	else if (!bpf_probe_read_user(s->hdr_buf, PYBPF_NAME_HEAD, (void *)lines))
+		/* size and the first 24 bytes of the table */
+		v = mix64(mix64(mix64(mix64(v, buf_u64(s->hdr_buf, o->bytes_size, HEAD_MASK)),
+				      buf_u64(s->hdr_buf, o->bytes_data, HEAD_MASK)),
+				buf_u64(s->hdr_buf, o->bytes_data + 8, HEAD_MASK)),
+			  buf_u64(s->hdr_buf, o->bytes_data + 16, HEAD_MASK));
 	if (bpf_probe_read_user(s->name_buf, PYBPF_NAME_HEAD, (void *)name)) {
 		stat_inc(STAT_ERR_NAME);
 		return v;

@@ -239,6 +239,10 @@ FIELDS = [
     # 3.11 stores the bytecode inside the code object.
     ("code_adaptive", [((2, 7), NONE),
                        ((3, 11), off(CO, "co_code_adaptive"))]),
+    # 3.12 gives every new code object the next number of a counter
+    # (co_version): a function recompiled at a freed one's address differs.
+    ("code_version", [((2, 7), NONE),
+                      ((3, 12), off(CO, "co_version"))]),
     # Free-threaded builds (PEP 703) put ob_tid and reference counts first.
     ("object_type", [((2, 7), off("PyObject", "ob_type"))]),
     # Compact str objects are PEP 393 (3.3); 2.7 has no PyASCIIObject: its

@@ -441,7 +441,7 @@ void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *i
 	int32_t frame[] = { o->frame_code, o->frame_back, o->frame_lasti, o->frame_owner,
 			    o->frame_tlbc_index };
 	int32_t code[] = { o->object_type, o->code_name, o->code_qualname, o->code_filename,
-			   o->code_firstlineno, o->code_linetable, o->code_tlbc };
+			   o->code_firstlineno, o->code_linetable, o->code_tlbc, o->code_version };
 
 	memset(info, 0, sizeof(*info));
 	info->frame_read = end_of(0, frame, sizeof(frame) / sizeof(frame[0]), PYBPF_FRAME_READ);

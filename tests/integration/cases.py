@@ -17,6 +17,7 @@ from cases_fleet import case_fleet, case_rotate, case_sigusr1, case_containers
 from cases_locals import case_locals
 from cases_versions import case_future_minor, case_bad_debug_offsets
 from cases_counts import case_drain_exact
+from cases_reload import case_reload
 from cases_nogil import case_no_gil
 
 CASES = [
@@ -30,6 +31,7 @@ CASES = [
     ("recursion", case_recursion, "supported"),
     ("truncation", case_truncation, "supported"),
     ("churn", case_churn, "supported"),
+    ("reload", case_reload, "supported"),
     ("exitcode", case_exitcode, "supported"),
     ("target-exit", case_target_exit, "supported"),
     ("top", case_top, "supported"),
