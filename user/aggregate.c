@@ -216,6 +216,8 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 	st->nspid = ap ? ap->nspid : 0;
 	st->count = v->count;
 	st->flags = v->stack_flags & STACK_TRUNCATED ? PSTACK_TRUNCATED : 0;
+	if (k->flags & (COUNT_IDLE | COUNT_GILWAIT))
+		st->flags |= PSTACK_OFFCPU;
 	if (o->process_roots) {
 		snprintf(label, sizeof(label), "process %u", k->pid);
 		err = synthetic_frame(b, PFRAME_PROCESS, k->pid, ap ? ap->label : label,

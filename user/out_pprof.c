@@ -5,7 +5,10 @@
  * Field numbers are those of github.com/google/pprof proto/profile.proto.
  * What the file holds:
  *
- * - sample_type [samples/count, cpu/nanoseconds]; period_type cpu/
+ * - sample_type [samples/count, cpu/nanoseconds], plus wall/nanoseconds
+ *   when the profile holds off-CPU time (--idle, --gil-wait): on-CPU
+ *   samples count in cpu and wall, off-CPU ones in wall only, never in
+ *   cpu (as Pyroscope's wall profiles); period_type cpu/
  *   nanoseconds with period = 1e9 / rate_hz (0 if the rate is unknown);
  *   time_nanos and duration_nanos from the profile; the title and the
  *   Python version as comments.
@@ -282,15 +285,16 @@ static void put_label(struct pprof *w, const char *key, const char *str, uint64_
 	put_sub(w, SAMPLE_LABEL);
 }
 
-static void put_sample(struct pprof *w, const struct pstack *s, uint64_t period)
+static void put_sample(struct pprof *w, const struct pstack *s, uint64_t period, int wall)
 {
-	uint64_t values[2] = { s->count, s->count * period };
+	int off = (s->flags & PSTACK_OFFCPU) != 0;
+	uint64_t values[3] = { s->count, off ? 0 : s->count * period, s->count * period };
 	uint32_t k;
 
 	for (k = 0; k < s->depth; k++)
 		w->ids[k] = frame_location(w, s->frames[s->depth - 1 - k]);
 	proto_packed(&w->msg, SAMPLE_LOCATION_ID, w->ids, s->depth);
-	proto_packed(&w->msg, SAMPLE_VALUE, values, 2);
+	proto_packed(&w->msg, SAMPLE_VALUE, values, wall ? 3 : 2);
 	put_label(w, "pid", NULL, s->pid);
 	put_label(w, "tid", NULL, s->tid);
 	put_label(w, "thread_name", s->thread_name, 0);
@@ -348,11 +352,17 @@ static void put_profile(struct pprof *w)
 	uint32_t title = 0, version = 0;
 	size_t i;
 
+	int wall = 0;
+
+	for (i = 0; i < p->nstacks; i++)
+		wall |= (p->stacks[i].flags & PSTACK_OFFCPU) != 0;
 	intern(w, "");                       /* string_table[0] */
 	put_value_type(w, PROFILE_SAMPLE_TYPE, "samples", "count");
 	put_value_type(w, PROFILE_SAMPLE_TYPE, "cpu", "nanoseconds");
+	if (wall)
+		put_value_type(w, PROFILE_SAMPLE_TYPE, "wall", "nanoseconds");
 	for (i = 0; i < p->nstacks && !w->err; i++)
-		put_sample(w, &p->stacks[i], period);
+		put_sample(w, &p->stacks[i], period, wall);
 	put_value_type(w, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
 	proto_uint(&w->top, PROFILE_PERIOD, period);
 	if (p->start_unix_ns)

@@ -31,6 +31,7 @@ struct pframe {
 };
 
 #define PSTACK_TRUNCATED 1u
+#define PSTACK_OFFCPU    2u  /* time off the CPU (--idle, --gil-wait), not CPU time */
 
 struct pstack {
 	uint32_t pid;

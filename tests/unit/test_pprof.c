@@ -335,6 +335,36 @@ static void test_basic(void)
 	dprof_free(&d);
 }
 
+/* Off-CPU time (--idle, --gil-wait) is wall time, never CPU time: a third
+ * sample type, wall/nanoseconds, holds on- and off-CPU time, cpu only the
+ * on-CPU samples'. */
+static void test_offcpu(void)
+{
+	static struct pstack st[] = {
+		{ 100, 101, "MainThread", ST(st0), 30, 0 },
+		{ 100, 101, "MainThread", ST(st2), 70, PSTACK_OFFCPU },
+	};
+	struct profile p = basic;
+	struct dprof d;
+
+	p.stacks = st;
+	p.nstacks = 2;
+	p.total = 100;
+	if (roundtrip(&p, &d, NULL) == 0) {
+		CHECK_EQ_INT(d.nst, 3);
+		CHECK_EQ_STR(S(&d, d.st[1].type), "cpu");
+		CHECK_EQ_STR(S(&d, d.st[2].type), "wall");
+		CHECK_EQ_STR(S(&d, d.st[2].unit), "nanoseconds");
+		CHECK_EQ_INT(d.ns, 2);
+		CHECK(d.ns == 2 && d.s[0].nval == 3 && d.s[1].nval == 3);
+		if (d.ns == 2 && d.s[1].nval == 3) {
+			CHECK(d.s[0].val[1] == 30ull * PERIOD && d.s[0].val[2] == 30ull * PERIOD);
+			CHECK(d.s[1].val[1] == 0 && d.s[1].val[2] == 70ull * PERIOD);
+		}
+	}
+	dprof_free(&d);
+}
+
 /* Enough stacks and frames that the encoding is deflated in many pieces. */
 static void test_big(void)
 {
@@ -505,6 +535,7 @@ int main(void)
 {
 	test_encoder();
 	test_basic();
+	test_offcpu();
 	test_big();
 	test_edges();
 	test_go_pprof();
