@@ -208,7 +208,7 @@ struct thread_entry {
 /* tid -> the stack a thread had when it last blocked (--idle) */
 struct offcpu_entry {
 	__u64 start_ns;              /* when it went off-CPU; 0 = on CPU */
-	__u64 walk_ns;               /* when its stack was last walked */
+	__u64 sig;                   /* block signature of that stack (sampler.bpf.c) */
 	__u64 stack_hash;            /* that stack, 0 = none */
 	__u32 pid;
 	__u32 pad;

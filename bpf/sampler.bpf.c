@@ -75,6 +75,22 @@ static __always_inline int count_stack(struct walk_ctx *w, __u32 tid, __u32 flag
 	return 0;
 }
 
+/* Walk tstate's Python stack into w (scratch held); 0 if there is one. */
+static __always_inline int walk_thread(struct walk_ctx *w, struct proc_info *proc, __u32 pid,
+				       __u64 tstate)
+{
+	if (walk_frames(w, proc, pid, tstate))
+		return -1;
+	if (!w->depth) {
+		stat_inc(STAT_EMPTY);
+		return -1;
+	}
+	if (w->flags & STACK_TRUNCATED)
+		stat_inc(STAT_TRUNCATED);
+	w->hash = mix64(w->hash, ((__u64)w->depth << 32) | w->flags);
+	return 0;
+}
+
 /* Walk the current thread's Python stack into w; 0 if there is one.  The
  * caller ends with walk_end(w) whatever this returns. */
 static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *proc,
@@ -89,16 +105,7 @@ static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *pr
 		stat_inc(STAT_NO_TSTATE);
 		return -1;
 	}
-	if (walk_frames(w, proc, pid, tstate))
-		return -1;
-	if (!w->depth) {
-		stat_inc(STAT_EMPTY);
-		return -1;
-	}
-	if (w->flags & STACK_TRUNCATED)
-		stat_inc(STAT_TRUNCATED);
-	w->hash = mix64(w->hash, ((__u64)w->depth << 32) | w->flags);
-	return 0;
+	return walk_thread(w, proc, pid, tstate);
 }
 
 SEC("perf_event")
@@ -122,10 +129,6 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 
 /* ---- --idle: off-CPU time from the scheduler ------------------------- */
 
-/* Walks at most one stack per thread per sampling period: a thread that
- * blocks more often reuses its last stack (userspace sets this). */
-const volatile __u64 idle_walk_ns = 10000000;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* exited threads age out */
 	__uint(max_entries, 32768);
@@ -133,10 +136,33 @@ struct {
 	__type(value, struct offcpu_entry);
 } offcpu SEC(".maps");
 
-/* prev blocks: remember when and with which stack (prev is current). */
+/* What a blocking thread's stack is, for a few reads: its innermost frame
+ * and that frame's caller, each with its instruction.  Equal signatures at
+ * two blocks mean the same stack (the frames, their code and the calls
+ * they are in are the same), so the walk of the first serves the second;
+ * anything else walks again.  0 if unreadable (always walk). */
+static __always_inline __u64 block_signature(struct walk_ctx *w, struct proc_info *proc,
+					     __u64 tstate)
+{
+	const struct py_offsets *o = &proc->off;
+	__u32 n = proc->frame_read < PYBPF_FRAME_READ ? proc->frame_read : PYBPF_FRAME_READ;
+	__u64 frame, back, sig;
+
+	if (first_frame(proc, tstate, &frame) || !frame ||
+	    bpf_probe_read_user(w->s->frame_buf, n, (void *)frame))
+		return 0;
+	back = pyframe_back(o, w->s->frame_buf);
+	sig = mix64(mix64(frame, buf_u64(w->s->frame_buf, o->frame_lasti, FRAME_MASK)), back);
+	if (back && !bpf_probe_read_user(w->s->frame_buf, n, (void *)back))
+		sig = mix64(sig, buf_u64(w->s->frame_buf, o->frame_lasti, FRAME_MASK));
+	return sig | 1;
+}
+
+/* prev blocks: remember when, and the stack it blocks in -- walked now
+ * unless it is the very stack of its last block (prev is current). */
 static __always_inline void switch_out(__u32 tid, __u64 now)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), tstate, sig;
 	__u32 pid = pid_tgid >> 32;
 	struct offcpu_entry *e, fresh = {};
 	struct proc_info *proc;
@@ -153,17 +179,21 @@ static __always_inline void switch_out(__u32 tid, __u64 now)
 		if (!e)
 			return;
 	}
-	if (!e->stack_hash || now - e->walk_ns >= idle_walk_ns) {
+	e->start_ns = now;
+	if (walk_begin(&w))
+		return; /* nested: keep the previous stack rather than none */
+	tstate = find_tstate(proc, tid);
+	sig = tstate ? block_signature(&w, proc, tstate) : 0;
+	if (!sig || sig != e->sig || !e->stack_hash) {
 		e->stack_hash = 0;
-		if (walk_current(&w, proc, pid, tid) == 0) {
+		e->sig = sig;
+		if (tstate && walk_thread(&w, proc, pid, tstate) == 0) {
 			/* zero-weight count: stores the frames with the key */
 			count_stack(&w, tid, COUNT_IDLE, 0);
 			e->stack_hash = w.hash;
 		}
-		walk_end(&w);
-		e->walk_ns = now;
 	}
-	e->start_ns = now;
+	walk_end(&w);
 }
 
 /* next runs again: charge its off-CPU time to the stack it blocked in. */
@@ -182,6 +212,19 @@ static __always_inline void switch_in(__u32 tid, __u64 now)
 	e->start_ns = 0;
 }
 
+/* Kernels before 5.14 call the task state `state` (a long). */
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+/* Is prev leaving the CPU to wait (sleep, I/O, a lock), not runnable? */
+static __always_inline int blocking(struct task_struct *prev)
+{
+	if (bpf_core_field_exists(prev->__state))
+		return BPF_CORE_READ(prev, __state) != 0; /* TASK_RUNNING */
+	return BPF_CORE_READ((struct task_struct___pre514 *)prev, state) != 0;
+}
+
 /* A raw tracepoint needs no tracefs: args are (bool preempt,
  * struct task_struct *prev, struct task_struct *next, ...). */
 SEC("raw_tp/sched_switch")
@@ -191,8 +234,10 @@ int pybpf_switch(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *next = (struct task_struct *)ctx->args[2];
 	__u64 now = bpf_ktime_get_ns();
 
-	/* only blocking counts as idle: a preempted thread still wants CPU */
-	if (!ctx->args[0])
+	/* only blocking counts as idle: a thread preempted -- in an interrupt
+	 * (preempt set) or on its way back from a syscall (preempt clear,
+	 * state still TASK_RUNNING) -- still wants the CPU */
+	if (!ctx->args[0] && blocking(prev))
 		switch_out(BPF_CORE_READ(prev, pid), now);
 	switch_in(BPF_CORE_READ(next, pid), now);
 	return 0;

@@ -144,7 +144,6 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	bpf_map__set_max_entries(s->skel->maps.counts_a, opts->max_counts);
 	bpf_map__set_max_entries(s->skel->maps.counts_b, opts->max_counts);
 	bpf_map__set_max_entries(s->skel->maps.codes, opts->max_codes);
-	s->skel->rodata->idle_walk_ns = 1000000000ull / opts->rate_hz;
 	bpf_program__set_autoload(s->skel->progs.pybpf_switch, opts->idle);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_enter, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_exit, opts->gil_wait);

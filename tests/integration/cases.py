@@ -18,6 +18,7 @@ from cases_locals import case_locals
 from cases_versions import case_future_minor, case_bad_debug_offsets
 from cases_counts import case_drain_exact
 from cases_reload import case_reload
+from cases_idle import case_idle_busy
 from cases_nogil import case_no_gil
 
 CASES = [
@@ -41,6 +42,7 @@ CASES = [
     ("dump-json", case_dump_json, "supported"),
     ("locals", case_locals, "supported"),
     ("idle", case_idle, "supported"),
+    ("idle-busy", case_idle_busy, "supported"),
     ("subprocesses", case_subprocesses, "supported"),
     ("gil-filter", case_gil_filter, "with-gil"),
     ("gil-wait", case_gil_wait, "with-gil"),

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""cases_idle.py - --idle charges each blocked interval to the stack the
+thread blocked in, even when every CPU is busy."""
+import json
+import signal
+import subprocess
+import sys
+
+from harness import Fail, markers, WORKLOADS
+from casekit import WORKLOAD_MAX, check, collapsed, start
+import profiles as P
+
+
+def case_idle_busy(ctx):
+    """20 ms of CPU in churn(), 80 ms asleep in nap(), while other
+    processes keep every CPU busy: nap's share is within 5 points of its
+    share of the time the profile covers (sleep + CPU), and no off-CPU
+    time lands on churn (a thread preempted on its way out of a system
+    call is runnable, not idle)."""
+    marks = markers(WORKLOADS / "napchurn.py")
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(2)]
+    try:
+        truth_path = ctx.dir / "truth.json"
+        target = start(ctx, "napchurn.py", WORKLOAD_MAX, truth_path)
+        stacks, res = collapsed(ctx, target, 5, ["--idle"], rate=100)
+        target.signal(signal.SIGTERM)
+        if target.wait(10) != 0 or not truth_path.exists():
+            raise Fail("napchurn.py did not write its truth (status %s)" % target.p.returncode,
+                       target.err().splitlines()[-5:])
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+    truth = json.loads(truth_path.read_text())
+    nap = sum(s.count for s in stacks if any(f.name == "nap" for f in s.frames))
+    churn_idle = sum(s.count for s in stacks if any(f.name == "churn" for f in s.frames)
+                     and s.frames[-1].name == "<idle>")
+    tot = P.total(stacks)
+    want = 100.0 * truth["nap"] / (truth["nap"] + truth["churn"])
+    got = 100.0 * nap / max(tot, 1)
+    ctx.note("nap: truth %.1f%% (%.2f s asleep, %.2f s CPU in churn), profile %.1f%% of %d"
+             % (want, truth["nap"], truth["churn"], got, tot))
+    problems = []
+    if tot < 200:
+        problems.append("only %d samples" % tot)
+    if abs(got - want) > 5:
+        problems.append("nap has %.1f%% of the samples, truth %.1f%% (limit 5 points)"
+                        % (got, want))
+    if churn_idle > 0.02 * tot:
+        problems.append("%d samples of off-CPU time charged to churn, which never blocks"
+                        % churn_idle)
+    wrong_line = sum(s.count for s in stacks for f in s.frames
+                     if f.name == "nap" and f.line not in marks["nap"])
+    if wrong_line:
+        problems.append("%d samples in nap away from its sleep line %s"
+                        % (wrong_line, marks["nap"]))
+    check(problems, stacks, res)
