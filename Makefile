@@ -77,6 +77,7 @@ integration: pybpf
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory pybpf unit
+	$(Q)$(PYTHON) tests/integration/test_profiles.py
 	$(Q)$(PYTHON) tests/integration/run.py
 
 # Install build dependencies from Debian (idempotent; apt-get only when missing),
