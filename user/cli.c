@@ -7,6 +7,14 @@
 #include "cli.h"
 #include "log.h"
 #include "pybpf.h"
+#include "target.h"
+
+const char *cli_prog = "pybpf";
+
+void cli_try_help(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
+}
 
 int cli_u32(const char *s, const char *what, uint32_t min, uint32_t max, uint32_t *out)
 {
@@ -73,7 +81,7 @@ void cli_common_help(FILE *f)
 	      "                         take_gil/drop_gil: a few microseconds per GIL switch;\n"
 	      "                         not CPython 2.7, whose GIL has no take_gil)\n"
 	      "      --idle             add time spent off-CPU (sleep, I/O, locks), marked <idle>\n"
-	      "      --tid TID[,TID...] only these threads\n"
+	      "      --tid TID[,TID...] only these threads (each one of the target's)\n"
 	      "      --thread-name RE   only threads whose name matches RE\n", f);
 }
 
@@ -98,13 +106,16 @@ int cli_common(int opt, const char *arg, struct session_opts *so, struct profile
 	case 'd':
 		return cli_seconds(arg, &so->duration) ? -EINVAL : 1;
 	case 'F':
-		po->by_function = 1;
+		/* with --nolineno a frame is its function already, and no line
+		 * (not even the first) is shown */
+		po->by_function = !po->no_lineno;
 		return 1;
 	case 'v':
 		log_verbose = 1;
 		return 1;
 	case OPT_NOLINENO:
 		po->no_lineno = 1;
+		po->by_function = 0;
 		return 1;
 	case OPT_FULL_FILENAMES:
 		po->full_filenames = 1;
@@ -136,6 +147,10 @@ int cli_common(int opt, const char *arg, struct session_opts *so, struct profile
 		return 1;
 	case OPT_MAX_DEPTH:
 		return cli_u32(arg, "max depth", 1, PYBPF_MAX_DEPTH, &so->max_depth) ? -EINVAL : 1;
+	case '?':
+	case ':':
+		cli_try_help(); /* getopt said what was wrong */
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -147,6 +162,15 @@ int cli_target(struct session_opts *so, int argc, char **argv, int optind_)
 	if ((so->pid != 0) + (so->cmd != NULL) + (so->all != 0) != 1) {
 		pb_err("give exactly one target: -p PID, --all or -- COMMAND [ARGS...]");
 		return -EINVAL;
+	}
+	if (so->pid) {
+		pid_t tid;
+
+		target_resolve_pid(&so->pid, &tid, "profiling");
+		if (tid && so->filter.ntids < THREAD_FILTER_TIDS)
+			so->filter.tids[so->filter.ntids++] = (uint32_t)tid;
+		/* with -s a --tid may be a child's thread, known only later */
+		return so->subprocesses ? 0 : target_check_tids(so->pid, &so->filter);
 	}
 	return 0;
 }

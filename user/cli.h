@@ -10,6 +10,13 @@
 #include "aggregate.h"
 #include "session.h"
 
+/* "pybpf record" etc., set by main.c before dispatching: getopt's own
+ * messages and the --help hint name the subcommand. */
+extern const char *cli_prog;
+/* After getopt's "unrecognized option" line: one line pointing at --help
+ * (not the whole help, which buries the error). */
+void cli_try_help(void);
+
 /* Parse a number in [min, max]; prints "pybpf: invalid <what>: <s>". */
 int cli_u32(const char *s, const char *what, uint32_t min, uint32_t max, uint32_t *out);
 int cli_seconds(const char *s, double *out);
@@ -53,10 +60,12 @@ enum {
 
 /* Help lines of the options every profiling command shares. */
 void cli_common_help(FILE *f);
-/* Handle one common option; 1 if it was one, 0 if not, <0 on error. */
+/* Handle one common option; 1 if it was one, 0 if not, <0 on error
+ * (getopt's '?' included: the --help hint is printed). */
 int cli_common(int opt, const char *arg, struct session_opts *so, struct profile_opts *po);
 /* Defaults, then the target check after parsing: exactly one of -p and
- * -- CMD.  argv/optind as left by getopt_long. */
+ * -- CMD; -p given a thread id becomes its process with that thread only;
+ * every --tid must be a thread of -p.  argv/optind as left by getopt_long. */
 void cli_defaults(struct session_opts *so);
 int cli_target(struct session_opts *so, int argc, char **argv, int optind_);
 

@@ -18,6 +18,7 @@
 #include "gilreport.h"
 #include "launch.h"
 #include "log.h"
+#include "pythreads.h"
 #include "pywalk.h"
 #include "sampler.h"
 #include "session.h"
@@ -40,14 +41,56 @@ struct gil_run {
 	pid_t child;
 	int child_exited, child_code;
 	int no_gil;                  /* free-threaded build: exit 0 */
+	struct htab names;           /* tid -> threading name (char[32]) */
+	uint64_t names_ns;           /* when they were last read */
 };
-
-static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	session_interrupted = sig; /* main.c exits 128+sig, as record does */
+}
+
+/* ---- thread names --------------------------------------------------- */
+
+#define NAME_LEN 32
+
+/* threading's names of every thread now, as record -t and dump show
+ * them; read each interval, and when a long wait/hold names a thread not
+ * seen yet (at most every 200 ms): threads start at any time. */
+static void read_names(struct gil_run *g)
+{
+	struct pythread th[256];
+	char name[NAME_LEN];
+	size_t n = 0, i;
+
+	g->names_ns = now_ns();
+	if (!g->proc.major || pywalk_threads(&g->proc, th, 256, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		uint32_t tid = (uint32_t)th[i].tid;
+		char *slot;
+
+		if (th[i].tid <= 0 || pythread_name(&g->proc, &th[i], NULL, 0, name, sizeof(name)))
+			continue;
+		slot = htab_put(&g->names, &tid, NULL);
+		if (slot)
+			memcpy(slot, name, NAME_LEN);
+	}
+}
+
+static int python_name(void *ctx, uint32_t tid, char *buf, size_t len)
+{
+	struct gil_run *g = ctx;
+	const char *name = htab_get(&g->names, &tid);
+
+	if ((!name || !name[0]) && now_ns() - g->names_ns >= 200000000ull) {
+		read_names(g);
+		name = htab_get(&g->names, &tid);
+	}
+	if (!name || !name[0])
+		return -ENOENT;
+	snprintf(buf, len, "%s", name);
+	return 0;
 }
 
 /* ---- target ----------------------------------------------------------- */
@@ -277,16 +320,21 @@ static int interval(struct gil_run *g)
 	int fd = bpf_map__fd(g->skel->maps.gil_threads);
 	uint64_t now = now_ns();
 	ssize_t n = read_entries(g), i;
+	char *name;
 	int err;
 
 	if (n < 0)
 		return (int)n;
+	read_names(g);
 	err = gil_report_interval(&g->rep, now, g->entries, (size_t)n);
 	for (i = 0; i < n; i++) {
 		if (task_exists(g->proc.pid, g->entries[i].tid))
 			continue;
 		bpf_map_delete_elem(fd, &g->entries[i].tid);
 		gil_report_forget(&g->rep, g->entries[i].tid);
+		name = htab_get(&g->names, &g->entries[i].tid);
+		if (name) /* a later thread with this tid has a name of its own */
+			name[0] = 0;
 	}
 	return err;
 }
@@ -333,6 +381,7 @@ static void cleanup(struct gil_run *g)
 	if (g->rep_ready)
 		gil_report_free(&g->rep);
 	symbols_free(&g->syms);
+	htab_free(&g->names);
 	free(g->entries);
 }
 
@@ -340,7 +389,7 @@ static void cleanup(struct gil_run *g)
 
 static int ended(struct gil_run *g, uint64_t now, uint64_t start)
 {
-	if (interrupted)
+	if (session_interrupted)
 		return 1;
 	if (g->o.duration > 0 && now - start >= (uint64_t)(g->o.duration * 1e9))
 		return 1;
@@ -362,6 +411,9 @@ static int trace(struct gil_run *g)
 	gil_report_init(&g->rep, &g->o.report, stdout, &g->proc, &g->syms,
 			g->probes.fallback ? "PyEval_RestoreThread/PyEval_SaveThread" : "take_gil/drop_gil",
 			start);
+	g->rep.name_fn = python_name;
+	g->rep.name_ctx = g;
+	read_names(g);
 	g->rep_ready = 1;
 	for (next = start + step; !err;) {
 		now = now_ns();
@@ -392,6 +444,7 @@ int cmd_gil(int argc, char **argv)
 	if (gil_parse(argc, argv, &g.o))
 		return 2;
 	symbols_init(&g.syms);
+	htab_init(&g.names, sizeof(uint32_t), NAME_LEN);
 	libbpf_set_print(libbpf_log);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -418,6 +471,10 @@ int cmd_gil(int argc, char **argv)
 	err = trace(&g);
 	if (err)
 		pb_err("failed to read the GIL statistics: %s", strerror(-err));
+	if (g.child && !g.child_exited) { /* said before the summary, as record does */
+		launch_stop(g.child, 2000, &g.child_code);
+		g.child_exited = 1;
+	}
 	summary(&g);
 out:
 	cleanup(&g);
@@ -425,5 +482,7 @@ out:
 		return 0;
 	if (err)
 		return 1;
+	if (session_interrupted)
+		return 128 + session_interrupted; /* Ctrl-C: 130 */
 	return g.child ? g.child_code : 0;
 }

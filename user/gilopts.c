@@ -11,6 +11,7 @@
 #include "gilopts.h"
 #include "gilprobe.h"
 #include "log.h"
+#include "target.h"
 
 enum {
 	OPT_THRESHOLD = 256,
@@ -50,7 +51,8 @@ static void usage(FILE *f)
 "Who holds the GIL, who waits for it, and for how long: uprobes on the\n"
 "interpreter's take_gil and drop_gil time every take, wait and hold of every\n"
 "thread, without stopping or changing the process.\n\n"
-"  -p, --pid PID          trace this process\n"
+"  -p, --pid PID          trace this process (a thread id: its process, that\n"
+"                         thread's rows only)\n"
 "  -i, --interval SECS    print the statistics every SECS seconds (default 5)\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C or exit)\n"
 "      --threshold-ms MS  print every single wait or hold of at least MS ms, with\n"
@@ -66,8 +68,11 @@ static void usage(FILE *f)
 "blocked by the GIL (in take_gil, plus in drop_gil handing the GIL over to a\n"
 "waiting thread on a forced switch), WAIT MEAN per completed take; HOLD TOTAL\n"
 "time holding the GIL (from leaving take_gil to entering drop_gil), HOLD MEAN\n"
-"per completed hold; DROPS drop_gil calls; HOLD%% share of the interval holding.\n"
-"Totals cover waits and holds still going on when the interval ends.\n\n"
+"per completed hold; DROPS drop_gil calls; HOLD%% share of the interval holding\n"
+"(at most 100).  NAME is the threading module's name (as record -t and dump\n"
+"show it), read again every interval for threads that start later; the\n"
+"kernel's thread name where Python has none.  Totals cover waits and holds\n"
+"still going on when the interval ends.\n\n"
 "Cost: uprobes cost microseconds per hit, paid by the traced thread: a GIL\n"
 "take plus drop (4 probe hits) costs about 3 us.  Threads contending for the\n"
 "GIL switch ~200 times a second (< 0.1 %%); a lone busy thread never switches;\n"
@@ -86,7 +91,9 @@ static void usage(FILE *f)
 "  sudo pybpf gil -p 1234\n"
 "  sudo pybpf gil -p 1234 --threshold-ms 5\n"
 "  sudo pybpf gil -p 1234 --hist --json -d 10\n"
-"  sudo pybpf gil -- python3 app.py\n");
+"  sudo pybpf gil -- python3 app.py\n\n"
+"-- COMMAND: exits with its status when it ends by itself; when -d ends the\n"
+"tracing first, pybpf stops it, says so and exits 0.  Ctrl-C: status 130.\n");
 }
 
 /* A positive number of unit (what for the error), at most 1e7 */
@@ -179,7 +186,7 @@ int gil_parse(int argc, char **argv, struct gil_opts *o)
 			usage(stdout);
 			exit(0);
 		default:
-			usage(stderr);
+			cli_try_help();
 			return -EINVAL;
 		}
 	}
@@ -190,6 +197,12 @@ int gil_parse(int argc, char **argv, struct gil_opts *o)
 	if (!o->pid == !o->cmd) {
 		pb_err("give exactly one target: -p PID or -- COMMAND [ARGS...]");
 		return -EINVAL;
+	}
+	if (o->pid) {
+		pid_t tid;
+
+		target_resolve_pid(&o->pid, &tid, "tracing");
+		o->report.only_tid = (uint32_t)tid;
 	}
 	return 0;
 }

@@ -108,6 +108,32 @@ static double unix_seconds(const struct gil_report *r, uint64_t mono_ns)
 	return ((int64_t)mono_ns + r->real_offset_ns) / 1e9;
 }
 
+/* Share of span in percent, at most 100: one GIL is held at most all the
+ * time.  The fallback probes (PyEval_RestoreThread/SaveThread) miss the
+ * forced switches inside the eval loop, so a thread that lost the GIL
+ * that way still looks like holding it, and summed holds can exceed the
+ * interval. */
+static double share(uint64_t ns, uint64_t span)
+{
+	double pct = span ? 100.0 * ns / span : 0.0;
+
+	return pct > 100.0 ? 100.0 : pct;
+}
+
+/* The Python name of a thread where known, else the kernel's (live, or
+ * fallback as the BPF side saw it) */
+static void thread_name(const struct gil_report *r, uint32_t pid, uint32_t tid,
+			const char *fallback, char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (r->name_fn && r->name_fn(r->name_ctx, tid, buf, len))
+		buf[0] = 0;
+	if (!buf[0])
+		proc_thread_comm((pid_t)pid, (pid_t)tid, buf, len);
+	if (!buf[0])
+		snprintf(buf, len, "%.16s", fallback);
+}
+
 static uint64_t mean(uint64_t total, uint64_t n)
 {
 	return n ? total / n : 0;
@@ -196,8 +222,7 @@ static void text_row(FILE *f, const struct gil_row *row, const char *tid, uint64
 	fprintf(f, "%8s  %-15.15s %8" PRIu64 " %11s %11s %11s %11s %8" PRIu64 " %6.1f\n", tid,
 		row->name, row->takes, dur(b[0], 32, row->wait_ns),
 		dur(b[1], 32, mean(row->wait_done, row->takes)), dur(b[2], 32, row->hold_ns),
-		dur(b[3], 32, mean(row->hold_done, row->drops)), row->drops,
-		span ? 100.0 * row->hold_ns / span : 0.0);
+		dur(b[3], 32, mean(row->hold_done, row->drops)), row->drops, share(row->hold_ns, span));
 }
 
 static void text_hist(FILE *f, const char *what, const uint32_t *h)
@@ -241,7 +266,7 @@ static void text_interval(struct gil_report *r, uint64_t now, struct gil_row *ro
 	fprintf(f, "%s  pid %d (%s)  CPython %s  %.2f s: GIL held %.1f %%, %" PRIu64
 		   " takes, %" PRIu64 " drops\n",
 		clock_str(r, now, 0, clk, sizeof(clk)), r->proc->pid, r->proc->comm,
-		r->proc->version, span / 1e9, span ? 100.0 * total->hold_ns / span : 0.0,
+		r->proc->version, span / 1e9, share(total->hold_ns, span),
 		total->takes, total->drops);
 	fprintf(f, "%8s  %-15s %8s %11s %11s %11s %11s %8s %6s\n", "TID", "NAME", "TAKES",
 		"WAIT TOTAL", "WAIT MEAN", "HOLD TOTAL", "HOLD MEAN", "DROPS", "HOLD%");
@@ -279,8 +304,8 @@ static void json_row(struct gil_report *r, FILE *f, const struct gil_row *row, u
 		   ",\"hold_ns\":%" PRIu64 ",\"hold_mean_ns\":%" PRIu64 ",\"drops\":%" PRIu64
 		   ",\"hold_pct\":%.2f,\"wait_pct\":%.2f",
 		row->takes, row->wait_ns, mean(row->wait_done, row->takes), row->hold_ns,
-		mean(row->hold_done, row->drops), row->drops,
-		span ? 100.0 * row->hold_ns / span : 0.0, span ? 100.0 * row->wait_ns / span : 0.0);
+		mean(row->hold_done, row->drops), row->drops, share(row->hold_ns, span),
+		span ? 100.0 * row->wait_ns / span : 0.0);
 	if (r->o.hist) {
 		json_hist(f, "wait_hist", row->wait_hist);
 		json_hist(f, "hold_hist", row->hold_hist);
@@ -333,13 +358,15 @@ int gil_report_interval(struct gil_report *r, uint64_t now, const struct gil_ent
 		}
 		mark_of(&e[i].t, now, &cur);
 		row_of(&e[i], &cur, prev, row);
-		proc_thread_comm(r->proc->pid, e[i].tid, cur.name, sizeof(cur.name));
-		if (!cur.name[0]) /* exited: the name it had at its last drop */
-			snprintf(cur.name, sizeof(cur.name), "%.16s", e[i].t.comm);
+		/* exited: the name it had at its last drop */
+		thread_name(r, (uint32_t)r->proc->pid, e[i].tid, e[i].t.comm, cur.name,
+			    sizeof(cur.name));
 		if (!cur.name[0])
 			memcpy(cur.name, prev->name, sizeof(cur.name));
 		*prev = cur;
 		row->name = prev->name[0] ? prev->name : "?";
+		if (r->o.only_tid && e[i].tid != r->o.only_tid)
+			continue;
 		if (row->takes || row->drops || row->wait_ns || row->hold_ns) {
 			add_row(&total, row);
 			nrows++;
@@ -389,9 +416,9 @@ void gil_report_event(struct gil_report *r, const struct gil_event *ev)
 	char name[32], clk[32], d[32];
 	FILE *f = r->out;
 
-	proc_thread_comm(ev->pid, ev->tid, name, sizeof(name));
-	if (!name[0])
-		snprintf(name, sizeof(name), "%.16s", ev->comm);
+	if (r->o.only_tid && ev->tid != r->o.only_tid)
+		return;
+	thread_name(r, ev->pid, ev->tid, ev->comm, name, sizeof(name));
 	if (ev->kind == GIL_EV_WAIT || ev->kind == GIL_EV_HOLD)
 		r->events[ev->kind]++;
 	if (r->o.json) {

@@ -16,7 +16,12 @@ struct gil_report_opts {
 	int json;                    /* one JSON object per line */
 	int hist;                    /* log2 histograms of wait and hold */
 	int full_filenames;          /* stacks of long waits/holds */
+	uint32_t only_tid;           /* -p TID: only this thread, 0 = all */
 };
+
+/* A thread's name as the user knows it (threading's); 0 with buf set, or
+ * -ENOENT to fall back to the kernel's comm. */
+typedef int (*gil_name_fn)(void *ctx, uint32_t tid, char *buf, size_t len);
 
 /* One entry of the gil_threads map, read at the end of an interval. */
 struct gil_entry {
@@ -36,6 +41,8 @@ struct gil_report {
 	int64_t real_offset_ns;      /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	unsigned intervals;
 	uint64_t events[3];          /* long waits/holds printed, by enum gil_event_kind */
+	gil_name_fn name_fn;         /* optional: Python thread names */
+	void *name_ctx;
 };
 
 void gil_report_init(struct gil_report *r, const struct gil_report_opts *o, FILE *out,

@@ -11,6 +11,11 @@
 #include "launch.h"
 #include "log.h"
 
+/* The one command pybpf launched, for launch_status() and the message */
+static pid_t launched;
+static const char *launched_name = "";
+static int launched_code;
+
 int launch(char *const argv[], pid_t *pid)
 {
 	int fds[2], child_errno = 0;
@@ -44,6 +49,8 @@ int launch(char *const argv[], pid_t *pid)
 		return -child_errno;
 	}
 	*pid = p;
+	launched = p;
+	launched_name = argv[0];
 	return 0;
 }
 
@@ -64,6 +71,8 @@ int launch_reaped(pid_t pid, int *code)
 	if (r != pid)
 		return 0;
 	*code = exit_code(status);
+	if (pid == launched)
+		launched_code = *code;
 	return 1;
 }
 
@@ -75,13 +84,21 @@ int launch_stop(pid_t pid, int grace_ms, int *code)
 	if (launch_reaped(pid, code))
 		return 0;
 	kill(pid, SIGTERM);
-	for (waited = 0; waited < grace_ms; waited += 10) {
-		if (launch_reaped(pid, code))
-			return 0;
+	if (pid == launched)
+		pb_info("stopped %s (pid %d): the recording ended before it did", launched_name, pid);
+	for (waited = 0; !launch_reaped(pid, code); waited += 10) {
+		if (waited == grace_ms)
+			kill(pid, SIGKILL);
 		nanosleep(&ts, NULL);
 	}
-	kill(pid, SIGKILL);
-	while (!launch_reaped(pid, code))
-		nanosleep(&ts, NULL);
+	/* ended by pybpf, not by itself: not its status to pass on */
+	*code = 0;
+	if (pid == launched)
+		launched_code = 0;
 	return 0;
+}
+
+int launch_status(void)
+{
+	return launched ? launched_code : 0;
 }

@@ -10,7 +10,12 @@
 int launch(char *const argv[], pid_t *pid);
 /* Non-blocking reap: 1 and the exit code (128+signal) once it exited. */
 int launch_reaped(pid_t pid, int *exit_code);
-/* Ask the child to stop (SIGTERM, then SIGKILL after grace_ms) and reap it. */
+/* Ask the child to stop (SIGTERM, then SIGKILL after grace_ms) and reap
+ * it.  If it was still running, one line says pybpf stopped it, and
+ * *exit_code is 0: the recording ended (-d, Ctrl-C), not the command. */
 int launch_stop(pid_t pid, int grace_ms, int *exit_code);
+/* The exit status pybpf passes on for the command it launched: its own
+ * if it ended by itself, 0 if none was launched or pybpf stopped it. */
+int launch_status(void);
 
 #endif /* PYBPF_LAUNCH_H */

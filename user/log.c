@@ -30,6 +30,15 @@ void pb_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+void pb_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
 void pb_debug(const char *fmt, ...)
 {
 	va_list ap;

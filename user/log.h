@@ -10,6 +10,9 @@ extern int log_verbose;
 /* "pybpf: <message>" on stderr, one line. */
 void pb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "pybpf: <message>": what pybpf did, not a problem (SIGUSR1's write,
+ * a command it stopped, a thread id taken for its process). */
+void pb_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with -v. */
 void pb_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

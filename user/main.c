@@ -2,7 +2,9 @@
 /* main.c - pybpf's entry: a table of subcommands. */
 #include <stdio.h>
 #include <string.h>
+#include "cli.h"
 #include "commands.h"
+#include "launch.h"
 #include "offsets.h"
 
 #define PYBPF_VERSION "0.1.0"
@@ -30,6 +32,26 @@ static void usage(FILE *f)
 		offsets_supported());
 }
 
+/* A command that succeeded exits as the shell expects of what it ran:
+ * 128+N after signal N (Ctrl-C: 130, with the profile written), else the
+ * status of a launched command that ended by itself (0 when pybpf
+ * stopped it because -d expired). */
+static int run(size_t i, int argc, char **argv)
+{
+	static char prog[32];
+	int rc;
+
+	snprintf(prog, sizeof(prog), "pybpf %s", commands[i].name);
+	cli_prog = prog;
+	argv[0] = prog; /* getopt's messages: "pybpf record: unrecognized option" */
+	rc = commands[i].fn(argc, argv);
+	if (rc)
+		return rc;
+	if (session_interrupted)
+		return 128 + session_interrupted;
+	return launch_status();
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -48,7 +70,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+			return run(i, argc - 1, argv + 1);
 	fprintf(stderr, "pybpf: unknown command: %s (try pybpf --help)\n", argv[1]);
 	return 2;
 }

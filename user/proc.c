@@ -492,3 +492,23 @@ size_t proc_descendants(pid_t root, pid_t *out, size_t max)
 	}
 	return n;
 }
+
+/* Threads of pid from /proc/PID/task: all of them, sampled or not; 0 if
+ * the process is gone. */
+size_t proc_thread_count(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}

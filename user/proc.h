@@ -62,4 +62,7 @@ void proc_exe(pid_t pid, char *buf, size_t len);
 /* /proc/PID/task/TID/comm, or "" */
 void proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);
 
+/* How many threads pid has now (/proc/PID/task), 0 if it is gone. */
+size_t proc_thread_count(pid_t pid);
+
 #endif /* PYBPF_PROC_H */

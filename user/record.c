@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "cli.h"
 #include "commands.h"
 #include "log.h"
@@ -26,11 +27,15 @@ static void usage(FILE *f)
 "Usage: pybpf record [OPTIONS] (-p PID | --all | -- COMMAND [ARGS...])\n"
 "Sample a running Python process (or a command it launches) in the kernel\n"
 "and write a profile.\n\n"
-"  -p, --pid PID          profile this process\n"
-"  -o, --output FILE      where to write (default: profile.<format extension>)\n"
+"  -p, --pid PID          profile this process (a thread id: its process, with\n"
+"                         only that thread)\n"
+"  -o, --output FILE      where to write (default: profile.<format extension>);\n"
+"                         checked before sampling starts, written through a\n"
+"                         temporary file renamed into place\n"
 "  -f, --format FORMAT    %s (default flamegraph)\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C or exit)\n"
-"  -r, --rate HZ          samples per second (default 100)\n"
+"  -r, --rate HZ          samples per second per CPU (default 100): a thread\n"
+"                         running all the time gets HZ samples a second\n"
 "  -t, --threads          a root frame per thread\n"
 "  -F, --function         aggregate by function (its first line), not by line\n"
 "      --nolineno         no line numbers\n"
@@ -43,12 +48,17 @@ static void usage(FILE *f)
 "Fleet mode:\n"
 "      --all              every CPython process on the host, now and later;\n"
 "                         -o names a directory: one file PID-COMM.EXT per process\n"
+"                         (created if missing; a name like x.svg is refused)\n"
 "      --merge            with --all: one file, a root frame per process\n"
 "      --rotate SECS      write a new set of files every SECS (time-stamped)\n"
 "      --comm REGEX       only processes whose command name matches\n"
 "      --exclude-pid PIDS never these processes (comma-separated)\n"
 "      --min-samples N    leave out processes with fewer samples\n"
 "  SIGUSR1 writes what was collected so far and keeps recording.\n\n"
+"On a terminal, a status line shows the samples so far, once a second.\n"
+"-- COMMAND: pybpf exits with the command's status when it ends by itself;\n"
+"when -d ends the recording first, pybpf stops it (SIGTERM), says so and\n"
+"exits 0.  After Ctrl-C (SIGINT) the profile is written and the status is 130.\n\n"
 "Examples:\n"
 "  sudo pybpf record -p 1234 -o profile.svg\n"
 "  sudo pybpf record -f speedscope -o app.json -- python3 app.py --port 8000\n"
@@ -109,7 +119,7 @@ static int parse(int argc, char **argv, struct record_opts *o)
 			usage(stdout);
 			exit(0);
 		default:
-			usage(stderr);
+			cli_try_help();
 			return -EINVAL;
 		}
 	}
@@ -173,14 +183,38 @@ static int write_set(struct session *s, struct record_opts *o, int rotating, int
 	return writeout(s, &o->out, rotating ? stamp : NULL, files);
 }
 
+/* On a terminal only: one line, rewritten in place once a second, so a
+ * long recording is visibly alive; cleared before anything else prints. */
+static void status_line(struct session *s, const struct record_opts *o, uint64_t rotated,
+			int clear)
+{
+	uint64_t st[SAMPLER_NSTATS];
+	char who[64];
+
+	if (clear) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	session_stats(s, st);
+	if (o->session.all)
+		snprintf(who, sizeof(who), "%zu Python processes", s->nkids);
+	else
+		snprintf(who, sizeof(who), "%d", s->proc.pid);
+	fprintf(stderr, "\r\033[KSampling %s at %u Hz: %llu samples, %llu errors, %.0f s; "
+			"Ctrl-C to stop and write %s",
+		who, o->session.rate_hz, (unsigned long long)(s->agg.total + rotated),
+		(unsigned long long)sampler_errors(st), session_elapsed(s), o->out.output);
+	fflush(stderr);
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts o = {};
 	struct session s;
 	char defpath[64], dest[PATH_MAX + 32];
-	uint64_t last_drain, last_rotate, rotated = 0, drain_ns = 1000000000ull;
+	uint64_t last_drain, last_rotate, last_status, rotated = 0, drain_ns = 1000000000ull;
 	const char *drain_ms = getenv("PYBPF_DRAIN_MS"); /* tests: drain far more often */
-	int err, files = 0, poll_ms = 100;
+	int err, files = 0, written = 0, poll_ms = 100, tty = isatty(STDERR_FILENO), shown = 0;
 
 	err = parse(argc, argv, &o);
 	if (err)
@@ -191,6 +225,9 @@ int cmd_record(int argc, char **argv)
 		 o.out.format->extension);
 	if (!o.out.output)
 		o.out.output = defpath;
+	/* a profile that cannot be written is known before it is collected */
+	if (writeout_check(&o.out))
+		return 1;
 
 	err = session_start(&s, &o.session);
 	if (err)
@@ -199,7 +236,7 @@ int cmd_record(int argc, char **argv)
 		drain_ns = (uint64_t)atoi(drain_ms) * 1000000ull;
 		poll_ms = atoi(drain_ms) < poll_ms ? atoi(drain_ms) : poll_ms;
 	}
-	last_drain = last_rotate = now_ns();
+	last_drain = last_rotate = last_status = now_ns();
 	while (session_run(&s, poll_ms)) {
 		if (now_ns() - last_drain >= drain_ns) {
 			session_drain(&s);
@@ -208,7 +245,10 @@ int cmd_record(int argc, char **argv)
 		if (o.rotate > 0 && now_ns() - last_rotate >= (uint64_t)(o.rotate * 1e9)) {
 			/* drained just now: the next interval starts from zero */
 			session_drain(&s);
-			write_set(&s, &o, 1, &files);
+			if (shown)
+				status_line(&s, &o, rotated, 1);
+			if (write_set(&s, &o, 1, &files) == 0)
+				written += files;
 			rotated += s.agg.total;
 			agg_clear(&s.agg);
 			last_rotate = now_ns();
@@ -216,16 +256,32 @@ int cmd_record(int argc, char **argv)
 		if (session_dump_requested) {
 			session_dump_requested = 0;
 			session_drain(&s);
-			if (write_set(&s, &o, o.rotate > 0, &files) == 0)
-				pb_warn("SIGUSR1: wrote %d file(s) to %s", files, o.out.output);
+			if (shown)
+				status_line(&s, &o, rotated, 1);
+			if (write_set(&s, &o, o.rotate > 0, &files) == 0) {
+				pb_info("SIGUSR1: wrote %d file(s) to %s", files, o.out.output);
+				written += o.rotate > 0 ? files : 0; /* else rewritten below */
+			}
+		}
+		if (tty && now_ns() - last_status >= 1000000000ull) {
+			status_line(&s, &o, rotated, 0);
+			shown = 1;
+			last_status = now_ns();
 		}
 	}
+	if (shown)
+		status_line(&s, &o, rotated, 1);
 	session_finish(&s);
 	if (s.target_gone)
 		pb_debug("process %d exited", s.proc.pid);
 	err = write_set(&s, &o, o.rotate > 0, &files);
-	snprintf(dest, sizeof(dest), o.out.per_process ? "%s (%d files)" : "%s", o.out.output,
-		 files);
+	written += err ? 0 : files;
+	/* never name a file that was not written */
+	if (o.out.per_process || o.rotate > 0)
+		snprintf(dest, sizeof(dest), "%s (%d file%s)", o.out.output, written,
+			 written == 1 ? "" : "s");
+	else
+		snprintf(dest, sizeof(dest), "%s", err ? "nothing written" : o.out.output);
 	summary(&s, dest, rotated);
 	if (!err && !s.agg.total && !rotated)
 		pb_warn("no samples: the target used no CPU while it was profiled%s",
@@ -234,5 +290,7 @@ out:
 	session_close(&s);
 	if (err)
 		return 1;
+	if (session_interrupted)
+		return 128 + session_interrupted; /* Ctrl-C: 130, as the shell expects */
 	return s.child ? s.child_code : 0;
 }

@@ -34,7 +34,7 @@ static void on_signal(int sig)
 	if (sig == SIGUSR1)
 		session_dump_requested = 1;
 	else
-		session_interrupted = 1;
+		session_interrupted = sig; /* the exit status says which: 128+sig */
 }
 
 static struct pyproc *find_proc(struct session *s, pid_t pid)

@@ -52,7 +52,7 @@ struct session {
 	uint64_t start_unix_ns;  /* wall clock at the start, for profile metadata */
 };
 
-extern volatile sig_atomic_t session_interrupted;
+extern volatile sig_atomic_t session_interrupted;    /* the signal (SIGINT, SIGTERM) */
 extern volatile sig_atomic_t session_dump_requested;  /* SIGUSR1 */
 
 /* Returns 0 or -errno, having printed the one-line reason. */

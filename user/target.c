@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -78,4 +79,56 @@ int target_alive(pid_t pid)
 	char st = proc_state(pid, 0);
 
 	return st && st != 'Z' && st != 'X'; /* a zombie is gone too */
+}
+
+/* Tgid from /proc/ID/status (a thread id has its own /proc entry, hidden
+ * from listings); 0 if unreadable. */
+static pid_t thread_group(pid_t id)
+{
+	char path[64], line[128];
+	pid_t tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", id);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Tgid:", 5)) {
+			tgid = (pid_t)atoi(line + 5);
+			break;
+		}
+	fclose(f);
+	return tgid;
+}
+
+int target_resolve_pid(pid_t *pid, pid_t *tid, const char *doing)
+{
+	pid_t tgid = thread_group(*pid);
+
+	*tid = 0;
+	if (tgid <= 0 || tgid == *pid)
+		return 0;
+	pb_info("%d is thread %d of process %d: %s only that thread", *pid, *pid, tgid, doing);
+	*tid = *pid;
+	*pid = tgid;
+	return 0;
+}
+
+int target_check_tids(pid_t pid, const struct thread_filter *f)
+{
+	char path[64];
+	size_t i;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (access(path, F_OK))
+		return 0;
+	for (i = 0; i < f->ntids; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%u", pid, f->tids[i]);
+		if (access(path, F_OK)) {
+			pb_err("failed to find --tid %u: no such thread in process %d", f->tids[i], pid);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }

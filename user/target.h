@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include "proc.h"
+#include "threadfilter.h"
 
 /* root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE, and a kernel with BTF.
  * 0, or -errno with the reason printed. */
@@ -19,6 +20,15 @@ int target_check_kernel(void);
  * 0 or -errno; p->err says why. */
 int target_inspect(pid_t pid, pid_t child, struct pyproc *p, int *child_exited,
 		   int *child_code);
+
+/* -p given a thread id (py-spy users pass them by mistake): *pid becomes
+ * its process, *tid the thread, and one line says "N is thread N of
+ * process M: <doing> only that thread".  *tid is 0 when *pid is a
+ * process (or gone: the caller's own check reports that).  Always 0. */
+int target_resolve_pid(pid_t *pid, pid_t *tid, const char *doing);
+/* --tid: every thread id must be a thread of pid; -EINVAL (printed) if
+ * one is not.  A pid that is gone passes: its own check says so. */
+int target_check_tids(pid_t pid, const struct thread_filter *f);
 
 /* Is pid running (not gone, not a zombie)? */
 int target_alive(pid_t pid);

@@ -5,12 +5,39 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "log.h"
 #include "writeout.h"
+
+/* "DIR/.NAME.XXXXXX" next to path, with the mode a plain fopen would give */
+static FILE *open_temp(const char *path, char *tmp, size_t len)
+{
+	const char *base = strrchr(path, '/');
+	mode_t mask = umask(0);
+	FILE *f;
+	int fd;
+
+	umask(mask);
+	base = base ? base + 1 : path;
+	snprintf(tmp, len, "%.*s.%s.XXXXXX", (int)(base - path), path, base);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return NULL;
+	if (fchmod(fd, 0666 & ~mask) || !(f = fdopen(fd, "w"))) {
+		int e = errno;
+
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return NULL;
+	}
+	return f;
+}
 
 static int write_file(struct session *s, const struct writeout_opts *o,
 		      const struct profile_opts *po, const struct pyproc *proc, const char *path)
 {
+	char tmp[PATH_MAX + 64];
 	struct profile p;
 	FILE *f;
 	int err;
@@ -25,17 +52,23 @@ static int write_file(struct session *s, const struct writeout_opts *o,
 	p.duration_ns = (uint64_t)(session_elapsed(s) * 1e9);
 	p.start_unix_ns = s->start_unix_ns;
 	p.python_version = proc ? proc->version : "";
-	f = fopen(path, "w");
+	f = open_temp(path, tmp, sizeof(tmp));
 	if (!f) {
 		err = -errno;
-		pb_err("failed to open %s: %s", path, strerror(errno));
+		pb_err("failed to create %s: %s", path, strerror(errno));
 		goto out;
 	}
 	err = o->format->write(f, &p);
+	if (!err && fflush(f))
+		err = -errno;
 	if (fclose(f) && !err)
 		err = -errno;
-	if (err)
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
 		pb_err("failed to write %s: %s", path, strerror(-err));
+		unlink(tmp);
+	}
 out:
 	profile_free(&p);
 	return err;
@@ -78,9 +111,11 @@ static int write_each(struct session *s, const struct writeout_opts *o, const ch
 	size_t i;
 	int err = 0;
 
+	/* made by writeout_check; again in case it was removed since */
 	if (mkdir(o->output, 0755) && errno != EEXIST) {
-		pb_err("failed to create directory %s: %s", o->output, strerror(errno));
-		return -errno;
+		err = -errno;
+		pb_err("failed to create directory %s: %s", o->output, strerror(-err));
+		return err;
 	}
 	po.process_roots = 0;
 	for (i = 0; i < s->nkids && !err; i++) {
@@ -105,6 +140,86 @@ static int write_each(struct session *s, const struct writeout_opts *o, const ch
 		*files += !err;
 	}
 	return err;
+}
+
+/* Can a new file be made in dir?  Made and removed again, which also
+ * catches read-only mounts and full quotas that access(2) does not. */
+static int dir_writable(const char *dir, const char *shown)
+{
+	char path[PATH_MAX + 8], probe[PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/x", dir);
+	f = open_temp(path, probe, sizeof(probe));
+	if (!f) {
+		int err = -errno;
+
+		pb_err("failed to create output %s: %s", shown, strerror(-err));
+		return err;
+	}
+	fclose(f);
+	unlink(probe);
+	return 0;
+}
+
+/* Does name end like a profile file (x.svg, x.json, x.pb.gz ...)? */
+static int file_like(const char *name)
+{
+	static const char *const ext[] = { "svg", "json", "folded", "txt", "gz", "pb", "html" };
+	const char *dot = strrchr(name, '.');
+	size_t i;
+
+	for (i = 0; dot && dot != name && i < sizeof(ext) / sizeof(ext[0]); i++)
+		if (!strcmp(dot + 1, ext[i]))
+			return 1;
+	return 0;
+}
+
+static int check_dir(const char *dir)
+{
+	const char *base = strrchr(dir, '/');
+	struct stat st;
+
+	base = base ? base + 1 : dir;
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			pb_err("failed to use output %s: not a directory (--all writes one file per "
+			       "process into a directory; --merge writes one file)", dir);
+			return -ENOTDIR;
+		}
+	} else if (file_like(base)) {
+		pb_err("failed to use output %s: --all writes one file per process into a "
+		       "directory, and %s looks like a file name (give a directory, or --merge "
+		       "for one file)", dir, base);
+		return -EINVAL;
+	} else if (mkdir(dir, 0755)) {
+		int err = -errno;
+
+		pb_err("failed to create directory %s: %s", dir, strerror(-err));
+		return err;
+	}
+	return dir_writable(dir, dir);
+}
+
+int writeout_check(const struct writeout_opts *o)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(o->output, '/');
+	struct stat st;
+
+	if (o->per_process)
+		return check_dir(o->output);
+	if (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode)) {
+		pb_err("failed to use output %s: it is a directory", o->output);
+		return -EISDIR;
+	}
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == o->output)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - o->output), o->output);
+	return dir_writable(dir, o->output);
 }
 
 int writeout(struct session *s, const struct writeout_opts *o, const char *stamp, int *files)

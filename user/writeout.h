@@ -17,7 +17,15 @@ struct writeout_opts {
 	uint32_t min_samples;            /* --min-samples: skip smaller processes */
 };
 
-/* Write what s->agg holds.  stamp (may be NULL) goes into the names.
+/* Before sampling: can the output be written?  A single file's directory
+ * must exist and take a new file; per process, the directory is created
+ * now, and a name with a file extension is refused (one file per process
+ * needs a directory: --merge writes one file).  0 or -errno (printed). */
+int writeout_check(const struct writeout_opts *o);
+
+/* Write what s->agg holds, each file through a temporary file in the same
+ * directory renamed into place: a reader never sees half a profile, and
+ * a failed write leaves an older one untouched.  stamp (may be NULL) goes into the names.
  * *files counts the files written.  0 or -errno (printed). */
 int writeout(struct session *s, const struct writeout_opts *o, const char *stamp, int *files);
 

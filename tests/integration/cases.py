@@ -20,6 +20,9 @@ from cases_counts import case_drain_exact
 from cases_reload import case_reload
 from cases_idle import case_idle_busy
 from cases_nogil import case_no_gil
+from cases_ux import (case_ux_gil_names, case_ux_thread_pid, case_ux_output, case_ux_status,
+                      case_ux_exit, case_ux_small, case_ux_gil_fallback)
+from cases_top import case_top_tty
 
 CASES = [
     ("names", case_names, "supported"),
@@ -36,6 +39,7 @@ CASES = [
     ("exitcode", case_exitcode, "supported"),
     ("target-exit", case_target_exit, "supported"),
     ("top", case_top, "supported"),
+    ("top-tty", case_top_tty, None),
     ("formats", case_formats, "supported"),
     ("pprof", case_pprof, None),
     ("dump", case_dump, "supported"),
@@ -67,4 +71,11 @@ CASES = [
     ("future-minor", case_future_minor, None),
     ("drain-exact", case_drain_exact, None),
     ("bad-debug-offsets", case_bad_debug_offsets, None),
+    ("ux-gil-names", case_ux_gil_names, None),
+    ("ux-thread-pid", case_ux_thread_pid, None),
+    ("ux-output", case_ux_output, None),
+    ("ux-status", case_ux_status, None),
+    ("ux-exit", case_ux_exit, None),
+    ("ux-small", case_ux_small, None),
+    ("ux-gil-fallback", case_ux_gil_fallback, None),
 ]

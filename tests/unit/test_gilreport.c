@@ -197,9 +197,105 @@ static void test_text_and_event(void)
 	gil_report_free(&r);
 }
 
+/* The fallback probes miss forced switches: two threads can both look
+ * like holding for the whole interval.  No share is printed above 100 %. */
+static void test_share_at_most_100(void)
+{
+	struct gil_report_opts o = { .json = 1 };
+	struct gil_report r;
+	struct gil_entry e[2];
+	FILE *f = open_memstream(&buf, &len);
+
+	gil_report_init(&r, &o, f, &proc, NULL, "PyEval_RestoreThread/PyEval_SaveThread", S0);
+	entry(&e[0], 21, "x");
+	e[0].t.hold_start = S0;
+	entry(&e[1], 22, "y");
+	e[1].t.hold_start = S0;
+	gil_report_interval(&r, S0 + SEC, e, 2);
+	fflush(f);
+	CHECK(strstr(buf, "\"total\":{\"takes\":0,\"wait_ns\":0,\"wait_mean_ns\":0,"
+			  "\"hold_ns\":2000000000,") != NULL);
+	CHECK(strstr(buf, "\"hold_pct\":200") == NULL);
+	CHECK(strstr(buf, "\"hold_pct\":100.00,\"wait_pct\":0.00}}") != NULL);
+	fclose(f);
+	free(buf);
+
+	r.o.json = 0;
+	f = open_memstream(&buf, &len);
+	r.out = f;
+	gil_report_interval(&r, S0 + 2 * SEC, e, 2);
+	fflush(f);
+	CHECK(strstr(buf, "GIL held 100.0 %") != NULL);
+	CHECK(strstr(buf, "200.0") == NULL);
+	fclose(f);
+	free(buf);
+	gil_report_free(&r);
+}
+
+static int fake_name(void *ctx, uint32_t tid, char *out, size_t n)
+{
+	(void)ctx;
+	if (tid != 31)
+		return -1;
+	snprintf(out, n, "worker-%u", tid);
+	return 0;
+}
+
+/* Python names where the hook knows them, the kernel's comm otherwise;
+ * only_tid (-p TID) keeps that thread's rows and events alone. */
+static void test_names_and_only_tid(void)
+{
+	struct gil_report_opts o = { .json = 1 };
+	struct gil_report r;
+	struct gil_entry e[2];
+	struct gil_event *ev = calloc(1, sizeof(*ev));
+	char t[512];
+	FILE *f = open_memstream(&buf, &len);
+
+	gil_report_init(&r, &o, f, &proc, NULL, "take_gil/drop_gil", S0);
+	r.name_fn = fake_name;
+	entry(&e[0], 31, "python3.11");
+	e[0].t.takes = e[0].t.drops = 1;
+	e[0].t.hold_ns = 10 * MS;
+	entry(&e[1], 32, "python3.11");
+	e[1].t.takes = e[1].t.drops = 1;
+	e[1].t.hold_ns = 20 * MS;
+	gil_report_interval(&r, S0 + SEC, e, 2);
+	ev->kind = GIL_EV_HOLD;
+	ev->pid = NOPID;
+	ev->tid = 31;
+	ev->end_ns = S0 + SEC;
+	snprintf(ev->comm, sizeof(ev->comm), "python3.11");
+	gil_report_event(&r, ev);
+	fflush(f);
+	CHECK(strstr(thread_json(buf, 31, t, sizeof(t)), "\"name\":\"worker-31\"") != NULL);
+	CHECK(strstr(thread_json(buf, 32, t, sizeof(t)), "\"name\":\"python3.11\"") != NULL);
+	CHECK(strstr(buf, "\"tid\":31,\"name\":\"worker-31\",\"duration_ns\"") != NULL);
+	fclose(f);
+	free(buf);
+
+	r.o.only_tid = 32;
+	f = open_memstream(&buf, &len);
+	r.out = f;
+	e[0].t.takes = e[0].t.drops = 2;
+	e[1].t.takes = e[1].t.drops = 2;
+	gil_report_interval(&r, S0 + 2 * SEC, e, 2);
+	gil_report_event(&r, ev);
+	fflush(f);
+	CHECK(strstr(buf, "{\"tid\":31,") == NULL);
+	CHECK(strstr(buf, "{\"tid\":32,") != NULL);
+	CHECK(strstr(buf, "\"type\":\"hold\"") == NULL);
+	fclose(f);
+	free(buf);
+	free(ev);
+	gil_report_free(&r);
+}
+
 int main(void)
 {
 	test_intervals();
 	test_text_and_event();
+	test_share_at_most_100();
+	test_names_and_only_tid();
 	return unit_summary("test_gilreport");
 }
