@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* dump.c - `pybpf dump`: the Python stack of every thread, now, read from
- * the running process without stopping it (py-spy dump's format). */
+ * the running process (or, with --blocking, stopped for the read) in
+ * py-spy dump's format, each thread checked for consistency. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
 #include "commands.h"
@@ -13,13 +16,16 @@
 #include "json.h"
 #include "log.h"
 #include "proc.h"
+#include "ptrace_stop.h"
 #include "pyobj.h"
 #include "pythreads.h"
 #include "pywalk.h"
 #include "symbols.h"
+#include "target.h"
 #include "threadfilter.h"
 
 #define MAX_THREADS 4096
+#define OPT_BLOCKING OPT_COMMON_LAST
 
 struct dump_opts {
 	pid_t pid;
@@ -27,6 +33,7 @@ struct dump_opts {
 	int json;
 	int subprocesses;
 	int full_filenames;
+	int blocking;            /* stop the target while reading it */
 	struct thread_filter filter; /* --tid, --thread-name */
 };
 
@@ -37,23 +44,30 @@ struct dump {
 	struct htab ids;          /* code address -> symbol id */
 	uint32_t next_id;
 	int first_json;           /* no comma before the first JSON thread */
+	FILE *f;                  /* stdout, or a buffer while the target is stopped */
+	pid_t running[MAX_THREADS]; /* --blocking: threads in 'R' before the stop */
+	size_t nrunning;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: pybpf dump [OPTIONS] -p PID\n"
-"Print the current Python stack of every thread of a running process,\n"
-"without stopping it.\n\n"
-"  -p, --pid PID            the process\n"
+"Print the current Python stack of every thread of a running process.\n"
+"The process is only read, not stopped: a stack that changed while it was\n"
+"read is marked (changing, partial); --blocking stops it for the read.\n\n"
+"  -p, --pid PID            the process (a thread id: its process, that thread)\n"
 "  -l, --locals             arguments and local variables of each frame\n"
 "                           (twice: longer values and container contents)\n"
 "  -j, --json               JSON: one object per thread\n"
 "  -s, --subprocesses       also dump the process's Python children\n"
 "      --tid TID[,TID...]   only these threads\n"
 "      --thread-name REGEX  only threads whose name matches\n"
-"      --full-filenames     full paths instead of file names\n\n"
-"Examples:\n  sudo pybpf dump -p 1234\n  sudo pybpf dump -p 1234 --locals --json\n");
+"      --full-filenames     full paths instead of file names\n"
+"      --blocking           stop every thread for the few milliseconds of the\n"
+"                           read (ptrace), for an exact snapshot\n\n"
+"Examples:\n  sudo pybpf dump -p 1234\n  sudo pybpf dump -p 1234 --locals --json\n"
+"  sudo pybpf dump -p 1234 --locals --blocking\n");
 }
 
 
@@ -68,6 +82,7 @@ static int parse(int argc, char **argv, struct dump_opts *o)
 		{ "tid", required_argument, NULL, OPT_TID },
 		{ "thread-name", required_argument, NULL, OPT_THREAD_NAME },
 		{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
+		{ "blocking", no_argument, NULL, OPT_BLOCKING },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -102,11 +117,14 @@ static int parse(int argc, char **argv, struct dump_opts *o)
 		case OPT_FULL_FILENAMES:
 			o->full_filenames = 1;
 			break;
+		case OPT_BLOCKING:
+			o->blocking = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
 		default:
-			usage(stderr);
+			cli_try_help();
 			return -EINVAL;
 		}
 	}
@@ -115,13 +133,6 @@ static int parse(int argc, char **argv, struct dump_opts *o)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/* The kernel's view: 'R' is running or runnable.  Read before and after
- * the walk, so a thread that ran at either moment counts as active. */
-static int thread_running(pid_t pid, int32_t tid)
-{
-	return tid > 0 && proc_state(pid, tid) == 'R';
 }
 
 static const struct symbol *frame_symbol(struct dump *d, uint64_t code)
@@ -139,45 +150,132 @@ static const struct symbol *frame_symbol(struct dump *d, uint64_t code)
 	return symbols_get(&d->syms, *id);
 }
 
-/* ---- text output ------------------------------------------------------ */
+/* ---- locals, checked ------------------------------------------------- */
 
-struct locals_ctx {
-	FILE *f;
-	int json;
-	int printed_args, printed_locals, count;
+struct local_var {
+	char *name, *repr;
+	int is_arg;
 };
 
-static void text_local(void *ctx, const char *name, const char *repr, int is_arg)
-{
-	struct locals_ctx *c = ctx;
+struct locals_buf {
+	struct local_var *v;
+	size_t n, cap;
+	int failed;              /* out of memory */
+};
 
-	if (is_arg && !c->printed_args) {
-		fprintf(c->f, "        Arguments:\n");
-		c->printed_args = 1;
+static void keep_local(void *ctx, const char *name, const char *repr, int is_arg)
+{
+	struct locals_buf *lb = ctx;
+	struct local_var *v;
+
+	if (lb->n == lb->cap) {
+		size_t cap = lb->cap ? lb->cap * 2 : 16;
+
+		v = realloc(lb->v, cap * sizeof(*v));
+		if (!v) {
+			lb->failed = 1;
+			return;
+		}
+		lb->v = v;
+		lb->cap = cap;
 	}
-	if (!is_arg && !c->printed_locals) {
-		fprintf(c->f, "        Locals:\n");
-		c->printed_locals = 1;
+	v = &lb->v[lb->n];
+	v->name = strdup(name);
+	v->repr = strdup(repr);
+	v->is_arg = is_arg;
+	if (!v->name || !v->repr) {
+		free(v->name);
+		free(v->repr);
+		lb->failed = 1;
+		return;
 	}
-	fprintf(c->f, "            %s = %s\n", name, repr);
+	lb->n++;
 }
 
-static void json_local(void *ctx, const char *name, const char *repr, int is_arg)
+static void locals_free(struct locals_buf *lb)
 {
-	struct locals_ctx *c = ctx;
+	size_t i;
 
-	fprintf(c->f, "%s{\"name\":", c->count++ ? "," : "");
-	json_string(c->f, name);
-	fprintf(c->f, ",\"arg\":%s,\"repr\":", is_arg ? "true" : "false");
-	json_string(c->f, repr);
-	fputc('}', c->f);
+	for (i = 0; i < lb->n; i++) {
+		free(lb->v[i].name);
+		free(lb->v[i].repr);
+	}
+	free(lb->v);
+	memset(lb, 0, sizeof(*lb));
 }
 
-static void frame_locals(struct dump *d, const struct pyframe_ref *r,
-			 void (*fn)(void *, const char *, const char *, int), void *ctx)
+static int same_point(const struct pyframe_ref *a, const struct pyframe_ref *b)
 {
-	if (pyobj_frame_locals(&d->proc, r->frame, r->code, d->o->locals, fn, ctx))
-		fn(ctx, "<locals>", "<unreadable>", 0);
+	return a->code == b->code && a->lasti == b->lasti;
+}
+
+/* Read a frame's locals into lb; NULL when they may be shown, else why
+ * not.  The frame's memory is reused as soon as it returns (3.11+: the
+ * thread's data stack; before, free lists), so values count only if the
+ * copy they came in still names the walked code and instruction, and the
+ * frame still does after their reprs were read (the objects were then
+ * still referenced by it). */
+static const char *frame_locals(struct dump *d, const struct pyframe_ref *r,
+				struct locals_buf *lb)
+{
+	uint8_t head[PYBPF_FRAME_READ + 8] = {};
+	struct pyframe_ref at, now;
+	int err;
+
+	err = pyobj_frame_locals_head(&d->proc, r->frame, r->code, d->o->locals, keep_local, lb,
+				      head, PYBPF_FRAME_READ);
+	if (pywalk_frame_at(&d->proc, r->frame, &now) || !same_point(&now, r) ||
+	    (!err && (pywalk_frame_decode(&d->proc, r->frame, head, &at) || !same_point(&at, r)))) {
+		locals_free(lb);
+		return "locals changed while reading";
+	}
+	if (err || lb->failed) {
+		locals_free(lb);
+		keep_local(lb, "<locals>", "<unreadable>", 0);
+	}
+	return NULL;
+}
+
+/* ---- text output ------------------------------------------------------ */
+
+static void text_locals(FILE *f, const struct locals_buf *lb, const char *why)
+{
+	int args = 0, locals = 0;
+	size_t i;
+
+	if (why) {
+		fprintf(f, "        (%s)\n", why);
+		return;
+	}
+	for (i = 0; i < lb->n; i++) {
+		const struct local_var *v = &lb->v[i];
+
+		if (v->is_arg && !args++)
+			fprintf(f, "        Arguments:\n");
+		if (!v->is_arg && !locals++)
+			fprintf(f, "        Locals:\n");
+		fprintf(f, "            %s = %s\n", v->name, v->repr);
+	}
+}
+
+static void json_locals(FILE *f, const struct locals_buf *lb, const char *why)
+{
+	size_t i;
+
+	if (why) {
+		fprintf(f, "null,\"locals_note\":");
+		json_string(f, why);
+		return;
+	}
+	fputc('[', f);
+	for (i = 0; i < lb->n; i++) {
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		json_string(f, lb->v[i].name);
+		fprintf(f, ",\"arg\":%s,\"repr\":", lb->v[i].is_arg ? "true" : "false");
+		json_string(f, lb->v[i].repr);
+		fputc('}', f);
+	}
+	fputc(']', f);
 }
 
 static void print_frame(struct dump *d, const struct pyframe_ref *r, int first)
@@ -186,77 +284,163 @@ static void print_frame(struct dump *d, const struct pyframe_ref *r, int first)
 	const char *name = sym ? sym->name : "<unknown>";
 	const char *file = sym ? (d->o->full_filenames ? sym->path : sym->base) : "";
 	uint32_t line = sym ? symbol_line(sym, r->lasti) : 0;
-	struct locals_ctx lc = { .f = stdout, .json = d->o->json };
+	struct locals_buf lb = {};
+	const char *why = d->o->locals ? frame_locals(d, r, &lb) : NULL;
+	FILE *f = d->f;
 	char module[256];
 	const char *dot;
 
 	if (!d->o->json) {
 		if (line)
-			printf("    %s (%s:%u)\n", name, file, line);
+			fprintf(f, "    %s (%s:%u)\n", name, file, line);
 		else
-			printf("    %s (%s)\n", name, file);
+			fprintf(f, "    %s (%s)\n", name, file);
 		if (d->o->locals)
-			frame_locals(d, r, text_local, &lc);
+			text_locals(f, &lb, why);
+		locals_free(&lb);
 		return;
 	}
 	snprintf(module, sizeof(module), "%s", sym ? sym->base : "");
 	dot = strrchr(module, '.');
 	if (dot)
 		module[dot - module] = 0;
-	printf("%s\n      {\"name\":", first ? "" : ",");
-	json_string(stdout, name);
-	printf(",\"filename\":");
-	json_string(stdout, sym ? sym->path : "");
-	printf(",\"short_filename\":");
-	json_string(stdout, sym ? sym->base : "");
-	printf(",\"module\":");
-	json_string(stdout, module);
-	printf(",\"line\":%u,\"locals\":", line);
-	if (d->o->locals) {
-		putchar('[');
-		frame_locals(d, r, json_local, &lc);
-		putchar(']');
-	} else {
-		printf("null");
-	}
-	putchar('}');
+	fprintf(f, "%s\n      {\"name\":", first ? "" : ",");
+	json_string(f, name);
+	fprintf(f, ",\"filename\":");
+	json_string(f, sym ? sym->path : "");
+	fprintf(f, ",\"short_filename\":");
+	json_string(f, sym ? sym->base : "");
+	fprintf(f, ",\"module\":");
+	json_string(f, module);
+	fprintf(f, ",\"line\":%u,\"locals\":", line);
+	if (d->o->locals)
+		json_locals(f, &lb, why);
+	else
+		fprintf(f, "null");
+	fputc('}', f);
+	locals_free(&lb);
 }
 
+/* A thread whose walks never agreed is shown as last read, marked where
+ * its missing callers would be: its frames may come from two moments. */
 static void print_thread(struct dump *d, const struct pythread *t, const char *name,
-			 int active, const struct pyframe_ref *frames, size_t n, int truncated)
+			 int active, const struct pyframe_ref *frames, size_t n, int truncated,
+			 int consistent)
 {
 	const char *state = !active ? "idle" : t->owns_gil ? "active+gil" : "active";
+	FILE *f = d->f;
 	size_t i;
 
 	if (!d->o->json) {
-		printf("\nThread %d (%s): \"%s\"\n", t->tid, state, name);
+		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid, state, name);
 		for (i = 0; i < n; i++)
 			print_frame(d, &frames[i], i == 0);
 		if (truncated)
-			printf("    <truncated>\n");
+			fprintf(f, "    <truncated>\n");
+		if (!consistent)
+			fprintf(f, "    (changing, partial)\n");
 		return;
 	}
-	printf("%s\n  {\"pid\":%d,\"thread_id\":%llu,\"thread_name\":", d->first_json ? "" : ",",
-	       d->proc.pid, (unsigned long long)t->thread_id);
+	fprintf(f, "%s\n  {\"pid\":%d,\"thread_id\":%llu,\"thread_name\":", d->first_json ? "" : ",",
+		d->proc.pid, (unsigned long long)t->thread_id);
 	d->first_json = 0;
-	json_string(stdout, name);
-	printf(",\"os_thread_id\":%d,\"active\":%s,\"owns_gil\":%s,\"truncated\":%s,\"frames\":[",
-	       t->tid, active ? "true" : "false", t->owns_gil ? "true" : "false",
-	       truncated ? "true" : "false");
+	json_string(f, name);
+	fprintf(f, ",\"os_thread_id\":%d,\"active\":%s,\"owns_gil\":%s,\"truncated\":%s,"
+		"\"consistent\":%s,\"frames\":[", t->tid, active ? "true" : "false",
+		t->owns_gil ? "true" : "false", truncated ? "true" : "false",
+		consistent ? "true" : "false");
 	for (i = 0; i < n; i++)
 		print_frame(d, &frames[i], i == 0);
-	printf("]}");
+	fprintf(f, "]}");
 }
 
 /* ---- one process -------------------------------------------------------- */
+
+/* --blocking: the kernel's states just before the stop (all are 't' in it). */
+static void note_running(struct dump *d, pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+
+	d->nrunning = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && (e = readdir(dir)) && d->nrunning < MAX_THREADS) {
+		pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
+
+		if (tid > 0 && proc_state(pid, tid) == 'R')
+			d->running[d->nrunning++] = tid;
+	}
+	if (dir)
+		closedir(dir);
+}
+
+static int was_running(const struct dump *d, int32_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < d->nrunning; i++)
+		if (d->running[i] == tid)
+			return 1;
+	return 0;
+}
+
+/* The kernel's view: 'R' is running or runnable.  Read before and after
+ * the walk, so a thread that ran at either moment counts as active. */
+static int thread_running(const struct dump *d, pid_t pid, int32_t tid)
+{
+	if (d->o->blocking)
+		return was_running(d, tid);
+	return tid > 0 && proc_state(pid, tid) == 'R';
+}
+
+static void dump_threads(struct dump *d, pid_t pid, struct pythread *threads, size_t nthreads,
+			 struct pyframe_ref *frames)
+{
+	size_t nframes, i;
+	int truncated, consistent;
+
+	for (i = 0; i < nthreads; i++) {
+		const struct pythread *t = &threads[i];
+		char name[64] = "";
+		int active;
+
+		active = thread_running(d, pid, t->tid);
+		if (pywalk_stack(&d->proc, t, frames, PYBPF_MAX_DEPTH, &nframes, &truncated,
+				 &consistent))
+			nframes = 0, truncated = 1, consistent = 0;
+		active |= thread_running(d, pid, t->tid);
+		/* threading's name (it needs the frames), else the kernel's */
+		if (pythread_name(&d->proc, t, frames, nframes, name, sizeof(name)) && t->tid)
+			proc_thread_comm(pid, t->tid, name, sizeof(name));
+		if (!thread_filter_match(&d->o->filter, (uint32_t)t->tid, name))
+			continue;
+		if (t->tid && !thread_running(d, pid, t->tid) && access("/proc", F_OK) == 0) {
+			char path[64];
+
+			snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, t->tid);
+			if (access(path, F_OK)) {
+				if (!d->o->json)
+					fprintf(d->f, "\nThread %d: gone (exited during the dump)\n",
+						t->tid);
+				continue;
+			}
+		}
+		print_thread(d, t, name, active, frames, nframes, truncated, consistent);
+	}
+}
 
 static int dump_process(struct dump *d, pid_t pid)
 {
 	struct pythread *threads = calloc(MAX_THREADS, sizeof(*threads));
 	struct pyframe_ref *frames = calloc(PYBPF_MAX_DEPTH, sizeof(*frames));
-	size_t nthreads = 0, nframes, i;
-	int err, truncated;
+	struct ptrace_stop stop = {};
+	char *text = NULL;
+	size_t nthreads = 0, len = 0;
+	int err;
 
+	d->f = stdout;
 	err = pyproc_inspect(pid, &d->proc);
 	if (err) {
 		pb_err("%s", d->proc.err);
@@ -265,48 +449,57 @@ static int dump_process(struct dump *d, pid_t pid)
 	err = -ENOMEM;
 	if (!threads || !frames)
 		goto out;
+	if (d->o->blocking) {
+		/* Printed after the threads run again: a slow reader of our
+		 * output must not keep the target stopped. */
+		d->f = open_memstream(&text, &len);
+		if (!d->f) {
+			d->f = stdout;
+			goto out;
+		}
+		note_running(d, pid);
+		err = ptrace_stop(&stop, pid);
+		if (err) {
+			pb_err("failed to stop process %d: %s", pid, strerror(-err));
+			goto out;
+		}
+	}
 	err = pywalk_threads(&d->proc, threads, MAX_THREADS, &nthreads);
 	if (err) {
 		pb_err("failed to read the thread list of process %d: %s", pid, strerror(-err));
 		goto out;
 	}
 	if (!d->o->json)
-		printf("%sProcess %d: %s\nPython v%s (%s)%s\n", d->first_json ? "" : "\n", pid,
-		       d->proc.cmdline, d->proc.version,
-		       d->proc.exe[0] ? d->proc.exe : d->proc.elf_path,
-		       d->proc.free_threaded ? ", free-threaded" : "");
+		fprintf(d->f, "%sProcess %d: %s\nPython v%s (%s)%s\n", d->first_json ? "" : "\n",
+			pid, d->proc.cmdline, d->proc.version,
+			d->proc.exe[0] ? d->proc.exe : d->proc.elf_path,
+			d->proc.free_threaded ? ", free-threaded" : "");
 	d->first_json = d->o->json ? d->first_json : 0;
-	for (i = 0; i < nthreads; i++) {
-		const struct pythread *t = &threads[i];
-		char name[64] = "";
-		int active;
-
-		active = thread_running(pid, t->tid);
-		pywalk_frames(&d->proc, t, frames, PYBPF_MAX_DEPTH, &nframes, &truncated);
-		active |= thread_running(pid, t->tid);
-		/* threading's name (it needs the frames), else the kernel's */
-		if (pythread_name(&d->proc, t, frames, nframes, name, sizeof(name)) && t->tid)
-			proc_thread_comm(pid, t->tid, name, sizeof(name));
-		if (!thread_filter_match(&d->o->filter, (uint32_t)t->tid, name))
-			continue;
-		if (t->tid && !thread_running(pid, t->tid) && access("/proc", F_OK) == 0) {
-			char path[64];
-
-			snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, t->tid);
-			if (access(path, F_OK)) {
-				if (!d->o->json)
-					printf("\nThread %d: gone (exited during the dump)\n", t->tid);
-				continue;
-			}
-		}
-		print_thread(d, t, name, active, frames, nframes, truncated);
-	}
+	dump_threads(d, pid, threads, nthreads, frames);
 	if (!d->o->json)
-		putchar('\n');
+		fputc('\n', d->f);
 out:
+	ptrace_resume(&stop); /* first, whatever happened: never leave it stopped */
+	if (d->f != stdout) {
+		fclose(d->f);
+		if (!err && text)
+			fwrite(text, 1, len, stdout);
+		free(text);
+		d->f = stdout;
+	}
 	free(threads);
 	free(frames);
 	return err;
+}
+
+/* Is pid ours (same real user)?  Then no privilege is needed to read it. */
+static int own_process(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return stat(path, &st) == 0 && st.st_uid == getuid();
 }
 
 int cmd_dump(int argc, char **argv)
@@ -319,7 +512,16 @@ int cmd_dump(int argc, char **argv)
 
 	if (parse(argc, argv, &o))
 		return 2;
-	if (geteuid() != 0)
+	{
+		pid_t tid; /* -p TID: its process, that thread only */
+
+		target_resolve_pid(&o.pid, &tid, "dumping");
+		if (tid && o.filter.ntids < THREAD_FILTER_TIDS)
+			o.filter.tids[o.filter.ntids++] = (uint32_t)tid;
+		if (!o.subprocesses && target_check_tids(o.pid, &o.filter))
+			return 2;
+	}
+	if (geteuid() != 0 && !own_process(o.pid))
 		pb_warn("not root: reading another user's process needs CAP_SYS_PTRACE");
 	pids[0] = o.pid;
 	if (o.subprocesses)

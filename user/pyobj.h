@@ -38,6 +38,15 @@ int pyobj_frame_locals(const struct pyproc *p, uint64_t frame_addr, uint64_t cod
 		       void (*fn)(void *ctx, const char *name, const char *repr, int is_arg),
 		       void *ctx);
 
+/* pyobj_frame_locals, and the frame's first head_len bytes copied into
+ * head in the same read as its slots: the code and instruction the values
+ * belong to, for a caller that checks the frame still runs what it walked.
+ * -errno as pyobj_frame_locals; head is only set on success. */
+int pyobj_frame_locals_head(const struct pyproc *p, uint64_t frame_addr, uint64_t code_addr,
+			    int detail,
+			    void (*fn)(void *ctx, const char *name, const char *repr, int is_arg),
+			    void *ctx, uint8_t *head, size_t head_len);
+
 /* Following references by name (user/pythreads.c).  Each returns 0, or
  * -ENOENT when the name is not there, -EINVAL when the object is not of
  * the kind asked for, -EIO when memory could not be read. */

@@ -17,6 +17,8 @@ struct frame_vars {
 	int detail;
 	void (*fn)(void *ctx, const char *name, const char *repr, int is_arg);
 	void *ctx;
+	uint8_t *head;                  /* pyobj_frame_locals_head: the frame's first bytes */
+	size_t head_len;
 	const char *want;               /* pyobj_frame_local: the name looked for */
 	uint64_t found;                 /* and its object */
 	size_t n;
@@ -81,6 +83,32 @@ static void emit(struct frame_vars *fv, size_t i, int is_arg)
 	fv->fn(fv->ctx, name, repr, is_arg);
 }
 
+/* The values of a frame's first n slots.  With fv->head, the frame's first
+ * bytes come in the same copy: a frame's memory is reused as soon as it
+ * returns, and only its code and instruction, read with the values, say
+ * whose values they are (user/dump.c compares them with the walk's). */
+static int read_values(struct frame_vars *fv, uint64_t frame, size_t n)
+{
+	size_t off = (size_t)fv->r->f->frame_localsplus, len = off + n * 8;
+	uint8_t *buf;
+	int err;
+
+	if (!fv->head)
+		return n ? obj_read(fv->r, frame + off, fv->values, n * 8) : 0;
+	if (len < fv->head_len)
+		len = fv->head_len;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	err = obj_read(fv->r, frame, buf, len);
+	if (!err) {
+		memcpy(fv->head, buf, fv->head_len);
+		memcpy(fv->values, buf + off, n * 8);
+	}
+	free(buf);
+	return err;
+}
+
 static int read_names(const struct reader *r, uint64_t tuple, uint64_t *out, size_t want,
 		      size_t *got)
 {
@@ -132,8 +160,8 @@ static int locals_plus(struct frame_vars *fv, uint64_t frame, uint64_t code, siz
 	if (!err && fv->n)
 		err = obj_read(r, obj_read_ptr(r, code + f->code_localspluskinds) + f->bytes_data,
 			       kinds, fv->n);
-	if (!err && fv->n)
-		err = obj_read(r, frame + f->frame_localsplus, fv->values, fv->n * 8);
+	if (!err)
+		err = read_values(fv, frame, fv->n);
 	if (err)
 		return err;
 	for (i = 0; i < fv->n; i++) {
@@ -184,7 +212,8 @@ static int locals_classic(struct frame_vars *fv, uint64_t frame, uint64_t code, 
 		ncells = nfree = 0;
 		fv->n = nlocals;
 	}
-	if (fv->n && (err = obj_read(r, frame + f->frame_localsplus, fv->values, fv->n * 8)))
+	err = read_values(fv, frame, fv->n);
+	if (err)
 		return err;
 	for (i = nlocals; i < fv->n; i++)
 		fv->cell[i] = 1;
@@ -250,6 +279,14 @@ int pyobj_frame_locals(const struct pyproc *p, uint64_t frame_addr, uint64_t cod
 		       void (*fn)(void *ctx, const char *name, const char *repr, int is_arg),
 		       void *ctx)
 {
+	return pyobj_frame_locals_head(p, frame_addr, code_addr, detail, fn, ctx, NULL, 0);
+}
+
+int pyobj_frame_locals_head(const struct pyproc *p, uint64_t frame_addr, uint64_t code_addr,
+			    int detail,
+			    void (*fn)(void *ctx, const char *name, const char *repr, int is_arg),
+			    void *ctx, uint8_t *head, size_t head_len)
+{
 	struct frame_vars *fv;
 	size_t total = 0;
 	int err;
@@ -260,6 +297,8 @@ int pyobj_frame_locals(const struct pyproc *p, uint64_t frame_addr, uint64_t cod
 	if (!fv)
 		return -ENOMEM;
 	fv->detail = detail < 1 ? 1 : detail;
+	fv->head = head_len ? head : NULL;
+	fv->head_len = head_len;
 	fv->fn = fn;
 	fv->ctx = ctx;
 	err = walk_frame(fv, p, frame_addr, code_addr, &total);

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "pyframe.h"
 #include "pywalk.h"
@@ -87,56 +89,197 @@ int pywalk_threads(const struct pyproc *p, struct pythread *out, size_t max, siz
 	return 0;
 }
 
-static uint64_t first_frame(const struct pyproc *p, uint64_t tstate)
+/* Where the thread's innermost frame pointer is: tstate->cframe->
+ * current_frame (3.11, 3.12; the cframe lives on the C stack and is read
+ * once), else tstate->frame. */
+static uint64_t first_frame_slot(const struct pyproc *p, uint64_t tstate)
 {
 	const struct py_offsets *o = &p->off;
 
 	if (o->tstate_cframe >= 0) /* 3.11, 3.12 */
-		return rd64(p->pid, rd64(p->pid, tstate + o->tstate_cframe) + o->cframe_current_frame);
-	return rd64(p->pid, tstate + o->tstate_frame);
+		return rd64(p->pid, tstate + o->tstate_cframe) + o->cframe_current_frame;
+	return tstate + o->tstate_frame;
 }
 
-int pywalk_frames(const struct pyproc *p, const struct pythread *t, struct pyframe_ref *out,
-		  size_t max, size_t *n, int *truncated)
+/* What a walk saw of each frame it stepped through (shims included), to
+ * check the whole chain again in one copy (chain_holds). */
+struct seen {
+	uint64_t addr, back, code, lasti;
+};
+
+struct chain {
+	uint64_t slot;           /* the thread's innermost frame pointer */
+	uint64_t leaf;           /* its value */
+	struct seen *f;
+	size_t n;
+	int broken;              /* a frame could not be read */
+};
+
+#define CHAIN_MAX (PYBPF_MAX_DEPTH * 4)
+
+static void seen_from(const struct py_offsets *o, uint64_t addr, const uint8_t *buf,
+		      struct seen *s)
+{
+	s->addr = addr;
+	s->back = pyframe_back(o, buf);
+	s->code = buf_u64(buf, o->frame_code, FRAME_MASK);
+	s->lasti = o->frame_lasti >= 0 ? buf_u64(buf, o->frame_lasti, FRAME_MASK) : 0;
+}
+
+int pywalk_frame_decode(const struct pyproc *p, uint64_t frame, const uint8_t *buf,
+			struct pyframe_ref *r)
 {
 	const struct py_offsets *o = &p->off;
-	uint8_t buf[PYBPF_FRAME_READ + 8] = {}, cb[PYBPF_CODE_READ + 8] = {};
-	uint64_t frame = first_frame(p, t->tstate), type, base;
+	uint8_t cb[PYBPF_CODE_READ + 8] = {};
+	uint64_t type, base;
 	uint32_t idx;
+
+	r->frame = frame;
+	r->code = 0;
+	r->lasti = PYBPF_LASTI_NONE;
+	if (pyframe_is_shim(o, buf))
+		return 1;
+	r->code = pyframe_code(o, buf);
+	if (!r->code)
+		return 1; /* 3.14: a thread's bottom frame runs nothing */
+	if (proc_read(p->pid, r->code, cb, PYBPF_CODE_READ))
+		return 1;
+	type = buf_u64(cb, o->object_type, CODE_MASK);
+	if (p->code_type_addr && type != p->code_type_addr)
+		return 1; /* not a code object (3.13+ f_executable) */
+	idx = pyframe_tlbc_index(o, buf);
+	base = idx && o->code_tlbc >= 0 ? rd64(p->pid, pycode_tlbc_slot(o, cb, idx))
+					: r->code + o->code_adaptive;
+	r->lasti = pyframe_lasti(o, buf, base);
+	return 0;
+}
+
+int pywalk_frame_at(const struct pyproc *p, uint64_t frame, struct pyframe_ref *r)
+{
+	uint8_t buf[PYBPF_FRAME_READ + 8] = {};
+
+	if (proc_read(p->pid, frame, buf, PYBPF_FRAME_READ))
+		return -EIO;
+	return pywalk_frame_decode(p, frame, buf, r);
+}
+
+static int walk(const struct pyproc *p, const struct pythread *t, struct pyframe_ref *out,
+		size_t max, size_t *n, int *truncated, struct chain *c)
+{
+	uint8_t buf[PYBPF_FRAME_READ + 8] = {};
+	uint64_t slot = first_frame_slot(p, t->tstate), frame = rd64(p->pid, slot);
 	size_t guard;
 
 	*n = 0;
 	*truncated = 0;
-	for (guard = 0; frame && guard < PYBPF_MAX_DEPTH * 4; guard++) {
-		struct pyframe_ref *r;
-
+	if (c) {
+		c->slot = slot;
+		c->leaf = frame;
+		c->n = 0;
+		c->broken = 0;
+	}
+	for (guard = 0; frame && guard < CHAIN_MAX; guard++) {
 		if (*n == max) {
 			*truncated = 1;
 			break;
 		}
 		if (proc_read(p->pid, frame, buf, PYBPF_FRAME_READ)) {
 			*truncated = 1; /* the frame went away under us */
+			if (c)
+				c->broken = 1;
 			break;
 		}
-		r = &out[*n];
-		r->frame = frame;
-		frame = pyframe_back(o, buf);
-		if (pyframe_is_shim(o, buf))
-			continue;
-		r->code = pyframe_code(o, buf);
-		if (!r->code)
-			continue; /* 3.14: a thread's bottom frame runs nothing */
-		if (proc_read(p->pid, r->code, cb, PYBPF_CODE_READ))
-			continue;
-		type = buf_u64(cb, o->object_type, CODE_MASK);
-		if (p->code_type_addr && type != p->code_type_addr)
-			continue; /* not a code object (3.13+ f_executable) */
-		idx = pyframe_tlbc_index(o, buf);
-		base = idx && o->code_tlbc >= 0 ? rd64(p->pid, pycode_tlbc_slot(o, cb, idx))
-						: r->code + o->code_adaptive;
-		r->lasti = pyframe_lasti(o, buf, base);
-		(*n)++;
+		if (c)
+			seen_from(&p->off, frame, buf, &c->f[c->n++]);
+		if (pywalk_frame_decode(p, frame, buf, &out[*n]) == 0)
+			(*n)++;
+		frame = pyframe_back(&p->off, buf);
 	}
+	return 0;
+}
+
+int pywalk_frames(const struct pyproc *p, const struct pythread *t, struct pyframe_ref *out,
+		  size_t max, size_t *n, int *truncated)
+{
+	return walk(p, t, out, max, n, truncated, NULL);
+}
+
+/* The walk's chain read again in one process_vm_readv: the innermost
+ * frame pointer, every frame's head, the pointer again.  The walk takes a
+ * read per frame, long enough for a busy thread to return and call again
+ * in between and leave a chain that never existed (a stale callee over a
+ * reused caller); one copy is nearly an instant, and the pointer read at
+ * both ends says the chain was live all along it.  Every frame must keep
+ * its address, caller, code and instruction, but the innermost one's
+ * instruction, which moves as long as the thread runs Python: leaf (the
+ * walk's innermost Python frame) gets it from the copy.  1 when it agrees. */
+static int chain_holds(const struct pyproc *p, const struct chain *c, struct pyframe_ref *leaf)
+{
+	const struct py_offsets *o = &p->off;
+	size_t niov = c->n + 2, i;
+	struct iovec *local = calloc(niov, sizeof(*local)), *remote = calloc(niov, sizeof(*remote));
+	uint8_t (*heads)[PYBPF_FRAME_READ + 8] = calloc(c->n ? c->n : 1, sizeof(*heads));
+	uint64_t first = 0, last = 0;
+	ssize_t want = 16, got = 0, r;
+	size_t done, k;
+	int ok = 0;
+
+	if (!local || !remote || !heads || c->broken)
+		goto out;
+	local[0] = (struct iovec){ &first, 8 };
+	local[niov - 1] = (struct iovec){ &last, 8 };
+	remote[0] = remote[niov - 1] = (struct iovec){ (void *)c->slot, 8 };
+	for (i = 0; i < c->n; i++) {
+		local[i + 1] = (struct iovec){ heads[i], PYBPF_FRAME_READ };
+		remote[i + 1] = (struct iovec){ (void *)c->f[i].addr, PYBPF_FRAME_READ };
+		want += PYBPF_FRAME_READ;
+	}
+	/* deeper stacks than one call takes: in IOV_MAX steps, less of an instant */
+	for (done = 0; done < niov; done += k) {
+		k = niov - done < IOV_MAX ? niov - done : IOV_MAX;
+		r = process_vm_readv(p->pid, local + done, k, remote + done, k, 0);
+		if (r < 0)
+			goto out;
+		got += r;
+	}
+	if (got != want || first != c->leaf || last != c->leaf)
+		goto out;
+	for (i = 0; i < c->n; i++) {
+		struct seen now;
+
+		seen_from(o, c->f[i].addr, heads[i], &now);
+		if (i == 0) /* moves while the thread runs: taken from the copy */
+			now.lasti = c->f[0].lasti;
+		if (memcmp(&now, &c->f[i], sizeof(now)))
+			goto out;
+	}
+	if (leaf && c->n && leaf->frame == c->f[0].addr &&
+	    pywalk_frame_decode(p, c->f[0].addr, heads[0], leaf))
+		goto out;
+	ok = 1;
+out:
+	free(local);
+	free(remote);
+	free(heads);
+	return ok;
+}
+
+int pywalk_stack(const struct pyproc *p, const struct pythread *t, struct pyframe_ref *out,
+		 size_t max, size_t *n, int *truncated, int *consistent)
+{
+	struct chain c = { .f = calloc(CHAIN_MAX, sizeof(*c.f)) };
+	int try;
+
+	*consistent = 0;
+	if (!c.f)
+		return -ENOMEM;
+	/* The target runs on while we read: walk, then read the same chain
+	 * again (chain_holds); when the two disagree, walk afresh. */
+	for (try = 0; try <= PYWALK_TRIES && !*consistent; try++) {
+		walk(p, t, out, max, n, truncated, &c);
+		*consistent = chain_holds(p, &c, *n ? out : NULL);
+	}
+	free(c.f);
 	return 0;
 }
 

@@ -28,6 +28,24 @@ int pywalk_threads(const struct pyproc *p, struct pythread *out, size_t max, siz
 /* Frames of one thread, innermost first; *truncated when more than max. */
 int pywalk_frames(const struct pyproc *p, const struct pythread *t, struct pyframe_ref *out,
 		  size_t max, size_t *n, int *truncated);
+/* Walks of a thread's chain after the first, when their checks fail. */
+#define PYWALK_TRIES 5
+
+/* Frames of one thread as pywalk_frames, then the same chain read again
+ * in one copy (the thread's frame pointer, each frame's address, code
+ * object, instruction and caller; the innermost frame's instruction, which
+ * moves while the thread runs, is taken from the copy); *consistent says
+ * whether the two agreed, within 1 + PYWALK_TRIES walks.  Without
+ * agreement out holds the last walk.  0 or -ENOMEM. */
+int pywalk_stack(const struct pyproc *p, const struct pythread *t, struct pyframe_ref *out,
+		 size_t max, size_t *n, int *truncated, int *consistent);
+/* The code object and instruction of the frame at frame, decoded from
+ * buf (its first PYBPF_FRAME_READ bytes, + 8 readable) or read now
+ * (pywalk_frame_at).  0; 1 when the frame runs no Python code (an entry
+ * shim, no code object); -EIO when unreadable. */
+int pywalk_frame_decode(const struct pyproc *p, uint64_t frame, const uint8_t *buf,
+			struct pyframe_ref *r);
+int pywalk_frame_at(const struct pyproc *p, uint64_t frame, struct pyframe_ref *r);
 /* Name, file and line table of a code object, as the BPF side would copy
  * them, into syms under id.  0 or -errno. */
 int pywalk_symbol(const struct pyproc *p, struct symbols *syms, uint64_t code, uint32_t id);

@@ -24,6 +24,7 @@ from cases_nogil import case_no_gil
 from cases_ux import (case_ux_gil_names, case_ux_thread_pid, case_ux_output, case_ux_status,
                       case_ux_exit, case_ux_small, case_ux_gil_fallback)
 from cases_top import case_top_tty
+from cases_dumpconsistency import case_dump_consistency
 
 CASES = [
     ("names", case_names, "supported"),
@@ -46,6 +47,7 @@ CASES = [
     ("dump", case_dump, "supported"),
     ("dump-json", case_dump_json, "supported"),
     ("locals", case_locals, "supported"),
+    ("dump-consistency", case_dump_consistency, "supported"),
     ("idle", case_idle, "supported"),
     ("idle-busy", case_idle_busy, "supported"),
     ("cthread", case_cthread, "supported"),
