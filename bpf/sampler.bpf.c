@@ -108,24 +108,6 @@ static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *pr
 	return walk_thread(w, proc, pid, tstate);
 }
 
-SEC("perf_event")
-int pybpf_sample(struct bpf_perf_event_data *ctx)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
-	struct walk_ctx w = {};
-	struct proc_info *proc;
-
-	proc = bpf_map_lookup_elem(&procs, &pid);
-	if (!proc)
-		return 0;
-	stat_inc(STAT_SAMPLES);
-	if (!walk_current(&w, proc, pid, tid) &&
-	    !count_stack(&w, tid, proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0, 1))
-		stat_inc(STAT_STACKS);
-	walk_end(&w);
-	return 0;
-}
 
 /* ---- --idle: off-CPU time from the scheduler ------------------------- */
 
@@ -202,14 +184,18 @@ static __always_inline void switch_in(__u32 tid, __u64 now)
 	struct offcpu_entry *e = bpf_map_lookup_elem(&offcpu, &tid);
 	struct walk_ctx w = {};
 
+	__u64 start;
+
 	if (!e || !e->start_ns)
 		return;
-	if (e->stack_hash) {
+	/* an exchange: a precharge of the same interval either ran before
+	 * (start moved up to its time) or finds 0 and charges nothing */
+	start = __sync_lock_test_and_set(&e->start_ns, 0);
+	if (start && start < now && e->stack_hash) {
 		w.pid = e->pid;
 		w.hash = e->stack_hash;
-		count_stack(&w, tid, COUNT_IDLE, now - e->start_ns);
+		count_stack(&w, tid, COUNT_IDLE, now - start);
 	}
-	e->start_ns = 0;
 }
 
 /* Kernels before 5.14 call the task state `state` (a long). */
@@ -243,6 +229,64 @@ int pybpf_switch(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* Idle mode: a thread blocked since before the last precharge has its
+ * open interval charged so far, so a thread that never wakes (a lock held
+ * for the whole recording, a long sleep) is in every drain, not only when
+ * it runs again.  Any CPU's sample does it, at most every precharge_ns. */
+const volatile __u32 idle_mode = 0;
+const volatile __u64 precharge_ns = 100000000;
+__u64 last_precharge_ns = 0;
+
+struct precharge_ctx {
+	__u64 now;
+};
+
+static long precharge_one(void *map, __u32 *tid, struct offcpu_entry *e, struct precharge_ctx *c)
+{
+	struct walk_ctx w = {};
+	__u64 start = e->start_ns;
+
+	/* claim [start, now) unless switch_in (an xchg) takes the interval first */
+	if (!start || !e->stack_hash || start >= c->now ||
+	    __sync_val_compare_and_swap(&e->start_ns, start, c->now) != start)
+		return 0;
+	w.pid = e->pid;
+	w.hash = e->stack_hash;
+	count_stack(&w, *tid, COUNT_IDLE, c->now - start);
+	return 0;
+}
+
+static __always_inline void idle_precharge(void)
+{
+	struct precharge_ctx c = { .now = bpf_ktime_get_ns() };
+	__u64 last = last_precharge_ns;
+
+	if (c.now - last < precharge_ns ||
+	    __sync_val_compare_and_swap(&last_precharge_ns, last, c.now) != last)
+		return;
+	bpf_for_each_map_elem(&offcpu, precharge_one, &c, 0);
+}
+
+SEC("perf_event")
+int pybpf_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct walk_ctx w = {};
+	struct proc_info *proc;
+
+	if (idle_mode)
+		idle_precharge();
+	proc = bpf_map_lookup_elem(&procs, &pid);
+	if (!proc)
+		return 0;
+	stat_inc(STAT_SAMPLES);
+	if (!walk_current(&w, proc, pid, tid) &&
+	    !count_stack(&w, tid, proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0, 1))
+		stat_inc(STAT_STACKS);
+	walk_end(&w);
+	return 0;
+}
 /* ---- exec: a profiled process that execs is no longer the same program;
  * drop its record at once so no sample reads the new image with the old
  * offsets (userspace re-inspects it if it is followed). */

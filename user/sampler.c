@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "htab.h"
 #include "log.h"
+#include "proc.h"
 #include "sampler.h"
 #include "sampler.skel.h"
 
@@ -145,6 +147,7 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	bpf_map__set_max_entries(s->skel->maps.counts_b, opts->max_counts);
 	bpf_map__set_max_entries(s->skel->maps.codes, opts->max_codes);
 	bpf_program__set_autoload(s->skel->progs.pybpf_switch, opts->idle);
+	s->skel->rodata->idle_mode = !!opts->idle;
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_enter, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_exit, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_drop_enter, opts->gil_wait);
@@ -441,6 +444,54 @@ void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS])
 	out[SAMPLER_LOST_USER] = s->lost_user;
 	out[SAMPLER_RECURSION_MISSES] = recursion_misses(s);
 	free(vals);
+}
+
+uint32_t sampler_new_symbol_id(struct sampler *s)
+{
+	return __atomic_fetch_add(&s->skel->data->next_sym_id, 1, __ATOMIC_SEQ_CST);
+}
+
+int sampler_idle_seed(struct sampler *s, pid_t pid, pid_t tid, uint64_t tstate,
+		      const struct frame_rec *frames, uint32_t depth, uint32_t flags)
+{
+	struct thread_entry te = { .tstate = tstate };
+	struct offcpu_entry e = { .pid = (__u32)pid };
+	struct stack_chunk chunk = { .depth = depth, .flags = flags };
+	struct stack_key key;
+	struct timespec ts;
+	uint64_t h = 0x5bd1e9955bd1e995ull; /* not the BPF walk's seed */
+	uint32_t i, c, n = (depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
+	__u32 k = (__u32)tid;
+
+	if (!depth || depth > PYBPF_MAX_DEPTH)
+		return -EINVAL;
+	for (i = 0; i < depth; i++) {
+		h ^= ((uint64_t)frames[i].sym_id << 32) | frames[i].lasti;
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 33;
+	}
+	h ^= ((uint64_t)depth << 32) | flags;
+	key.hash = h;
+	key.pad = 0;
+	for (c = 0; c < n; c++) {
+		uint32_t m = depth - c * PYBPF_CHUNK_FRAMES;
+
+		memset(chunk.frames, 0, sizeof(chunk.frames));
+		memcpy(chunk.frames, frames + c * PYBPF_CHUNK_FRAMES,
+		       (m < PYBPF_CHUNK_FRAMES ? m : PYBPF_CHUNK_FRAMES) * sizeof(*frames));
+		key.chunk = c;
+		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.stacks), &key, &chunk, BPF_ANY))
+			return -errno;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
+	e.start_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	e.stack_hash = h;
+	te.scan_ns = e.start_ns;
+	proc_thread_comm(pid, tid, te.comm, sizeof(te.comm));
+	bpf_map_update_elem(bpf_map__fd(s->skel->maps.threads), &k, &te, BPF_NOEXIST);
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.offcpu), &k, &e, BPF_NOEXIST))
+		return errno == EEXIST ? 0 : -errno;
+	return 0;
 }
 
 int sampler_thread(struct sampler *s, uint32_t tid, struct thread_entry *te)

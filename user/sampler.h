@@ -66,6 +66,16 @@ void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS]);
  * at first sight; 0 or -ENOENT. */
 int sampler_thread(struct sampler *s, uint32_t tid, struct thread_entry *te);
 
+/* A new symbol id, from the counter the BPF side draws from. */
+uint32_t sampler_new_symbol_id(struct sampler *s);
+/* --idle: tid of pid is blocked in this stack (innermost first) since
+ * before sampling began; charge it from now on as if the scheduler
+ * program had seen it block; its thread state is remembered as the BPF
+ * lookup would (names).  Nothing if the program has seen the thread
+ * already.  0 or -errno. */
+int sampler_idle_seed(struct sampler *s, pid_t pid, pid_t tid, uint64_t tstate,
+		      const struct frame_rec *frames, uint32_t depth, uint32_t flags);
+
 /* Names for enum pybpf_stat, for -v and summaries. */
 const char *sampler_stat_name(int stat);
 

@@ -13,6 +13,7 @@
 #include "launch.h"
 #include "log.h"
 #include "gilprobe.h"
+#include "idleseed.h"
 #include "pythreads.h"
 #include "pywalk.h"
 #include "session.h"
@@ -157,6 +158,8 @@ static int push_proc(struct session *s, const struct pyproc *p)
 	agg_process(&s->agg, p->pid, p->nspid, p->cmdline, p->comm, p->cgroup);
 	if (s->window)
 		agg_process(s->window, p->pid, p->nspid, p->cmdline, p->comm, p->cgroup);
+	if (s->o.idle)
+		idle_seed_process(s->sampler, &s->syms, p);
 	if (p->untested)
 		pb_warn("pid %d: CPython %s is newer than any this pybpf was tested with; its offsets come from its own _Py_DebugOffsets",
 			p->pid, pyproc_version(p, ver, sizeof(ver)));

@@ -18,7 +18,7 @@ from cases_locals import case_locals
 from cases_versions import case_future_minor, case_bad_debug_offsets
 from cases_counts import case_drain_exact
 from cases_reload import case_reload
-from cases_idle import case_idle_busy
+from cases_idle import case_idle_busy, case_idle_thirds
 from cases_cthread import case_cthread
 from cases_nogil import case_no_gil
 from cases_ux import (case_ux_gil_names, case_ux_thread_pid, case_ux_output, case_ux_status,
@@ -50,6 +50,7 @@ CASES = [
     ("dump-consistency", case_dump_consistency, "supported"),
     ("idle", case_idle, "supported"),
     ("idle-busy", case_idle_busy, "supported"),
+    ("idle-thirds", case_idle_thirds, "supported"),
     ("cthread", case_cthread, "supported"),
     ("subprocesses", case_subprocesses, "supported"),
     ("gil-filter", case_gil_filter, "with-gil"),

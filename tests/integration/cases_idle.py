@@ -56,3 +56,30 @@ def case_idle_busy(ctx):
         problems.append("%d samples in nap away from its sleep line %s"
                         % (wrong_line, marks["nap"]))
     check(problems, stacks, res)
+
+
+def case_idle_thirds(ctx):
+    """-t --idle on three threads, two of them blocked since before pybpf
+    started and until after it stopped (a lock never released, a long
+    sleep) and one busy: each thread has a third of the samples (within 5
+    points), at its own line."""
+    marks = markers(WORKLOADS / "thirds.py")
+    target = start(ctx, "thirds.py", WORKLOAD_MAX)
+    stacks, res = collapsed(ctx, target, 4, ["-t", "--idle"], rate=100)
+    tot = P.total(stacks)
+    problems = []
+    for thread, func in (("MainThread", "busy"), ("stuck", "stuck"), ("sleeper", "sleeper")):
+        mine = [s for s in stacks if s.frames[0].name == thread]
+        n = sum(s.count for s in mine)
+        share = 100.0 * n / max(tot, 1)
+        ctx.note("%s: %.1f%% of %d samples" % (thread, share, tot))
+        if abs(share - 100.0 / 3) > 5:
+            problems.append("thread %s has %.1f%% of the samples, expected 33.3%% +- 5"
+                            % (thread, share))
+        off = sum(s.count for s in mine for f in s.frames[1:]
+                  if f.name == func and f.line not in marks[func])
+        if not any(f.name == func for s in mine for f in s.frames[1:]):
+            problems.append("thread %s never shows %s()" % (thread, func))
+        elif off:
+            problems.append("%d samples of %s away from its marked line" % (off, func))
+    check(problems, stacks, res)

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* idleseed.c - --idle for threads that are already blocked when sampling
+ * begins: the scheduler program never sees them block, so their stacks
+ * come from the userspace walker (the dump walker), once, and the BPF side
+ * charges their time from then on like any other block. */
+#include <errno.h>
+#include <stdlib.h>
+#include "idleseed.h"
+#include "log.h"
+#include "pywalk.h"
+
+#define SEED_THREADS 1024
+
+/* The frames of one thread as the BPF walker records them: a symbol id
+ * per code object (registered in syms from the live object) and the
+ * instruction's byte offset. */
+static uint32_t seed_frames(struct sampler *smp, struct symbols *syms, const struct pyproc *p,
+			    const struct pyframe_ref *refs, size_t n, struct frame_rec *out)
+{
+	uint32_t i, j, depth = 0;
+
+	for (i = 0; i < n && depth < PYBPF_MAX_DEPTH; i++) {
+		uint32_t id = 0;
+
+		for (j = 0; j < i && !id; j++) /* recursion: one id per code object */
+			if (refs[j].code == refs[i].code)
+				id = out[j].sym_id;
+		if (!id) {
+			id = sampler_new_symbol_id(smp);
+			if (pywalk_symbol(p, syms, refs[i].code, id))
+				id = PYBPF_SYM_UNKNOWN;
+		}
+		out[depth].sym_id = id;
+		out[depth].lasti = refs[i].lasti;
+		depth++;
+	}
+	return depth;
+}
+
+int idle_seed_process(struct sampler *smp, struct symbols *syms, const struct pyproc *p)
+{
+	struct pythread *threads = calloc(SEED_THREADS, sizeof(*threads));
+	struct pyframe_ref *refs = calloc(PYBPF_MAX_DEPTH, sizeof(*refs));
+	struct frame_rec *frames = calloc(PYBPF_MAX_DEPTH, sizeof(*frames));
+	size_t nthreads = 0, n, i;
+	int err = -ENOMEM, truncated, consistent, seeded = 0;
+
+	if (!threads || !refs || !frames)
+		goto out;
+	err = pywalk_threads(p, threads, SEED_THREADS, &nthreads);
+	for (i = 0; !err && i < nthreads; i++) {
+		char state = threads[i].tid ? proc_state(p->pid, threads[i].tid) : 0;
+		uint32_t depth;
+
+		/* only threads waiting now; a running one is the sampler's */
+		if (state != 'S' && state != 'D')
+			continue;
+		if (pywalk_stack(p, &threads[i], refs, PYBPF_MAX_DEPTH, &n, &truncated,
+				 &consistent) || !n || !consistent)
+			continue;
+		depth = seed_frames(smp, syms, p, refs, n, frames);
+		if (depth && !sampler_idle_seed(smp, p->pid, threads[i].tid, threads[i].tstate,
+						frames, depth, truncated ? STACK_TRUNCATED : 0))
+			seeded++;
+	}
+	if (seeded)
+		pb_debug("--idle: pid %d: %d thread(s) already blocked, stacks read from userspace",
+			 p->pid, seeded);
+out:
+	free(threads);
+	free(refs);
+	free(frames);
+	return err;
+}
