@@ -446,6 +446,17 @@ void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS])
 	free(vals);
 }
 
+void sampler_forget_stacks(struct sampler *s)
+{
+	size_t pos = 0;
+	const void *k;
+	void *v;
+
+	while (htab_next(&s->stack_cache, &pos, &k, &v))
+		free(((struct cached_stack *)v)->frames);
+	htab_clear(&s->stack_cache);
+}
+
 uint32_t sampler_new_symbol_id(struct sampler *s)
 {
 	return __atomic_fetch_add(&s->skel->data->next_sym_id, 1, __ATOMIC_SEQ_CST);

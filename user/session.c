@@ -412,6 +412,11 @@ void session_finish(struct session *s)
 	}
 }
 
+void session_forget_stacks(struct session *s)
+{
+	sampler_forget_stacks(s->sampler);
+}
+
 void session_stats(struct session *s, uint64_t out[SAMPLER_NSTATS])
 {
 	sampler_stats(s->sampler, out);

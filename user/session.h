@@ -63,6 +63,8 @@ int session_run(struct session *s, int timeout_ms);
 int session_drain(struct session *s);
 /* Final drain of both counts maps and pending events. */
 void session_finish(struct session *s);
+/* After a rotation has written and cleared the aggregate: forget its stacks. */
+void session_forget_stacks(struct session *s);
 void session_stats(struct session *s, uint64_t out[SAMPLER_NSTATS]);
 double session_elapsed(const struct session *s);
 void session_close(struct session *s);
