@@ -81,31 +81,24 @@ static int from_debug_file(const struct pyproc *p, struct elf_file *bin, struct 
 {
 	char build_id[128] = "", link[256] = "", dir[PATH_MAX], cand[3 * PATH_MAX], root[64];
 	const char *slash = strrchr(p->elf_path, '/');
-	int r, k, prefix_len;
+	int r, k;
 
 	elf_build_id(bin, build_id, sizeof(build_id));
 	elf_debuglink(bin, link, sizeof(link));
 	if (slash && !strcmp(slash + 1, link))
 		link[0] = 0; /* a link to the binary itself */
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - p->elf_path) : 0, p->elf_path);
-	/* an interpreter unpacked under a prefix (PREFIX/bin/python3.X, as the
-	 * test bed does with Debian's packages) keeps its debug files there */
-	prefix_len = strlen(dir) >= 4 && !strcmp(dir + strlen(dir) - 4, "/bin") ?
-		     (int)strlen(dir) - 4 : -1;
 	for (r = 0; r < 2; r++) {
 		if (r == 0)
 			snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
 		else
 			root[0] = 0;
-		for (k = 0; k < 5; k++) {
+		for (k = 0; k < 4; k++) {
 			struct elf_file *dbg = NULL;
 
 			if (k == 0 && strlen(build_id) > 2)
 				snprintf(cand, sizeof(cand), "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
 					 root, build_id, build_id + 2);
-			else if (k == 4 && strlen(build_id) > 2 && prefix_len > 0)
-				snprintf(cand, sizeof(cand), "%s%.*s/lib/debug/.build-id/%.2s/%s.debug",
-					 root, prefix_len, dir, build_id, build_id + 2);
 			else if (k == 1 && link[0])
 				snprintf(cand, sizeof(cand), "%s%s/.debug/%s", root, dir, link);
 			else if (k == 2 && link[0])
