@@ -7,7 +7,9 @@ ctx.dir the case's scratch directory, ctx.note() adds lines shown with -v.
 Expected line numbers always come from the '# @tag' markers of the
 workload files, expected names from the CPython version.
 """
-from harness import WORKLOADS, Fail, Proc, pybpf
+import json
+
+from harness import WORKLOADS, Fail, Proc, Skip, pybpf
 import profiles as P
 
 RATE = 250            # -r for every record whose sample counts we judge
@@ -70,3 +72,17 @@ def check(problems, stacks=None, res=None, where=None):
         if res is not None:
             ev += res.describe(4)
         raise Fail(problems[0], ev)
+
+
+def dump_json(ctx, target, args, name):
+    """`pybpf dump -p PID --json ARGS`: the decoded list of threads, and the
+    result; Fail on a non-zero status or output that is not JSON."""
+    res = pybpf(["dump", "-p", target.pid, "--json"] + list(args), ctx.dir, 30, name=name)
+    if "not available yet" in res.out + res.err:
+        raise Skip("dump not available")
+    if res.rc != 0:
+        raise Fail("%s exited with status %s" % (name, res.rc), res.describe())
+    try:
+        return json.loads(res.out), res
+    except ValueError as e:
+        raise Fail("%s: output is not JSON: %s" % (name, e), res.out.splitlines()[:20])

@@ -15,7 +15,7 @@ import os
 import time
 
 from harness import Fail, Skip, pybpf
-from casekit import WORKLOAD_MAX, start
+from casekit import WORKLOAD_MAX, dump_json, start
 
 FILE = "busyloop.py"
 DUMPS = 30
@@ -39,16 +39,7 @@ def short(name):
 
 
 def dump(ctx, target, extra, name):
-    res = pybpf(["dump", "-p", target.pid, "--json", "--locals"] + extra, ctx.dir, 30,
-                name=name)
-    if "not available yet" in res.out + res.err:
-        raise Skip("dump not available")
-    if res.rc != 0:
-        raise Fail("%s exited with status %s" % (name, res.rc), res.describe())
-    try:
-        threads = json.loads(res.out)
-    except ValueError as e:
-        raise Fail("%s: output is not JSON: %s" % (name, e), res.out.splitlines()[:20])
+    threads, res = dump_json(ctx, target, ["--locals"] + list(extra), name)
     main = [t for t in threads if t.get("os_thread_id") == target.pid]
     if len(main) != 1:
         raise Fail("%s: main thread %d not dumped once" % (name, target.pid),

@@ -153,7 +153,6 @@ def build_chroot(root):
     shutil.copytree("/usr/lib/python3.11/encodings", str(root / "usr/lib/python3.11/encodings"))
     (root / "tmp").mkdir(exist_ok=True)
     shutil.copy2(str(WORKLOADS / "fleet.py"), str(root / "tmp/fleet.py"))
-    shutil.copy2(str(WORKLOADS / "compat.py"), str(root / "tmp/compat.py"))  # fleet.py's import
 
 
 def ns_child(pid):

@@ -16,7 +16,7 @@ import json
 import re
 
 from harness import WORKLOADS, Fail, Skip, pybpf
-from casekit import WORKLOAD_MAX, start
+from casekit import WORKLOAD_MAX, dump_json, start
 
 ARGS = ["seconds", "label", "flag", "rest", "extra"]   # in co_varnames order
 ARG_VALUES = {"seconds": WORKLOAD_MAX, "label": "lbl", "flag": False, "rest": ("extra1",),
@@ -60,16 +60,7 @@ def expected(value, detail, py2=False):
 def dump_locals(ctx, target, detail):
     """{name: (repr, is_arg)} and the name order of hold's frame."""
     name = "dump-l%d" % detail
-    res = pybpf(["dump", "-p", target.pid, "--json"] + ["--locals"] * detail, ctx.dir, 30,
-                name=name)
-    if "not available yet" in res.out + res.err:
-        raise Skip("dump not available")
-    if res.rc != 0:
-        raise Fail("%s exited with status %s" % (name, res.rc), res.describe())
-    try:
-        threads = json.loads(res.out)
-    except ValueError as e:
-        raise Fail("%s: output is not JSON: %s" % (name, e), res.out.splitlines()[:20])
+    threads, res = dump_json(ctx, target, ["--locals"] * detail, name)
     frames = [f for t in threads for f in t.get("frames", [])
               if f.get("name", "").endswith("hold") and f.get("short_filename") == "locals.py"]
     if not frames:
