@@ -8,7 +8,8 @@ Usage (as root, from the repo root, with Debian's python3):
 Finds the interpreters (pyenv 2.7 and 3.6-3.13, Debian's /usr/bin/python3.11,
 the test bed's), runs every case once per interpreter,
 sequentially, and prints PASS/FAIL/SKIP per case and one closing line
-"N passed, N failed, N skipped".  Exit status 1 if anything failed.
+"N passed, N failed, N skipped".  Exit status 1 if anything failed, if no
+case ran, or if every case of an installed interpreter was skipped.
 A missing interpreter or missing root gives SKIP, never PASS.
 Scratch files live in a temporary directory that is kept for failed cases
 (its path is printed) or for every case with --keep.  The binary is copied
