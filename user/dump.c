@@ -25,6 +25,7 @@
 #include "threadfilter.h"
 
 #define MAX_THREADS 4096
+#define LOCALS_TRIES 5   /* walks of a thread whose locals moved under the read */
 #define OPT_BLOCKING OPT_COMMON_LAST
 
 struct dump_opts {
@@ -192,6 +193,13 @@ static void keep_local(void *ctx, const char *name, const char *repr, int is_arg
 	lb->n++;
 }
 
+/* One frame's locals, read before anything is printed; why says why
+ * they are not shown (NULL: they are). */
+struct frame_locals {
+	struct locals_buf lb;
+	const char *why;
+};
+
 static void locals_free(struct locals_buf *lb)
 {
 	size_t i;
@@ -278,14 +286,13 @@ static void json_locals(FILE *f, const struct locals_buf *lb, const char *why)
 	fputc(']', f);
 }
 
-static void print_frame(struct dump *d, const struct pyframe_ref *r, int first)
+static void print_frame(struct dump *d, const struct pyframe_ref *r,
+			const struct frame_locals *fl, int first)
 {
 	const struct symbol *sym = frame_symbol(d, r->code);
 	const char *name = sym ? sym->name : "<unknown>";
 	const char *file = sym ? (d->o->full_filenames ? sym->path : sym->base) : "";
 	uint32_t line = sym ? symbol_line(sym, r->lasti) : 0;
-	struct locals_buf lb = {};
-	const char *why = d->o->locals ? frame_locals(d, r, &lb) : NULL;
 	FILE *f = d->f;
 	char module[256];
 	const char *dot;
@@ -296,8 +303,7 @@ static void print_frame(struct dump *d, const struct pyframe_ref *r, int first)
 		else
 			fprintf(f, "    %s (%s)\n", name, file);
 		if (d->o->locals)
-			text_locals(f, &lb, why);
-		locals_free(&lb);
+			text_locals(f, &fl->lb, fl->why);
 		return;
 	}
 	snprintf(module, sizeof(module), "%s", sym ? sym->base : "");
@@ -314,18 +320,17 @@ static void print_frame(struct dump *d, const struct pyframe_ref *r, int first)
 	json_string(f, module);
 	fprintf(f, ",\"line\":%u,\"locals\":", line);
 	if (d->o->locals)
-		json_locals(f, &lb, why);
+		json_locals(f, &fl->lb, fl->why);
 	else
 		fprintf(f, "null");
 	fputc('}', f);
-	locals_free(&lb);
 }
 
 /* A thread whose walks never agreed is shown as last read, marked where
  * its missing callers would be: its frames may come from two moments. */
 static void print_thread(struct dump *d, const struct pythread *t, const char *name,
-			 int active, const struct pyframe_ref *frames, size_t n, int truncated,
-			 int consistent)
+			 int active, const struct pyframe_ref *frames,
+			 const struct frame_locals *fl, size_t n, int truncated, int consistent)
 {
 	const char *state = !active ? "idle" : t->owns_gil ? "active+gil" : "active";
 	FILE *f = d->f;
@@ -334,7 +339,7 @@ static void print_thread(struct dump *d, const struct pythread *t, const char *n
 	if (!d->o->json) {
 		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid, state, name);
 		for (i = 0; i < n; i++)
-			print_frame(d, &frames[i], i == 0);
+			print_frame(d, &frames[i], &fl[i], i == 0);
 		if (truncated)
 			fprintf(f, "    <truncated>\n");
 		if (!consistent)
@@ -350,7 +355,7 @@ static void print_thread(struct dump *d, const struct pythread *t, const char *n
 		t->owns_gil ? "true" : "false", truncated ? "true" : "false",
 		consistent ? "true" : "false");
 	for (i = 0; i < n; i++)
-		print_frame(d, &frames[i], i == 0);
+		print_frame(d, &frames[i], &fl[i], i == 0);
 	fprintf(f, "]}");
 }
 
@@ -395,8 +400,52 @@ static int thread_running(const struct dump *d, pid_t pid, int32_t tid)
 	return tid > 0 && proc_state(pid, tid) == 'R';
 }
 
+/* Every frame's locals (-l), 0 when each was read whole, else -EAGAIN. */
+static int thread_locals(struct dump *d, const struct pyframe_ref *frames, size_t n,
+			 struct frame_locals *fl)
+{
+	int moved = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		fl[i].why = d->o->locals ? frame_locals(d, &frames[i], &fl[i].lb) : NULL;
+		moved |= fl[i].why != NULL;
+	}
+	return moved ? -EAGAIN : 0;
+}
+
+static void thread_locals_free(struct frame_locals *fl, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		locals_free(&fl[i].lb);
+		fl[i].why = NULL;
+	}
+}
+
+/* A thread's stack, and with -l its frames' locals.  A running thread may
+ * return from or step past a frame while its locals are read: then the
+ * whole stack is walked again, a few times, before a frame is shown
+ * without them. */
+static void read_thread(struct dump *d, const struct pythread *t, struct pyframe_ref *frames,
+			struct frame_locals *fl, size_t *nframes, int *truncated, int *consistent)
+{
+	int try;
+
+	for (try = 0; try < LOCALS_TRIES; try++) {
+		if (try)
+			thread_locals_free(fl, *nframes);
+		if (pywalk_stack(&d->proc, t, frames, PYBPF_MAX_DEPTH, nframes, truncated,
+				 consistent))
+			*nframes = 0, *truncated = 1, *consistent = 0;
+		if (!thread_locals(d, frames, *nframes, fl))
+			return;
+	}
+}
+
 static void dump_threads(struct dump *d, pid_t pid, struct pythread *threads, size_t nthreads,
-			 struct pyframe_ref *frames)
+			 struct pyframe_ref *frames, struct frame_locals *fl)
 {
 	size_t nframes, i;
 	int truncated, consistent;
@@ -407,15 +456,15 @@ static void dump_threads(struct dump *d, pid_t pid, struct pythread *threads, si
 		int active;
 
 		active = thread_running(d, pid, t->tid);
-		if (pywalk_stack(&d->proc, t, frames, PYBPF_MAX_DEPTH, &nframes, &truncated,
-				 &consistent))
-			nframes = 0, truncated = 1, consistent = 0;
+		read_thread(d, t, frames, fl, &nframes, &truncated, &consistent);
 		active |= thread_running(d, pid, t->tid);
 		/* threading's name (it needs the frames), else the kernel's */
 		if (pythread_name(&d->proc, t, frames, nframes, name, sizeof(name)) && t->tid)
 			proc_thread_comm(pid, t->tid, name, sizeof(name));
-		if (!thread_filter_match(&d->o->filter, (uint32_t)t->tid, name))
+		if (!thread_filter_match(&d->o->filter, (uint32_t)t->tid, name)) {
+			thread_locals_free(fl, nframes);
 			continue;
+		}
 		if (t->tid && !thread_running(d, pid, t->tid) && access("/proc", F_OK) == 0) {
 			char path[64];
 
@@ -424,10 +473,12 @@ static void dump_threads(struct dump *d, pid_t pid, struct pythread *threads, si
 				if (!d->o->json)
 					fprintf(d->f, "\nThread %d: gone (exited during the dump)\n",
 						t->tid);
+				thread_locals_free(fl, nframes);
 				continue;
 			}
 		}
-		print_thread(d, t, name, active, frames, nframes, truncated, consistent);
+		print_thread(d, t, name, active, frames, fl, nframes, truncated, consistent);
+		thread_locals_free(fl, nframes);
 	}
 }
 
@@ -435,6 +486,7 @@ static int dump_process(struct dump *d, pid_t pid)
 {
 	struct pythread *threads = calloc(MAX_THREADS, sizeof(*threads));
 	struct pyframe_ref *frames = calloc(PYBPF_MAX_DEPTH, sizeof(*frames));
+	struct frame_locals *fl = calloc(PYBPF_MAX_DEPTH, sizeof(*fl));
 	struct ptrace_stop stop = {};
 	char *text = NULL;
 	size_t nthreads = 0, len = 0;
@@ -447,7 +499,7 @@ static int dump_process(struct dump *d, pid_t pid)
 		goto out;
 	}
 	err = -ENOMEM;
-	if (!threads || !frames)
+	if (!threads || !frames || !fl)
 		goto out;
 	if (d->o->blocking) {
 		/* Printed after the threads run again: a slow reader of our
@@ -475,7 +527,7 @@ static int dump_process(struct dump *d, pid_t pid)
 			d->proc.exe[0] ? d->proc.exe : d->proc.elf_path,
 			d->proc.free_threaded ? ", free-threaded" : "");
 	d->first_json = d->o->json ? d->first_json : 0;
-	dump_threads(d, pid, threads, nthreads, frames);
+	dump_threads(d, pid, threads, nthreads, frames, fl);
 	if (!d->o->json)
 		fputc('\n', d->f);
 out:
@@ -489,6 +541,7 @@ out:
 	}
 	free(threads);
 	free(frames);
+	free(fl);
 	return err;
 }
 
