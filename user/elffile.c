@@ -325,3 +325,34 @@ int elf_debuglink(struct elf_file *ef, char *name, size_t len)
 	memcpy(name, data->d_buf, n + 1);
 	return 0;
 }
+
+/* ---- sections (native unwind tables) ---- */
+
+int elf_machine(struct elf_file *ef)
+{
+	GElf_Ehdr eh;
+
+	return gelf_getehdr(ef->elf, &eh) ? eh.e_machine : 0;
+}
+
+int elf_section_data(struct elf_file *ef, const char *name, const uint8_t **data,
+		     size_t *size, uint64_t *addr)
+{
+	Elf_Data *d;
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+
+	scn = section(ef, name, &sh);
+	if (!scn || sh.sh_type == SHT_NOBITS)
+		return -ENOENT;
+	/* .debug_frame may be zlib-compressed (ld --compress-debug-sections) */
+	if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+		return -ENOENT;
+	d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf || !d->d_size)
+		return -ENOENT;
+	*data = d->d_buf;
+	*size = d->d_size;
+	*addr = sh.sh_addr;
+	return 0;
+}

@@ -39,4 +39,13 @@ int elf_build_id(struct elf_file *ef, char *hex, size_t len);
 /* The file name in .gnu_debuglink.  0 or -ENOENT. */
 int elf_debuglink(struct elf_file *ef, char *name, size_t len);
 
+/* ---- sections (native unwind tables) ---- */
+
+/* e_machine of the ELF header (EM_X86_64, ...); 0 if unreadable. */
+int elf_machine(struct elf_file *ef);
+/* Contents and link-time address of section name (decompressed if
+ * SHF_COMPRESSED); the data lives as long as ef.  0 or -ENOENT. */
+int elf_section_data(struct elf_file *ef, const char *name, const uint8_t **data,
+		     size_t *size, uint64_t *addr);
+
 #endif /* PYBPF_ELFFILE_H */

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* native.bpf.h - unwind a thread's native (C) stack in BPF from the compact
+ * tables of bpf/unwind.h, with frame pointers where a file has no table.
+ *
+ * Not called by the sampler yet (issue 11, phase 2).  The includer supplies
+ * the one thing this file does not know, where a pc lives:
+ *
+ *   static __always_inline int native_resolve(struct native_state *s,
+ *                                             __u64 pc, __u64 *file_id,
+ *                                             __u32 *off);
+ *
+ * which returns 0 with the file id (0: a file without a table) and the
+ * pc's file offset, or -1 when no mapping holds pc.  Then:
+ *
+ *   s->regs = { pc, sp, bp } of the interrupted thread, s->max = frames;
+ *   native_walk(s);           frames in s->pcs[0 .. s->n), innermost first,
+ *                             s->stop says why it ended (enum native_stat)
+ *
+ * Every early end and every degraded frame bumps a native_stats counter.
+ */
+#ifndef PYBPF_NATIVE_BPF_H
+#define PYBPF_NATIVE_BPF_H
+
+#include "unwind.h"
+
+/* All files' rows, each file's sorted run at [first, first + count). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, UNWIND_MAX_ROWS);
+	__type(key, __u32);
+	__type(value, struct unwind_row);
+} unwind_rows SEC(".maps");
+
+/* file id (ehframe_file_id of the build id) -> where its rows are */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct unwind_file);
+} unwind_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NATIVE_STAT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} native_stats SEC(".maps");
+
+static __always_inline int native_resolve(struct native_state *s, __u64 pc, __u64 *file_id,
+					  __u32 *off);
+
+static __always_inline void native_stat_add(__u32 which, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&native_stats, &which);
+
+	if (v)
+		*v += n; /* per-CPU slot: no atomics needed */
+}
+
+static __always_inline void native_stat_inc(__u32 which)
+{
+	native_stat_add(which, 1);
+}
+
+/* The row of file f covering offset off: the last one with pc <= off.
+ * 0, or -1 (off before the first row, or a row outside the array). */
+static __always_inline int native_find_row(const struct unwind_file *f, __u32 off,
+					   struct unwind_row *out)
+{
+	__u32 lo = 0, hi = f->count, i;
+	struct unwind_row *r;
+
+	for (i = 0; i < UNWIND_SEARCH_STEPS && lo < hi; i++) {
+		__u32 mid = lo + (hi - lo) / 2, idx = f->first + mid;
+
+		r = bpf_map_lookup_elem(&unwind_rows, &idx);
+		if (!r) {
+			native_stat_inc(NATIVE_STAT_ERR_ROW);
+			return -1;
+		}
+		if (r->pc <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < hi || !lo)
+		return -1; /* a table longer than the steps allow, or before its start */
+	i = f->first + lo - 1;
+	r = bpf_map_lookup_elem(&unwind_rows, &i);
+	if (!r) {
+		native_stat_inc(NATIVE_STAT_ERR_ROW);
+		return -1;
+	}
+	*out = *r;
+	return 0;
+}
+
+/* native_cfa found a CFA: the walk goes on */
+#define NATIVE_CFA_FOUND NATIVE_STAT_FRAMES
+
+/* The CFA and the rule for rbp at regs->pc; with no usable row, the frame
+ * pointer chain (CFA = rbp + 16, caller's rbp at rbp).  Returns
+ * NATIVE_CFA_FOUND, or why the walk ends: NATIVE_STAT_END_LAST (clean),
+ * NATIVE_STAT_NO_MAPPING, NATIVE_STAT_FP_BAD. */
+static __always_inline __u32 native_cfa(struct native_state *s, int caller, __u64 *cfa,
+					__u32 *rbp_kind, __u32 *rbp_off8)
+{
+	struct unwind_row row = { .kind = UNWIND_CFA_END };
+	const struct unwind_file *f = NULL;
+	__u64 pc = s->regs.pc, file_id = 0;
+	__u32 off = 0, kind;
+
+	/* a return address may sit just past the function's last byte (a call
+	 * to a noreturn function): look the call itself up */
+	if (native_resolve(s, caller ? pc - 1 : pc, &file_id, &off))
+		return NATIVE_STAT_NO_MAPPING;
+	if (file_id)
+		f = bpf_map_lookup_elem(&unwind_files, &file_id);
+	if (!f)
+		native_stat_inc(NATIVE_STAT_NO_TABLE);
+	else if (native_find_row(f, off, &row))
+		row.kind = UNWIND_CFA_END;
+
+	kind = UNWIND_ROW_CFA(&row);
+	*rbp_kind = UNWIND_ROW_RBP(&row);
+	*rbp_off8 = row.rbp_off8;
+	switch (kind) {
+	case UNWIND_CFA_RSP:
+		*cfa = s->regs.sp + 8 * (__u64)row.cfa_off8;
+		return NATIVE_CFA_FOUND;
+	case UNWIND_CFA_RBP:
+		*cfa = s->regs.bp + 8 * (__u64)row.cfa_off8;
+		return NATIVE_CFA_FOUND;
+	case UNWIND_CFA_PLT:
+		*cfa = s->regs.sp + 8 + ((pc & 15) >= row.cfa_off8 ? 8 : 0);
+		return NATIVE_CFA_FOUND;
+	case UNWIND_CFA_LAST:
+		return NATIVE_STAT_END_LAST;
+	case UNWIND_CFA_EXPR:
+		native_stat_inc(NATIVE_STAT_EXPR);
+		break;
+	case UNWIND_CFA_OTHER:
+		native_stat_inc(NATIVE_STAT_OTHER);
+		break;
+	default:
+		if (f)
+			native_stat_inc(NATIVE_STAT_GAP);
+		break;
+	}
+	/* frame pointers: push rbp; mov rsp, rbp */
+	if (!s->regs.bp || s->regs.bp < s->regs.sp)
+		return NATIVE_STAT_FP_BAD;
+	*cfa = s->regs.bp + 16;
+	*rbp_kind = UNWIND_RBP_CFA;
+	*rbp_off8 = 2;
+	return NATIVE_CFA_FOUND;
+}
+
+/* One frame: record pc, then compute the caller's registers.  0 to go on,
+ * 1 when the walk is over (s->stop set). */
+static __always_inline int native_step(struct native_state *s)
+{
+	__u32 n = s->n, why, rbp_kind = 0, rbp_off8 = 0;
+	__u64 cfa = 0, ra = 0, bp = s->regs.bp;
+
+	if (n >= s->max || n >= UNWIND_MAX_FRAMES) {
+		s->stop = NATIVE_STAT_TRUNCATED;
+		return 1;
+	}
+	s->pcs[n & (UNWIND_MAX_FRAMES - 1)] = s->regs.pc;
+	s->n = n + 1;
+
+	why = native_cfa(s, n > 0, &cfa, &rbp_kind, &rbp_off8);
+	if (why != NATIVE_CFA_FOUND) {
+		s->stop = why;
+		return 1;
+	}
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
+		s->stop = NATIVE_STAT_ERR_READ;
+		return 1;
+	}
+	if (rbp_kind == UNWIND_RBP_CFA) {
+		if (bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa - 8 * (__u64)rbp_off8))) {
+			s->stop = NATIVE_STAT_ERR_READ;
+			return 1;
+		}
+	} else if (rbp_kind == UNWIND_RBP_LOST) {
+		native_stat_inc(NATIVE_STAT_RBP_LOST);
+		bp = 0;
+	}
+	if (!ra) {
+		s->stop = NATIVE_STAT_END_ZERO;
+		return 1;
+	}
+	if (cfa <= s->regs.sp) {
+		s->stop = NATIVE_STAT_NOT_UP; /* a loop, or garbage: never walk down */
+		return 1;
+	}
+	s->regs.pc = ra;
+	s->regs.sp = cfa;
+	s->regs.bp = bp;
+	return 0;
+}
+
+struct native_loop_ctx {
+	struct native_state *s;
+};
+
+static long native_loop_step(__u32 i, void *data)
+{
+	struct native_loop_ctx *c = data;
+
+	return native_step(c->s);
+}
+
+/* Walk from s->regs; frames and the reason it stopped land in s. */
+static __always_inline void native_walk(struct native_state *s)
+{
+	struct native_loop_ctx c = { .s = s };
+
+	s->n = 0;
+	s->stop = NATIVE_STAT_TRUNCATED;
+	if (s->max > UNWIND_MAX_FRAMES)
+		s->max = UNWIND_MAX_FRAMES;
+	native_stat_inc(NATIVE_STAT_WALKS);
+	bpf_loop(UNWIND_MAX_FRAMES, native_loop_step, &c, 0);
+	native_stat_inc(s->stop);
+	native_stat_add(NATIVE_STAT_FRAMES, s->n);
+}
+
+#endif /* PYBPF_NATIVE_BPF_H */
