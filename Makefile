@@ -11,7 +11,7 @@ PYTHON   ?= python3
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
 INCLUDES := -I$(BUILD) -Ibpf -Iuser
-LDLIBS   := -lbpf -lelf -lz
+LDLIBS   := -lbpf -lelf -lz -lcurl
 
 ifeq ($(V),1)
 Q :=
@@ -29,11 +29,15 @@ USER_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config python3 tmux \
+DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev bpftool make gcc pkg-config python3 tmux \
               golang-go
 SPEEDSCOPE := speedscope@1.25.0
 
 .PHONY: all clean deps unit test integration demo bench vmlinux offsets
+# A failed recipe leaves no half-written target; BPF objects and skeletons
+# are kept (not deleted as intermediates), so a second make rebuilds nothing.
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 
 all: pybpf
 
@@ -41,31 +45,40 @@ pybpf: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+# Each object depends on what it includes: -MMD writes build/**/*.d, read below.
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/%.bpf.d vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -MMD -MP \
 		-Ivmlinux/$(ARCH) -Ibpf $(WARN) -Wno-unused-function -Wno-unused-parameter -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/pybpf.h $(SKELS) | $(BUILD)
+# Skeletons are generated headers: every object waits for them (order
+# only); the .d files then make only their includers rebuild.
+$(BUILD)/user/%.o: user/%.c $(BUILD)/user/%.d | $(SKELS) $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(INCLUDES) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(WARN) -MMD -MP -D_GNU_SOURCE $(INCLUDES) -c $< -o $@
 
 $(BUILD)/libpybpf.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpybpf.a | $(BUILD)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/tests/%.d $(BUILD)/libpybpf.a | $(SKELS) $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -Wno-missing-field-initializers -D_GNU_SOURCE $(INCLUDES) -Itests/unit -o $@ $< $(BUILD)/libpybpf.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -MMD -MP -Wno-missing-field-initializers -D_GNU_SOURCE $(INCLUDES) -Itests/unit -o $@ $< $(BUILD)/libpybpf.a $(LDLIBS)
 
 $(BUILD):
 	$(Q)mkdir -p $(BUILD)/user $(BUILD)/tests
+
+# An object without its .d (never built, or built before -MMD) is remade:
+# an explicit target with no rule that does not exist counts as new.
+DEPFILES := $(BPF_OBJS:.o=.d) $(USER_OBJS:.o=.d) $(addsuffix .d,$(UNIT_BINS))
+$(DEPFILES):
+include $(wildcard $(DEPFILES))
 
 # Unit and golden tests: no root needed.
 unit: $(UNIT_BINS)
