@@ -123,3 +123,63 @@ void htab_clear(struct htab *h)
 		memset(h->slots, 0, h->cap * h->slot_size);
 	h->len = 0;
 }
+
+/* After slots were emptied in place: move every entry to where find()
+ * looks for it now, cluster by cluster from an empty slot (at most half
+ * the slots are used, so there is one); each lands at or before its old
+ * slot, never over an entry not yet moved.  Needs no memory. */
+static void rehash_in_place(struct htab *h)
+{
+	size_t start = 0, k;
+
+	while (slot(h, start)[0])
+		start++;
+	for (k = 1; k <= h->cap; k++) {
+		uint8_t *s = slot(h, (start + k) & (h->cap - 1)), *t;
+
+		if (!s[0])
+			continue;
+		/* find() stops at the first empty slot of the chain, or at s */
+		t = slot(h, find(h, s + 1));
+		if (t != s) {
+			memcpy(t, s, h->slot_size);
+			s[0] = 0;
+		}
+	}
+}
+
+long htab_retain(struct htab *h, int (*keep)(void *ctx, const void *key, void *val), void *ctx)
+{
+	struct htab n = *h;
+	size_t i, gone = 0;
+
+	/* keep() is asked once per entry; a dropped slot is emptied at once
+	 * (probe chains are repaired below, by a new table or in place) */
+	for (i = 0; i < h->cap; i++) {
+		uint8_t *s = slot(h, i);
+
+		if (s[0] && !keep(ctx, s + 1, s + 1 + h->key_size))
+			s[0] = 0, gone++;
+	}
+	if (!gone)
+		return 0;
+	h->len -= gone;
+	n.cap = 64;
+	while ((h->len + 1) * 2 > n.cap)
+		n.cap *= 2;
+	n.len = h->len;
+	n.slots = n.cap < h->cap ? calloc(n.cap, n.slot_size) : NULL;
+	if (!n.slots) {
+		rehash_in_place(h);
+		return (long)gone;
+	}
+	for (i = 0; i < h->cap; i++) {
+		uint8_t *s = slot(h, i);
+
+		if (s[0])
+			memcpy(slot(&n, find(&n, s + 1)), s, h->slot_size);
+	}
+	free(h->slots);
+	*h = n;
+	return (long)gone;
+}

@@ -23,6 +23,10 @@ void *htab_put(struct htab *h, const void *key, int *created);
 int htab_next(const struct htab *h, size_t *pos, const void **key, void **val);
 /* Remove every entry, keep the memory. */
 void htab_clear(struct htab *h);
+/* Keep only the entries keep() says to (non-zero), in a table sized for
+ * them, so a long run that forgets gives its memory back; returns how
+ * many went (-1, nothing removed, on ENOMEM). */
+long htab_retain(struct htab *h, int (*keep)(void *ctx, const void *key, void *val), void *ctx);
 
 uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
 

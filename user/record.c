@@ -251,7 +251,7 @@ int cmd_record(int argc, char **argv)
 				written += files;
 			rotated += s.agg.total;
 			agg_clear(&s.agg);
-			session_forget_stacks(&s);
+			session_forget(&s);
 			last_rotate = now_ns();
 		}
 		if (session_dump_requested) {

@@ -412,9 +412,69 @@ void session_finish(struct session *s)
 	}
 }
 
+/* ---- forgetting, so a long run keeps flat memory ---------------------- */
+
+static int alive_pid(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+static int keep_symbol(void *ctx, const struct symbol *sym)
+{
+	struct pyproc *p = find_proc(ctx, (pid_t)sym->pid);
+
+	return p && !p->gone;
+}
+
+static int keep_process(void *ctx, const void *key, void *val)
+{
+	struct pyproc *p = find_proc(ctx, (pid_t)*(const uint32_t *)key);
+
+	(void)val;
+	return p && !p->gone;
+}
+
+static int keep_thread(void *ctx, const void *key, void *val)
+{
+	const struct agg_thread *t = val;
+	struct pyproc *p = find_proc(ctx, (pid_t)t->pid);
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u", t->pid, *(const uint32_t *)key);
+	return p && !p->gone && access(path, F_OK) == 0;
+}
+
+static int keep_not_python(void *ctx, const void *key, void *val)
+{
+	(void)ctx;
+	(void)val;
+	return alive_pid((pid_t)*(const uint64_t *)key);
+}
+
+void session_forget(struct session *s)
+{
+	size_t i, n = 0, syms;
+
+	sampler_forget_stacks(s->sampler);
+	/* what only exited processes and threads needed: their samples are
+	 * in the files just written */
+	syms = symbols_forget(&s->syms, keep_symbol, s);
+	htab_retain(&s->agg.processes, keep_process, s);
+	htab_retain(&s->agg.threads, keep_thread, s);
+	htab_retain(&s->not_python, keep_not_python, NULL);
+	for (i = 0; i < s->nkids; i++) {
+		if (s->kids[i]->gone && !sampler_has_proc(s->sampler, s->kids[i]->pid))
+			free(s->kids[i]);
+		else
+			s->kids[n++] = s->kids[i];
+	}
+	pb_debug("forgot %zu exited processes, %zu symbols", s->nkids - n, syms);
+	s->nkids = n;
+}
+
 void session_forget_stacks(struct session *s)
 {
-	sampler_forget_stacks(s->sampler);
+	session_forget(s);
 }
 
 void session_stats(struct session *s, uint64_t out[SAMPLER_NSTATS])

@@ -63,7 +63,10 @@ int session_run(struct session *s, int timeout_ms);
 int session_drain(struct session *s);
 /* Final drain of both counts maps and pending events. */
 void session_finish(struct session *s);
-/* After a rotation has written and cleared the aggregate: forget its stacks. */
+/* After a rotation has written and cleared the aggregate: forget its
+ * stacks, and the symbols, labels and thread names of processes and
+ * threads that exited. */
+void session_forget(struct session *s);
 void session_forget_stacks(struct session *s);
 void session_stats(struct session *s, uint64_t out[SAMPLER_NSTATS]);
 double session_elapsed(const struct session *s);

@@ -13,22 +13,66 @@
 void symbols_init(struct symbols *s)
 {
 	memset(s, 0, sizeof(*s));
+	htab_init(&s->by_id, sizeof(uint32_t), sizeof(struct symbol *));
+}
+
+static void symbol_free(struct symbol *sym)
+{
+	if (!sym)
+		return;
+	free(sym->name);
+	free(sym->path);
+	free(sym->lines);
+	free(sym);
 }
 
 void symbols_free(struct symbols *s)
 {
-	size_t i;
+	size_t pos = 0;
+	const void *k;
+	void *v;
 
-	for (i = 0; i < s->cap; i++) {
-		if (!s->by_id[i])
-			continue;
-		free(s->by_id[i]->name);
-		free(s->by_id[i]->path);
-		free(s->by_id[i]->lines);
-		free(s->by_id[i]);
-	}
-	free(s->by_id);
+	while (htab_next(&s->by_id, &pos, &k, &v))
+		symbol_free(*(struct symbol **)v);
+	htab_free(&s->by_id);
 	memset(s, 0, sizeof(*s));
+}
+
+int symbols_set(struct symbols *s, uint32_t id, struct symbol *sym)
+{
+	struct symbol **slot = htab_put(&s->by_id, &id, NULL);
+
+	if (!slot)
+		return -ENOMEM;
+	symbol_free(*slot);
+	*slot = sym;
+	return 0;
+}
+
+struct forget_ctx {
+	int (*keep)(void *ctx, const struct symbol *sym);
+	void *ctx;
+};
+
+static int keep_symbol(void *ctx, const void *key, void *val)
+{
+	struct forget_ctx *f = ctx;
+	struct symbol *sym = *(struct symbol **)val;
+
+	(void)key;
+	if (f->keep(f->ctx, sym))
+		return 1;
+	symbol_free(sym);
+	return 0;
+}
+
+size_t symbols_forget(struct symbols *s, int (*keep)(void *ctx, const struct symbol *sym),
+		      void *ctx)
+{
+	struct forget_ctx f = { keep, ctx };
+	long gone = htab_retain(&s->by_id, keep_symbol, &f);
+
+	return gone > 0 ? (size_t)gone : 0;
 }
 
 /* 2.7's names are byte strings (unicode_state < 0): length at
@@ -98,24 +142,6 @@ char *pystr_decode(const uint8_t *blob, size_t len, const struct py_offsets *off
 	return out;
 }
 
-static int ensure_cap(struct symbols *s, uint32_t id)
-{
-	struct symbol **n;
-	size_t cap = s->cap ? s->cap : 1024;
-
-	if (id < s->cap)
-		return 0;
-	while (cap <= id)
-		cap *= 2;
-	n = realloc(s->by_id, cap * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	memset(n + s->cap, 0, (cap - s->cap) * sizeof(*n));
-	s->by_id = n;
-	s->cap = cap;
-	return 0;
-}
-
 /* The BPF copy holds at most PYBPF_LINES_BLOB bytes of the table; read
  * longer ones from the process while the code object is still alive,
  * checking it still has a table of the announced size. */
@@ -145,8 +171,6 @@ int symbols_add(struct symbols *s, const struct code_event *ev,
 	size_t have;
 	char *slash;
 
-	if (ensure_cap(s, ev->sym_id))
-		return -ENOMEM;
 	sym = calloc(1, sizeof(*sym));
 	if (!sym)
 		return -ENOMEM;
@@ -177,19 +201,18 @@ int symbols_add(struct symbols *s, const struct code_event *ev,
 		read_long_table(sym, ev, off);
 	if (sym->lines_len < ev->lines_total || !ev->lines_len)
 		s->lines_missing++;
-	if (s->by_id[ev->sym_id]) {
-		free(s->by_id[ev->sym_id]->name);
-		free(s->by_id[ev->sym_id]->path);
-		free(s->by_id[ev->sym_id]->lines);
-		free(s->by_id[ev->sym_id]);
+	if (symbols_set(s, ev->sym_id, sym)) {
+		symbol_free(sym);
+		return -ENOMEM;
 	}
-	s->by_id[ev->sym_id] = sym;
 	return 0;
 }
 
 const struct symbol *symbols_get(const struct symbols *s, uint32_t id)
 {
-	return id < s->cap ? s->by_id[id] : NULL;
+	struct symbol **slot = htab_get(&s->by_id, &id);
+
+	return slot ? *slot : NULL;
 }
 
 uint32_t symbol_line(const struct symbol *sym, uint32_t lasti)

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "htab.h"
 #include "pybpf.h"
 
 struct symbol {
@@ -21,8 +22,7 @@ struct symbol {
 };
 
 struct symbols {
-	struct symbol **by_id;
-	size_t cap;
+	struct htab by_id;       /* uint32_t id -> struct symbol * */
 	uint64_t lines_missing;  /* tables neither copied whole nor readable */
 };
 
@@ -33,6 +33,13 @@ void symbols_free(struct symbols *s);
  * line tables longer than the BPF copy are read from the live process. */
 int symbols_add(struct symbols *s, const struct code_event *ev,
 		const struct py_offsets *off, uint32_t version);
+/* Own sym (malloc'd, with malloc'd name, path and lines) as id's symbol,
+ * in place of any before it. */
+int symbols_set(struct symbols *s, uint32_t id, struct symbol *sym);
+/* Forget the symbols keep() says no to (a long run forgets the processes
+ * that exited once their samples are written); returns how many went. */
+size_t symbols_forget(struct symbols *s, int (*keep)(void *ctx, const struct symbol *sym),
+		      void *ctx);
 /* NULL for unknown ids. */
 const struct symbol *symbols_get(const struct symbols *s, uint32_t id);
 /* Line of the instruction at byte offset lasti; 0 if unknown. */

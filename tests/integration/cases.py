@@ -13,7 +13,7 @@ from cases_cli import (case_exitcode, case_target_exit, case_top, case_formats,
 from cases_gil import (case_gil_busy, case_gil_sleep, case_gil_native, case_gil_single,
                        case_gil_threshold, case_gil_launch, case_gil_probes, case_gil_errors)
 from cases_pprof import case_pprof
-from cases_fleet import case_fleet, case_rotate, case_sigusr1, case_containers
+from cases_fleet import case_fleet, case_rotate, case_rotate_churn, case_sigusr1, case_containers
 from cases_locals import case_locals
 from cases_versions import case_future_minor, case_bad_debug_offsets
 from cases_counts import case_drain_exact
@@ -61,6 +61,7 @@ CASES = [
     ("demo", case_demo, None),
     ("fleet", case_fleet, None),
     ("rotate", case_rotate, None),
+    ("rotate-churn", case_rotate_churn, None),
     ("sigusr1", case_sigusr1, None),
     ("containers", case_containers, None),
     ("refuse", case_refuse, None),

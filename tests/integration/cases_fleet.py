@@ -110,6 +110,51 @@ def case_rotate(ctx):
                    % (sum(totals), summary and summary["samples"]), res.describe())
 
 
+def case_rotate_churn(ctx):
+    """--all --rotate 2 over processes that start and exit every 0.7 s: a
+    rotation forgets what exited processes needed (-v says so), never
+    before their samples are written: every member is named in a file,
+    no frame is unknown, the files add up to the summary."""
+    interps = interpreters(ctx)
+    if not interps:
+        raise Skip("no supported interpreter installed")
+    out = ctx.dir / "churn.txt"
+    rec = pybpf_start(["record", "--all", "--merge", "--rotate", 2, "-d", 12, "-f", "collapsed",
+                       "-o", out, "--comm", "^python", "-v"], ctx.dir, "record-churn")
+    time.sleep(1)
+    members = {}
+    for i in range(12):
+        tag = "c%d" % i
+        members[tag] = start_member(ctx, interps[i % len(interps)], tag, 1.5)
+        time.sleep(0.7)
+    res = finish(rec, 60)
+    for p in members.values():
+        p.kill()
+    if res.rc != 0:
+        raise Fail("record --rotate exited with %s" % res.rc, res.describe())
+    files = sorted(ctx.dir.glob("churn-*.txt"))
+    stacks = [s for f in files for s in P.parse_collapsed(f.read_text())]
+    problems = []
+    for tag in members:
+        if not any(s.frames[-1].name == "fleet_" + tag and s.frames[-1].file == "fleet_%s.py" % tag
+                   for s in stacks):
+            problems.append("fleet_%s (an exited member) is in no rotated file" % tag)
+    unknown = [s for s in stacks if any("<unknown>" in fr.label for fr in s.frames)]
+    if unknown:
+        problems.append("%d stacks with an unknown frame, e.g. %s"
+                        % (len(unknown), ";".join(fr.label for fr in unknown[0].frames)))
+    forgot = [int(m) for m in re.findall(r"forgot (\d+) exited processes", res.err)]
+    if not forgot or max(forgot) == 0:
+        problems.append("no rotation forgot an exited process (-v: %s)" % forgot)
+    summary = P.parse_summary(res.err)
+    if not summary or summary["samples"] != P.total(stacks):
+        problems.append("rotated files hold %d samples, the summary says %s"
+                        % (P.total(stacks), summary and summary["samples"]))
+    ctx.note("%d files, forgotten per rotation: %s" % (len(files), forgot))
+    if problems:
+        raise Fail(problems[0], problems[1:] + res.describe(8))
+
+
 def case_sigusr1(ctx):
     """SIGUSR1 writes a valid profile mid-run and the recording goes on."""
     interps = interpreters(ctx)

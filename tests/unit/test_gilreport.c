@@ -145,22 +145,29 @@ static void test_intervals(void)
 	gil_report_free(&r);
 }
 
+static void add_symbol(struct symbols *s, uint32_t id, const char *name, int firstlineno)
+{
+	struct symbol *sym = calloc(1, sizeof(*sym));
+
+	sym->name = strdup(name);
+	sym->path = strdup("/w/gilstat.py");
+	sym->base = sym->path + 3;
+	sym->firstlineno = firstlineno;
+	CHECK(symbols_set(s, id, sym) == 0);
+}
+
 static void test_text_and_event(void)
 {
 	struct gil_report_opts o = { .hist = 1 };
-	struct symbol syms_arr[2] = {
-		{ .name = "hold_50ms", .path = "/w/gilstat.py", .base = "gilstat.py", .firstlineno = 60 },
-		{ .name = "hog_main", .path = "/w/gilstat.py", .base = "gilstat.py", .firstlineno = 68 },
-	};
-	struct symbol *by_id[PYBPF_SYM_FIRST + 2] = {};
-	struct symbols syms = { .by_id = by_id, .cap = PYBPF_SYM_FIRST + 2 };
+	struct symbols syms;
 	struct gil_event *ev = calloc(1, sizeof(*ev));
 	struct gil_report r;
 	struct gil_entry e;
 	FILE *f = open_memstream(&buf, &len);
 
-	by_id[PYBPF_SYM_FIRST] = &syms_arr[0];
-	by_id[PYBPF_SYM_FIRST + 1] = &syms_arr[1];
+	symbols_init(&syms);
+	add_symbol(&syms, PYBPF_SYM_FIRST, "hold_50ms", 60);
+	add_symbol(&syms, PYBPF_SYM_FIRST + 1, "hog_main", 68);
 	gil_report_init(&r, &o, f, &proc, &syms, "take_gil/drop_gil", S0);
 	entry(&e, 21, "hog");
 	e.t.takes = 4;
@@ -195,6 +202,7 @@ static void test_text_and_event(void)
 	free(buf);
 	free(ev);
 	gil_report_free(&r);
+	symbols_free(&syms);
 }
 
 /* The fallback probes miss forced switches: two threads can both look
