@@ -8,5 +8,6 @@ int cmd_record(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_gil(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 #endif /* PYBPF_COMMANDS_H */

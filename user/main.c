@@ -18,6 +18,7 @@ static const struct {
 	{ "top", cmd_top, "live view of the functions a process spends its time in" },
 	{ "dump", cmd_dump, "print the current Python stack of every thread" },
 	{ "gil", cmd_gil, "who holds the GIL, who waits, and for how long (uprobes)" },
+	{ "agent", cmd_agent, "profile every Python process continuously, push to Pyroscope" },
 };
 
 static void usage(FILE *f)

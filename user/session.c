@@ -472,10 +472,6 @@ void session_forget(struct session *s)
 	s->nkids = n;
 }
 
-void session_forget_stacks(struct session *s)
-{
-	session_forget(s);
-}
 
 void session_stats(struct session *s, uint64_t out[SAMPLER_NSTATS])
 {

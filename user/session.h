@@ -67,7 +67,6 @@ void session_finish(struct session *s);
  * stacks, and the symbols, labels and thread names of processes and
  * threads that exited. */
 void session_forget(struct session *s);
-void session_forget_stacks(struct session *s);
 void session_stats(struct session *s, uint64_t out[SAMPLER_NSTATS]);
 double session_elapsed(const struct session *s);
 void session_close(struct session *s);

@@ -25,6 +25,8 @@ from cases_ux import (case_ux_gil_names, case_ux_thread_pid, case_ux_output, cas
                       case_ux_exit, case_ux_small, case_ux_gil_fallback)
 from cases_top import case_top_tty
 from cases_dumpconsistency import case_dump_consistency
+from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
+                         case_agent_service, case_agent_otlp, case_agent_sigterm)
 
 CASES = [
     ("names", case_names, "supported"),
@@ -84,4 +86,10 @@ CASES = [
     ("ux-exit", case_ux_exit, None),
     ("ux-small", case_ux_small, None),
     ("ux-gil-fallback", case_ux_gil_fallback, None),
+    ("agent-push", case_agent_push, None),
+    ("agent-outage", case_agent_outage, None),
+    ("agent-spool", case_agent_spool, None),
+    ("agent-service", case_agent_service, None),
+    ("agent-otlp", case_agent_otlp, None),
+    ("agent-sigterm", case_agent_sigterm, None),
 ]
