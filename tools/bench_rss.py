@@ -20,6 +20,7 @@ status is 1 when a check failed, 0 otherwise.
 """
 import argparse
 import glob
+import re
 import os
 import signal
 import subprocess
@@ -129,7 +130,7 @@ def main():
         time.sleep(a.rotate + 1)   # the last processes' rotation
         rec.send_signal(signal.SIGINT)
         err = rec.communicate()[1].decode()
-    summary = [l for l in err.splitlines() if l.startswith("pybpf: ") and " samples" in l]
+    summary = [l for l in err.splitlines() if re.match(r"pybpf: \d+ samples", l)]
     checks = []
     texts = ""
     for path in sorted(glob.glob(out + "/*"), key=os.path.getmtime)[-40:]:
