@@ -2,17 +2,18 @@
 /* native.bpf.h - unwind a thread's native (C) stack in BPF from the compact
  * tables of bpf/unwind.h, with frame pointers where a file has no table.
  *
- * Not called by the sampler yet (issue 11, phase 2).  The includer supplies
- * the one thing this file does not know, where a pc lives:
+ * Not called by the sampler yet (issue 11).  Where a pc lives comes from
+ * native_maps (bpf/unwind.h, filled by user/nativemaps.c):
  *
- *   static __always_inline int native_resolve(struct native_state *s,
- *                                             __u64 pc, __u64 *file_id,
- *                                             __u32 *off);
+ *   native_resolve(s, pc, &file_id, &off)
  *
- * which returns 0 with the file id (0: a file without a table) and the
- * pc's file offset, or -1 when no mapping holds pc.  Then:
+ * returns 0 with the file id (0: no table) and the pc's file offset, or
+ * -1 when no mapping of process s->pid holds pc.  An includer may supply
+ * its own by defining NATIVE_RESOLVE_EXTERNAL before including this file.
+ * Then:
  *
- *   s->regs = { pc, sp, bp } of the interrupted thread, s->max = frames;
+ *   s->regs = { pc, sp, bp } of the interrupted thread, s->max = frames,
+ *   s->pid = the tgid;
  *   native_walk(s);           frames in s->pcs[0 .. s->n), innermost first,
  *                             s->stop says why it ended (enum native_stat)
  *
@@ -46,9 +47,6 @@ struct {
 	__type(value, __u64);
 } native_stats SEC(".maps");
 
-static __always_inline int native_resolve(struct native_state *s, __u64 pc, __u64 *file_id,
-					  __u32 *off);
-
 static __always_inline void native_stat_add(__u32 which, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&native_stats, &which);
@@ -61,6 +59,39 @@ static __always_inline void native_stat_inc(__u32 which)
 {
 	native_stat_add(which, 1);
 }
+
+#ifdef NATIVE_RESOLVE_EXTERNAL
+static __always_inline int native_resolve(struct native_state *s, __u64 pc, __u64 *file_id,
+					  __u32 *off);
+#else
+/* (pid, executable block) -> file and offset, see bpf/unwind.h */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, NATIVE_MAPS_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct native_map_key);
+	__type(value, struct native_map_val);
+} native_maps SEC(".maps");
+
+static __always_inline int native_resolve(struct native_state *s, __u64 pc, __u64 *file_id,
+					  __u32 *off)
+{
+	struct native_map_key k = {
+		.prefixlen = NATIVE_MAP_PREFIX_MAX,
+		.pid_be = __builtin_bswap32(s->pid),
+		.addr_be = __builtin_bswap64(pc),
+	};
+	struct native_map_val *v = bpf_map_lookup_elem(&native_maps, &k);
+
+	if (!v)
+		return -1;
+	if (v->kind != NATIVE_MAP_FILE && !v->file_id)
+		native_stat_inc(NATIVE_STAT_ANON);
+	*file_id = v->file_id;
+	*off = (__u32)(pc + v->off_base);
+	return 0;
+}
+#endif
 
 /* The row of file f covering offset off: the last one with pc <= off.
  * 0, or -1 (off before the first row, or a row outside the array). */

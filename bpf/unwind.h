@@ -83,7 +83,7 @@ struct native_state {
 	__u32 n;                     /* frames in pcs, innermost first */
 	__u32 max;                   /* frames wanted, <= UNWIND_MAX_FRAMES */
 	__u32 stop;                  /* enum native_stat: why the walk ended */
-	__u32 pad;
+	__u32 pid;                   /* tgid whose mappings resolve pcs (native_maps) */
 	__u64 pcs[UNWIND_MAX_FRAMES];
 };
 
@@ -105,7 +105,44 @@ enum native_stat {
 	NATIVE_STAT_ERR_ROW,       /* a table lookup went outside the row array */
 	NATIVE_STAT_NOT_UP,        /* the caller's sp is not above the callee's: stopped */
 	NATIVE_STAT_TRUNCATED,     /* more than max frames */
+	NATIVE_STAT_ANON,          /* pc in anonymous executable memory (JIT) or a vdso
+				    * without a table: frame pointers used (also in NO_TABLE) */
 	NATIVE_STAT_NR,
 };
+
+/* ---- where a pc lives: the processes' executable mappings ----
+ *
+ * Map native_maps, an LPM trie: every executable mapping [start, end) of
+ * a process is cut into aligned power-of-two blocks, one trie entry each,
+ * keyed by (pid, block); a lookup of (pid, pc) with the full prefix finds
+ * the one block holding pc in a single helper call, whatever the number
+ * of mappings (user/nativemaps.c keeps it up to date; measured in
+ * tests/unit/test_native_bpf.c).  The key's data is big-endian: the trie
+ * matches bytes from the first, so pid then the address's high bits. */
+struct native_map_key {
+	__u32 prefixlen;             /* 32 + the block's address bits */
+	__u32 pid_be;                /* tgid, big-endian */
+	__u64 addr_be;               /* the block's first address, big-endian */
+};
+_Static_assert(sizeof(struct native_map_key) == 16, "native_map_key is 16 bytes");
+
+#define NATIVE_MAP_PREFIX_MAX 96     /* pid and every address bit */
+
+enum native_map_kind {
+	NATIVE_MAP_FILE = 0,         /* a mapped file: file_id keys its table (if loaded) */
+	NATIVE_MAP_ANON,             /* anonymous executable memory (JIT): frame pointers */
+	NATIVE_MAP_VDSO,             /* the vdso: its table when built, else frame pointers */
+};
+
+struct native_map_val {
+	__u64 file_id;               /* unwind_files key; 0: no table */
+	__u64 off_base;              /* file offset of pc = pc + off_base (mod 2^64):
+				      * vm_pgoff * page size - vm_start */
+	__u32 kind;                  /* enum native_map_kind */
+	__u32 pad;
+};
+
+/* Default entries of native_maps (a mapping takes about 10 to 25). */
+#define NATIVE_MAPS_MAX_ENTRIES (64u << 10)
 
 #endif /* PYBPF_UNWIND_H */

@@ -56,6 +56,9 @@ static inline size_t ehframe_bytes(const struct ehframe_table *t)
 }
 /* 64-bit file id of a build id (hex); never 0. */
 uint64_t ehframe_file_id(const char *build_id_hex);
+/* The id of a file without a build id: its device, inode, size and mtime
+ * (the same file as long as it is not replaced); 0 if stat fails. */
+uint64_t ehframe_stat_id(const char *path);
 
 /* Tables shared by every process mapping the same file: keyed by build id
  * (files without one by device, inode, size and mtime). */
@@ -68,6 +71,13 @@ void ehframe_cache_free(struct ehframe_cache *c);
  * no unwind section is remembered and answers -ENOENT again. */
 int ehframe_cache_get(struct ehframe_cache *c, const char *path,
 		      const struct ehframe_table **out, int *created);
+/* Same, and the file's id (0 if the file could not be identified) also
+ * when there is no table. */
+int ehframe_cache_lookup(struct ehframe_cache *c, const char *path,
+			 const struct ehframe_table **out, uint64_t *file_id, int *created);
+/* Drop the table of file_id (its rows are in BPF maps, or no longer
+ * needed): a later request builds it again. */
+void ehframe_cache_forget(struct ehframe_cache *c, uint64_t file_id);
 /* Totals over the cached tables. */
 void ehframe_cache_totals(const struct ehframe_cache *c, size_t *tables, size_t *rows,
 			  size_t *bytes);

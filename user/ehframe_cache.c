@@ -44,7 +44,7 @@ void ehframe_cache_free(struct ehframe_cache *c)
 }
 
 /* Files without a build id: the same file as long as it is not replaced. */
-static uint64_t stat_id(const char *path)
+uint64_t ehframe_stat_id(const char *path)
 {
 	struct stat sb;
 	uint64_t v[4];
@@ -58,8 +58,8 @@ static uint64_t stat_id(const char *path)
 	return hash_bytes(v, sizeof(v), 0x75e1d) | 1;
 }
 
-int ehframe_cache_get(struct ehframe_cache *c, const char *path,
-		      const struct ehframe_table **out, int *created)
+int ehframe_cache_lookup(struct ehframe_cache *c, const char *path,
+			 const struct ehframe_table **out, uint64_t *file_id, int *created)
 {
 	struct cache_entry *e;
 	struct elf_file *ef;
@@ -69,13 +69,17 @@ int ehframe_cache_get(struct ehframe_cache *c, const char *path,
 
 	if (created)
 		*created = 0;
+	if (file_id)
+		*file_id = 0;
 	err = elf_open(path, &ef);
 	if (err)
 		return err;
-	id = elf_build_id(ef, hex, sizeof(hex)) == 0 ? ehframe_file_id(hex) : stat_id(path);
+	id = elf_build_id(ef, hex, sizeof(hex)) == 0 ? ehframe_file_id(hex) : ehframe_stat_id(path);
 	err = -ENOENT;
 	if (!id)
 		goto out;
+	if (file_id)
+		*file_id = id;
 	e = htab_get(&c->by_id, &id);
 	if (!e) {
 		e = htab_put(&c->by_id, &id, &isnew);
@@ -96,6 +100,26 @@ int ehframe_cache_get(struct ehframe_cache *c, const char *path,
 out:
 	elf_close(ef);
 	return err;
+}
+
+int ehframe_cache_get(struct ehframe_cache *c, const char *path,
+		      const struct ehframe_table **out, int *created)
+{
+	return ehframe_cache_lookup(c, path, out, NULL, created);
+}
+
+static int keep_other(void *ctx, const void *key, void *val)
+{
+	if (*(const uint64_t *)key != *(const uint64_t *)ctx)
+		return 1;
+	ehframe_free(((struct cache_entry *)val)->t);
+	return 0;
+}
+
+void ehframe_cache_forget(struct ehframe_cache *c, uint64_t file_id)
+{
+	if (htab_get(&c->by_id, &file_id))
+		htab_retain(&c->by_id, keep_other, &file_id);
 }
 
 void ehframe_cache_totals(const struct ehframe_cache *c, size_t *tables, size_t *rows,

@@ -356,3 +356,41 @@ int elf_section_data(struct elf_file *ef, const char *name, const uint8_t **data
 	*addr = sh.sh_addr;
 	return 0;
 }
+
+int elf_each_function(struct elf_file *ef, int dynsym, elf_func_cb cb, void *ctx)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	size_t i, n;
+	int ret;
+
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != (dynsym ? SHT_DYNSYM : SHT_SYMTAB))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !sh.sh_entsize || !data->d_buf)
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			const char *s;
+			int type;
+
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+				continue;
+			type = GELF_ST_TYPE(sym.st_info);
+			if ((type != STT_FUNC && type != STT_GNU_IFUNC) || !sym.st_value)
+				continue;
+			s = elf_strptr(ef->elf, sh.sh_link, sym.st_name);
+			if (!s || !*s)
+				continue;
+			ret = cb(ctx, s, sym.st_value, sym.st_size, GELF_ST_BIND(sym.st_info));
+			if (ret)
+				return ret;
+		}
+		return 0;
+	}
+	return -ENOENT;
+}

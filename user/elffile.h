@@ -48,4 +48,16 @@ int elf_machine(struct elf_file *ef);
 int elf_section_data(struct elf_file *ef, const char *name, const uint8_t **data,
 		     size_t *size, uint64_t *addr);
 
+/* ---- every function symbol (native symbolization) ---- */
+
+/* Called per defined function symbol (STT_FUNC, STT_GNU_IFUNC) with its
+ * name, value (link-time address), size and binding (STB_*); non-zero
+ * stops the iteration. */
+typedef int (*elf_func_cb)(void *ctx, const char *name, uint64_t value, uint64_t size,
+			   int bind);
+/* Visit the functions of .symtab (dynsym = 0) or .dynsym (dynsym = 1).
+ * 0, -ENOENT (no such table, or a .symtab without data), or the
+ * callback's non-zero value. */
+int elf_each_function(struct elf_file *ef, int dynsym, elf_func_cb cb, void *ctx);
+
 #endif /* PYBPF_ELFFILE_H */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* native_check.bpf.c - a harness for bpf/native.bpf.h, built and run by
- * tests/unit/test_native_bpf.c (not by the Makefile, not by pybpf): a
- * syscall program that BPF_PROG_TEST_RUN runs in the test's own task, so
- * native_walk() unwinds the test's real stack with real tables.
- *
- * Its native_resolve() scans a small array of the test's mappings; the
- * sampler's per-process mapping lookup replaces it in phase 2.
+ * tests/unit/test_native_bpf.c (not by the Makefile, not by pybpf): raw
+ * tracepoint programs that BPF_PROG_TEST_RUN runs in the test's own task
+ * (not syscall programs: those are sleepable, and a sleepable program may
+ * not use an LPM trie; the sampler's perf_event programs may), so
+ * native_walk() unwinds the test's real stack with real tables, and
+ * native_resolve() looks pcs up in the native_maps trie that
+ * user/nativemaps.c fills from the test's own /proc/self/maps.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -15,26 +16,16 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define CHECK_MAPS 64
+/* Arguments come as the raw tracepoint's u64 args (read whole only):
+ * walk:    pc, sp, bp, max | pid << 32
+ * resolve: pc, pid | reps << 32 (look-ups per run, for timing) */
 
-struct check_mapping {
-	__u64 start, end;            /* [start, end) of an executable mapping */
-	__u64 pgoff;                 /* its file offset, in bytes */
-	__u64 file_id;               /* 0: no table */
+struct resolve_out {
+	__u64 file_id;
+	__u32 off;
+	__s32 ret;
+	__u64 ns;                    /* time the run's look-ups took */
 };
-
-struct check_args {
-	__u64 pc, sp, bp;
-	__u32 max;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CHECK_MAPS);
-	__type(key, __u32);
-	__type(value, struct check_mapping);
-} check_maps SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -43,38 +34,75 @@ struct {
 	__type(value, struct native_state);
 } check_out SEC(".maps");
 
-static __always_inline int native_resolve(struct native_state *s, __u64 pc, __u64 *file_id,
-					  __u32 *off)
-{
-	__u32 i;
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct resolve_out);
+} resolve_res SEC(".maps");
 
-	for (i = 0; i < CHECK_MAPS; i++) {
-		__u32 key = i; /* i itself stays in a register: the verifier sees it bounded */
-		struct check_mapping *m = bpf_map_lookup_elem(&check_maps, &key);
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} walk_ns SEC(".maps");
 
-		if (!m || !m->end)
-			break;
-		if (pc >= m->start && pc < m->end) {
-			*file_id = m->file_id;
-			*off = (__u32)(pc - m->start + m->pgoff);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-SEC("syscall")
-int walk(struct check_args *a)
+SEC("raw_tp")
+int walk(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 zero = 0;
 	struct native_state *s = bpf_map_lookup_elem(&check_out, &zero);
+	__u64 *ns = bpf_map_lookup_elem(&walk_ns, &zero);
+	__u64 t0, w3 = ctx->args[3];
 
-	if (!s)
+	if (!s || !ns)
 		return 1;
-	s->regs.pc = a->pc;
-	s->regs.sp = a->sp;
-	s->regs.bp = a->bp;
-	s->max = a->max;
+	s->regs.pc = ctx->args[0];
+	s->regs.sp = ctx->args[1];
+	s->regs.bp = ctx->args[2];
+	s->max = (__u32)w3;
+	s->pid = (__u32)(w3 >> 32);
+	t0 = bpf_ktime_get_ns();
 	native_walk(s);
+	*ns = bpf_ktime_get_ns() - t0;
+	return 0;
+}
+
+struct resolve_ctx {
+	struct native_state *s;
+	struct resolve_out *o;
+	__u64 pc;
+};
+
+static long resolve_step(__u32 i, void *data)
+{
+	struct resolve_ctx *c = data;
+	__u64 file_id = 0;
+	__u32 off = 0;
+
+	c->o->ret = native_resolve(c->s, c->pc, &file_id, &off);
+	c->o->file_id = file_id;
+	c->o->off = off;
+	return 0;
+}
+
+SEC("raw_tp")
+int resolve(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 zero = 0;
+	struct native_state *s = bpf_map_lookup_elem(&check_out, &zero);
+	__u64 w1 = ctx->args[1], t0;
+	struct resolve_ctx c;
+
+	c.o = bpf_map_lookup_elem(&resolve_res, &zero);
+	if (!s || !c.o)
+		return 1;
+	s->pid = (__u32)w1;
+	c.s = s;
+	c.pc = ctx->args[0];
+	t0 = bpf_ktime_get_ns();
+	bpf_loop((__u32)(w1 >> 32), resolve_step, &c, 0);
+	c.o->ns = bpf_ktime_get_ns() - t0;
 	return 0;
 }
