@@ -297,7 +297,20 @@ enum pybpf_stat {
 	STAT_ERR_SYMBOL,       /* reading name/file/line table for an event failed */
 	STAT_THREAD_SCAN,      /* thread list longer than PYBPF_MAX_THREADS */
 	STAT_NESTED,           /* a program would have nested on this CPU: refused */
+	STAT_LOST_TIMELINE,    /* timeline ring full: a sample left out of the time order */
 	STAT_NR,
+};
+
+/* The timeline ring buffer's record (timeline.bpf.h): a sample at
+ * time_ns (dur_ns 0), or an off-CPU interval [time_ns, time_ns + dur_ns),
+ * of the stack counted under (pid, tid, stack_hash, flags). */
+struct timeline_rec {
+	__u64 time_ns;           /* bpf_ktime_get_ns() clock */
+	__u64 dur_ns;
+	__u64 stack_hash;
+	__u32 pid, tid;
+	__u32 flags;             /* COUNT_* */
+	__u32 pad;
 };
 
 #endif /* PYBPF_H */

@@ -12,6 +12,7 @@
 #include "maps.bpf.h"
 #include "python.bpf.h"
 #include "gil.bpf.h"
+#include "timeline.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -194,7 +195,8 @@ static __always_inline void switch_in(__u32 tid, __u64 now)
 	if (start && start < now && e->stack_hash) {
 		w.pid = e->pid;
 		w.hash = e->stack_hash;
-		count_stack(&w, tid, COUNT_IDLE, now - start);
+		if (!count_stack(&w, tid, COUNT_IDLE, now - start))
+			timeline_add(w.pid, tid, w.hash, COUNT_IDLE, now - start, now);
 	}
 }
 
@@ -252,7 +254,8 @@ static long precharge_one(void *map, __u32 *tid, struct offcpu_entry *e, struct 
 		return 0;
 	w.pid = e->pid;
 	w.hash = e->stack_hash;
-	count_stack(&w, *tid, COUNT_IDLE, c->now - start);
+	if (!count_stack(&w, *tid, COUNT_IDLE, c->now - start))
+		timeline_add(w.pid, *tid, w.hash, COUNT_IDLE, c->now - start, c->now);
 	return 0;
 }
 
@@ -281,9 +284,14 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 	if (!proc)
 		return 0;
 	stat_inc(STAT_SAMPLES);
-	if (!walk_current(&w, proc, pid, tid) &&
-	    !count_stack(&w, tid, proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0, 1))
-		stat_inc(STAT_STACKS);
+	if (!walk_current(&w, proc, pid, tid)) {
+		__u32 flags = proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0;
+
+		if (!count_stack(&w, tid, flags, 1)) {
+			stat_inc(STAT_STACKS);
+			timeline_add(pid, tid, w.hash, flags, 1, bpf_ktime_get_ns());
+		}
+	}
 	walk_end(&w);
 	return 0;
 }
@@ -338,8 +346,9 @@ int pybpf_take_exit(struct pt_regs *ctx)
 	if (!t || !gil_take_end(t, bpf_ktime_get_ns(), &wait))
 		return 0;
 	proc = bpf_map_lookup_elem(&procs, &pid);
-	if (proc && walk_current(&w, proc, pid, tid) == 0)
-		count_stack(&w, tid, COUNT_GILWAIT, wait);
+	if (proc && walk_current(&w, proc, pid, tid) == 0 &&
+	    !count_stack(&w, tid, COUNT_GILWAIT, wait))
+		timeline_add(pid, tid, w.hash, COUNT_GILWAIT, wait, bpf_ktime_get_ns());
 	walk_end(&w);
 	return 0;
 }

@@ -20,12 +20,37 @@ void agg_free(struct aggregate *a)
 	htab_free(&a->stacks);
 	htab_free(&a->threads);
 	htab_free(&a->processes);
+	free(a->timeline);
+	a->timeline = NULL;
+	a->ntimeline = a->captimeline = 0;
 }
 
 void agg_clear(struct aggregate *a)
 {
 	htab_clear(&a->stacks);
 	a->total = 0;
+	a->ntimeline = 0;
+}
+
+int agg_timeline_add(struct aggregate *a, const struct agg_key *k, uint64_t time_ns,
+		     uint64_t dur_ns)
+{
+	struct agg_sample *t;
+
+	if (a->ntimeline == a->captimeline) {
+		size_t cap = a->captimeline ? a->captimeline * 2 : 4096;
+
+		t = realloc(a->timeline, cap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		a->timeline = t;
+		a->captimeline = cap;
+	}
+	t = &a->timeline[a->ntimeline++];
+	t->time_ns = time_ns;
+	t->dur_ns = dur_ns;
+	t->key = *k;
+	return 0;
 }
 
 int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
@@ -108,6 +133,7 @@ struct frame_key {
 struct builder {
 	struct profile *p;
 	struct htab index;       /* frame_key -> uint32_t frame index */
+	struct htab stack_index; /* agg_key -> uint32_t stack index (timeline) */
 	size_t cap;
 	char **owned;            /* strings the profile owns */
 	size_t nowned;
@@ -254,6 +280,43 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 	return 0;
 }
 
+static int cmp_psample(const void *x, const void *y)
+{
+	const struct psample *a = x, *b = y;
+
+	if (a->time_ns != b->time_ns)
+		return a->time_ns < b->time_ns ? -1 : 1;
+	return a->stack < b->stack ? -1 : a->stack > b->stack;
+}
+
+/* The timeline as profile stacks, sorted by time (the ring buffer
+ * interleaves CPUs, and an off-CPU interval arrives at its end).  Samples
+ * of stacks the profile leaves out (another process, under a period of
+ * off-CPU time) are left out too. */
+static int build_timeline(struct builder *b, const struct aggregate *a)
+{
+	struct profile *p = b->p;
+	size_t i;
+
+	p->timeline = calloc(a->ntimeline ? a->ntimeline : 1, sizeof(*p->timeline));
+	if (!own(b, (char *)p->timeline)) {
+		p->timeline = NULL;
+		return -ENOMEM;
+	}
+	for (i = 0; i < a->ntimeline; i++) {
+		const struct agg_sample *t = &a->timeline[i];
+		uint32_t *at = htab_get(&b->stack_index, &t->key);
+
+		if (!at)
+			continue;
+		p->timeline[p->ntimeline++] = (struct psample){
+			.time_ns = t->time_ns, .dur_ns = t->dur_ns, .stack = *at,
+		};
+	}
+	qsort(p->timeline, p->ntimeline, sizeof(*p->timeline), cmp_psample);
+	return 0;
+}
+
 int profile_build(const struct aggregate *a, const struct symbols *syms,
 		  const struct profile_opts *o, struct profile *p)
 {
@@ -265,22 +328,31 @@ int profile_build(const struct aggregate *a, const struct symbols *syms,
 
 	memset(p, 0, sizeof(*p));
 	htab_init(&b.index, sizeof(struct frame_key), sizeof(uint32_t));
+	htab_init(&b.stack_index, sizeof(struct agg_key), sizeof(uint32_t));
 	p->stacks = calloc(a->stacks.len ? a->stacks.len : 1, sizeof(*p->stacks));
 	if (!p->stacks) {
 		err = -ENOMEM;
 		goto out;
 	}
 	while (htab_next(&a->stacks, &pos, &k, &v)) {
+		uint32_t *at;
+
 		if (!((struct agg_val *)v)->count ||
 		    (o->only_pid && ((const struct agg_key *)k)->pid != o->only_pid))
 			continue;
 		err = build_stack(&b, a, syms, o, k, v, &p->stacks[p->nstacks]);
 		if (err)
 			goto out;
+		at = a->timeline ? htab_put(&b.stack_index, k, NULL) : NULL;
+		if (at)
+			*at = (uint32_t)p->nstacks;
 		p->total += p->stacks[p->nstacks++].count;
 	}
+	if (a->timeline)
+		err = build_timeline(&b, a);
 out:
 	htab_free(&b.index);
+	htab_free(&b.stack_index);
 	/* the owned strings hang off the profile through its last frame slot */
 	p->owned = b.owned;
 	if (err)

@@ -38,8 +38,17 @@ struct agg_process {
 	uint32_t nspid;
 };
 
+/* One sample or off-CPU interval in time order (-f chrometrace, speedscope). */
+struct agg_sample {
+	uint64_t time_ns;        /* the kernel's monotonic clock */
+	uint64_t dur_ns;         /* 0 for an on-CPU sample */
+	struct agg_key key;
+};
+
 struct aggregate {
 	struct htab stacks;      /* agg_key -> agg_val */
+	struct agg_sample *timeline; /* in arrival order; NULL unless asked for */
+	size_t ntimeline, captimeline;
 	struct htab threads;     /* uint32_t tid -> agg_thread */
 	struct htab processes;   /* uint32_t pid -> agg_process */
 	uint64_t total;
@@ -53,6 +62,9 @@ int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
 /* Off-CPU nanoseconds, counted as the samples rate_hz would have taken. */
 int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32_t rate_hz,
 	       const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags);
+/* Append to the timeline; -ENOMEM keeps what it has. */
+int agg_timeline_add(struct aggregate *a, const struct agg_key *k, uint64_t time_ns,
+		     uint64_t dur_ns);
 /* Remember a thread's name (first one wins unless replace). */
 void agg_thread(struct aggregate *a, uint32_t pid, uint32_t tid, const char *name, int replace);
 const char *agg_thread_name(const struct aggregate *a, uint32_t tid);

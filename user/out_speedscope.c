@@ -16,6 +16,13 @@
  *   samples: the profile already is that thread, and speedscope's views
  *   read better without a frame every stack shares.
  *
+ * With a timeline (record -f speedscope keeps one), each thread's samples
+ * are in time order instead, unit "nanoseconds": a sample weighs one
+ * sampling period, an off-CPU interval its length, and startValue is the
+ * thread's first sample from the profile's first, so speedscope's "Time
+ * Order" view is true to time (gaps where the thread was not seen are
+ * left out, as in every sampled profile).
+ *
  * Strings are escaped per RFC 8259; invalid UTF-8 becomes U+FFFD so the
  * file always parses, valid non-ASCII text is passed through.
  */
@@ -44,6 +51,13 @@ static void put_frame(FILE *f, const struct pframe *fr)
 	fputc('}', f);
 }
 
+/* A sample as written: a stack, its weight and (with a timeline) when. */
+struct entry {
+	uint32_t stack;
+	uint64_t weight;
+	uint64_t time_ns;
+};
+
 /* Stacks grouped by thread, profile order kept within a thread. */
 static int cmp_stack_idx(const void *a, const void *b, void *ctx)
 {
@@ -59,6 +73,39 @@ static int cmp_stack_idx(const void *a, const void *b, void *ctx)
 	return i < j ? -1 : i > j;
 }
 
+/* Every sample to write, grouped by thread: the stacks with their counts,
+ * or with a timeline its samples in time order, weighing a period (an
+ * interval its length) in nanoseconds.  NULL on ENOMEM. */
+static struct entry *entries(const struct profile *p, size_t *n)
+{
+	uint64_t period = 1000000000ull / (p->rate_hz ? p->rate_hz : 100);
+	size_t i, *idx;
+	struct entry *e;
+
+	*n = p->timeline ? p->ntimeline : p->nstacks;
+	e = calloc(*n ? *n : 1, sizeof(*e));
+	idx = p->timeline ? timeline_by_thread(p) : calloc(*n ? *n : 1, sizeof(*idx));
+	if (!e || !idx) {
+		free(e);
+		free(idx);
+		return NULL;
+	}
+	if (!p->timeline) {
+		for (i = 0; i < *n; i++)
+			idx[i] = i;
+		qsort_r(idx, *n, sizeof(*idx), cmp_stack_idx, (void *)p);
+	}
+	for (i = 0; i < *n; i++) {
+		const struct psample *t = p->timeline ? &p->timeline[idx[i]] : NULL;
+
+		e[i].stack = t ? t->stack : (uint32_t)idx[i];
+		e[i].time_ns = t ? t->time_ns : 0;
+		e[i].weight = !t ? p->stacks[idx[i]].count : t->dur_ns ? t->dur_ns : period;
+	}
+	free(idx);
+	return e;
+}
+
 /* Index of the first frame of s that belongs in a sample. */
 static uint32_t first_sampled(const struct profile *p, const struct pstack *s)
 {
@@ -70,35 +117,35 @@ static uint32_t first_sampled(const struct profile *p, const struct pstack *s)
 	return k == PFRAME_PROCESS || k == PFRAME_THREAD;
 }
 
-/* One thread's profile from idx[0..n), all with the same pid and tid. */
-static void put_thread(FILE *f, const struct profile *p, const size_t *idx,
-		       size_t n)
+/* One thread's profile: e[0..n), all of one pid and tid, from start
+ * (nanoseconds since the first sample, with a timeline; else 0). */
+static void put_thread(FILE *f, const struct profile *p, const struct entry *e, size_t n,
+		       uint64_t start)
 {
-	const struct pstack *s0 = &p->stacks[idx[0]];
+	const struct pstack *s0 = &p->stacks[e[0].stack];
 	uint64_t total = 0;
 	size_t i;
 	uint32_t k;
 
 	for (i = 0; i < n; i++)
-		total += p->stacks[idx[i]].count;
+		total += e[i].weight;
 	fprintf(f, "{\"type\":\"sampled\",\"name\":\"pid %" PRIu32
 		" thread %" PRIu32 " (", s0->pid, s0->tid);
 	json_chars(f, s0->thread_name);
-	fprintf(f, ")\",\"unit\":\"none\",\"startValue\":0,"
-		"\"endValue\":%" PRIu64 ",\n\"samples\":[\n", total);
+	fprintf(f, ")\",\"unit\":\"%s\",\"startValue\":%" PRIu64 ","
+		"\"endValue\":%" PRIu64 ",\n\"samples\":[\n",
+		p->timeline ? "nanoseconds" : "none", start, start + total);
 	for (i = 0; i < n; i++) {
-		const struct pstack *s = &p->stacks[idx[i]];
+		const struct pstack *s = &p->stacks[e[i].stack];
 
 		fputc('[', f);
 		for (k = first_sampled(p, s); k < s->depth; k++)
-			fprintf(f, "%" PRIu32 "%s", s->frames[k],
-				k + 1 < s->depth ? "," : "");
+			fprintf(f, "%" PRIu32 "%s", s->frames[k], k + 1 < s->depth ? "," : "");
 		fprintf(f, "]%s\n", i + 1 < n ? "," : "");
 	}
 	fputs("],\n\"weights\":[", f);
 	for (i = 0; i < n; i++)
-		fprintf(f, "%" PRIu64 "%s", p->stacks[idx[i]].count,
-			i + 1 < n ? "," : "");
+		fprintf(f, "%" PRIu64 "%s", e[i].weight, i + 1 < n ? "," : "");
 	fputs("]}", f);
 }
 
@@ -118,33 +165,33 @@ static void put_header(FILE *f, const struct profile *p)
 
 int write_speedscope(FILE *f, const struct profile *p)
 {
-	size_t i, j, *idx;
-	uint32_t k;
+	uint64_t t0 = p->ntimeline ? p->timeline[0].time_ns : 0;
+	size_t i, j, n;
+	struct entry *e;
+	uint32_t d;
 
 	for (i = 0; i < p->nstacks; i++)
-		for (k = 0; k < p->stacks[i].depth; k++)
-			if (p->stacks[i].frames[k] >= p->nframes)
+		for (d = 0; d < p->stacks[i].depth; d++)
+			if (p->stacks[i].frames[d] >= p->nframes)
 				return -EINVAL;
-	idx = calloc(p->nstacks ? p->nstacks : 1, sizeof(*idx));
-	if (!idx)
+	for (i = 0; i < p->ntimeline; i++)
+		if (p->timeline[i].stack >= p->nstacks)
+			return -EINVAL;
+	e = entries(p, &n);
+	if (!e)
 		return -ENOMEM;
-	for (i = 0; i < p->nstacks; i++)
-		idx[i] = i;
-	qsort_r(idx, p->nstacks, sizeof(*idx), cmp_stack_idx, (void *)p);
-
 	put_header(f, p);
-	for (i = 0; i < p->nstacks; i = j) {
-		const struct pstack *s = &p->stacks[idx[i]];
+	for (i = 0; i < n; i = j) {
+		const struct pstack *s = &p->stacks[e[i].stack];
 
-		for (j = i + 1; j < p->nstacks; j++)
-			if (p->stacks[idx[j]].pid != s->pid ||
-			    p->stacks[idx[j]].tid != s->tid)
+		for (j = i + 1; j < n; j++)
+			if (p->stacks[e[j].stack].pid != s->pid || p->stacks[e[j].stack].tid != s->tid)
 				break;
-		put_thread(f, p, idx + i, j - i);
-		fputs(j < p->nstacks ? ",\n" : "\n", f);
+		put_thread(f, p, e + i, j - i, e[i].time_ns - t0);
+		fputs(j < n ? ",\n" : "\n", f);
 	}
 	fputs("]}\n", f);
-	free(idx);
+	free(e);
 	if (fflush(f) == EOF)
 		return -errno;
 	return ferror(f) ? -EIO : 0;

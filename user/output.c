@@ -10,12 +10,13 @@
 #include "output.h"
 
 static const struct output_format formats[] = {
-	{ "flamegraph", "svg",    write_flamegraph },
-	{ "speedscope", "json",   write_speedscope },
+	{ "flamegraph",  "svg",    write_flamegraph,  0 },
+	{ "speedscope",  "json",   write_speedscope,  1 },
 	/* FlameGraph's own scripts call this "folded" (out.folded). */
-	{ "collapsed",  "folded", write_collapsed },
-	{ "raw",        "txt",    write_raw },
-	{ "pprof",      "pb.gz",  write_pprof },
+	{ "collapsed",   "folded", write_collapsed,   0 },
+	{ "raw",         "txt",    write_raw,         0 },
+	{ "pprof",       "pb.gz",  write_pprof,       0 },
+	{ "chrometrace", "json",   write_chrometrace, 1 },
 };
 
 const struct output_format *output_find(const char *name)
@@ -34,7 +35,7 @@ const char *output_names(void)
 {
 	/* Kept literal (not built from the table) so it can be used in
 	 * static help text; the unit test checks it matches the table. */
-	return "flamegraph, speedscope, collapsed, raw, pprof";
+	return "flamegraph, speedscope, collapsed, raw, pprof, chrometrace";
 }
 
 int pframe_label(const struct pframe *f, char *buf, size_t len)

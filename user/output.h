@@ -16,6 +16,7 @@ struct output_format {
 	const char *extension;   /* default file extension, e.g. "svg" */
 	/* Write p to f.  Returns 0 or -errno. */
 	int (*write)(FILE *f, const struct profile *p);
+	int timeline;            /* reads profile.timeline: record samples in time order */
 };
 
 /* NULL if name is not a known format. */
@@ -32,6 +33,11 @@ int write_collapsed(FILE *f, const struct profile *p);
 int write_raw(FILE *f, const struct profile *p);
 int write_flamegraph(FILE *f, const struct profile *p);
 int write_speedscope(FILE *f, const struct profile *p);
+/* Chrome's Trace Event Format (out_chrometrace.c); needs the timeline. */
+int write_chrometrace(FILE *f, const struct profile *p);
+/* Indices of p->timeline grouped by thread (pid, tid), in time order within
+ * each; malloc'd, NULL on ENOMEM. */
+size_t *timeline_by_thread(const struct profile *p);
 /* gzip-compressed perftools.profiles.Profile protobuf (out_pprof.c). */
 int write_pprof(FILE *f, const struct profile *p);
 

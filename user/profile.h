@@ -47,12 +47,23 @@ struct pstack {
 	uint32_t nspid;            /* its pid inside its pid namespace */
 };
 
+/* A sample in time order: on-CPU (dur_ns 0: one sampling period) or an
+ * off-CPU interval, of stacks[stack]. */
+struct psample {
+	uint64_t time_ns;          /* monotonic clock; only differences mean anything */
+	uint64_t dur_ns;
+	uint32_t stack;
+	uint32_t pad;
+};
+
 struct profile {
 	struct pframe *frames;
 	size_t nframes;
 	struct pstack *stacks;
 	size_t nstacks;
 	uint64_t total;            /* sum of stacks[].count */
+	struct psample *timeline;  /* sorted by time; NULL unless recorded */
+	size_t ntimeline;
 	/* metadata for titles and headers */
 	const char *title;         /* e.g. the profiled command line */
 	uint32_t rate_hz;          /* sampling rate */

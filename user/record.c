@@ -220,6 +220,7 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		return 2;
 	o.out.per_process = o.session.all && !o.merge;
+	o.session.timeline = o.out.format->timeline;
 	o.out.profile.process_roots |= o.session.all && o.merge;
 	snprintf(defpath, sizeof(defpath), o.out.per_process ? "pybpf-profiles" : "profile.%s",
 		 o.out.format->extension);

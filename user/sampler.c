@@ -33,6 +33,7 @@ struct sampler {
 	size_t nuprobes, capuprobes;
 	struct ring_buffer *rb;
 	sampler_code_fn code_fn;
+	sampler_timeline_fn timeline_fn;
 	void *ctx;
 	int active;                 /* counts map in use: 0 counts_a, 1 counts_b */
 	struct htab stack_cache;    /* stack hash -> struct cached_stack */
@@ -58,6 +59,7 @@ static const char *stat_names[SAMPLER_NSTATS] = {
 	[STAT_ERR_SYMBOL] = "incomplete symbol copies",
 	[STAT_THREAD_SCAN] = "thread lists longer than the scan limit",
 	[STAT_NESTED] = "samples refused: a BPF program would have nested on the CPU",
+	[STAT_LOST_TIMELINE] = "samples left out of the time order: timeline ring full",
 	[SAMPLER_LOST_USER] = "samples lost: stack not readable",
 	[SAMPLER_RECURSION_MISSES] = "samples skipped by the kernel: BPF program would nest",
 };
@@ -73,6 +75,15 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size >= sizeof(struct code_event))
 		s->code_fn(s->ctx, data);
+	return 0;
+}
+
+static int on_timeline(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+
+	if (size >= sizeof(struct timeline_rec))
+		s->timeline_fn(s->ctx, data);
 	return 0;
 }
 
@@ -148,6 +159,11 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	bpf_map__set_max_entries(s->skel->maps.codes, opts->max_codes);
 	bpf_program__set_autoload(s->skel->progs.pybpf_switch, opts->idle);
 	s->skel->rodata->idle_mode = !!opts->idle;
+	/* 16 MiB: 400 000 records, seconds of every CPU at 10 kHz between polls */
+	s->skel->rodata->timeline_on = !!opts->timeline_fn;
+	s->timeline_fn = opts->timeline_fn;
+	if (opts->timeline_fn)
+		bpf_map__set_max_entries(s->skel->maps.timeline, 16u << 20);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_enter, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_exit, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_drop_enter, opts->gil_wait);
@@ -164,6 +180,12 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	if (!s->rb) {
 		err = -errno;
 		pb_err("failed to create ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	if (opts->timeline_fn &&
+	    ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.timeline), on_timeline, s)) {
+		err = -errno;
+		pb_err("failed to open the timeline ring buffer: %s", strerror(-err));
 		goto fail;
 	}
 	/* attach: one cpu-clock event per CPU, and the scheduler for --idle */

@@ -11,6 +11,9 @@
 
 struct sampler;
 
+/* A sample or off-CPU interval in time order (the timeline ring). */
+typedef void (*sampler_timeline_fn)(void *ctx, const struct timeline_rec *r);
+
 struct sampler_opts {
 	uint32_t rate_hz;        /* samples per second per CPU */
 	uint32_t max_procs;      /* procs map size */
@@ -19,6 +22,8 @@ struct sampler_opts {
 	uint32_t max_codes;      /* code objects map size */
 	int idle;                /* --idle: also count off-CPU time (sched_switch) */
 	int gil_wait;            /* --gil-wait: load the take_gil/drop_gil probes */
+	sampler_timeline_fn timeline_fn; /* non-NULL: samples in time order, to it
+					  * (with the code events' ctx) */
 };
 
 /* A code object seen for the first time (ring buffer record). */

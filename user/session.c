@@ -86,20 +86,37 @@ static const char *thread_name(struct session *s, uint32_t pid, uint32_t tid)
 	return agg_thread_name(&s->agg, tid);
 }
 
+/* Does the profile keep counts of (pid, tid) with these COUNT_* flags? */
+static int wanted_count(struct session *s, uint32_t pid, uint32_t tid, uint32_t flags)
+{
+	const char *name;
+
+	if (s->o.gil_only && !(flags & COUNT_GIL))
+		return 0;
+	if (!s->o.gil_wait != !(flags & COUNT_GILWAIT))
+		return 0; /* --gil-wait profiles only the waits */
+	name = thread_name(s, pid, tid);
+	return !thread_filter_active(&s->o.filter) || thread_filter_match(&s->o.filter, tid, name);
+}
+
+static void on_timeline(void *ctx, const struct timeline_rec *r)
+{
+	struct session *s = ctx;
+	struct agg_key key = { .pid = r->pid, .tid = r->tid, .hash = r->stack_hash,
+			       .flags = r->flags };
+
+	if (wanted_count(s, r->pid, r->tid, r->flags))
+		agg_timeline_add(&s->agg, &key, r->time_ns, r->dur_ns);
+}
+
 static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 		     const struct frame_rec *frames, uint32_t depth, uint32_t flags)
 {
 	struct session *s = ctx;
 	struct agg_key key = { .pid = k->pid, .tid = k->tid, .hash = k->stack_hash,
 			       .flags = k->flags };
-	const char *name;
 
-	if (s->o.gil_only && !(k->flags & COUNT_GIL))
-		return;
-	if (!s->o.gil_wait != !(k->flags & COUNT_GILWAIT))
-		return; /* --gil-wait profiles only the waits */
-	name = thread_name(s, k->pid, k->tid);
-	if (thread_filter_active(&s->o.filter) && !thread_filter_match(&s->o.filter, k->tid, name))
+	if (!wanted_count(s, k->pid, k->tid, k->flags))
 		return;
 	if (k->flags & (COUNT_IDLE | COUNT_GILWAIT)) {
 		agg_add_ns(&s->agg, &key, count, s->o.rate_hz, frames, depth, flags);
@@ -318,6 +335,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	struct sampler_opts so = {
 		.rate_hz = o->rate_hz, .max_procs = o->all ? 8192 : o->subprocesses ? 1024 : 64, .max_stacks = 65536,
 		.max_counts = 65536, .max_codes = 131072, .idle = o->idle, .gil_wait = o->gil_wait,
+		.timeline_fn = o->timeline ? on_timeline : NULL,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct timespec ts;

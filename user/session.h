@@ -28,6 +28,7 @@ struct session_opts {
 	int gil_only;            /* --gil: keep only samples of the GIL holder */
 	int gil_wait;            /* --gil-wait: stacks weighted by time waiting for the GIL */
 	int mark_gil;            /* tell GIL holders apart (top's GIL %) */
+	int timeline;            /* keep samples in time order (agg.timeline) */
 	regex_t *comm_re;        /* --all: only processes whose comm matches */
 	pid_t *exclude;          /* --all: never these pids (0-terminated) */
 };

@@ -13,6 +13,7 @@ from cases_cli import (case_exitcode, case_target_exit, case_top, case_formats,
 from cases_gil import (case_gil_busy, case_gil_sleep, case_gil_native, case_gil_single,
                        case_gil_threshold, case_gil_launch, case_gil_probes, case_gil_errors)
 from cases_pprof import case_pprof
+from cases_timeline import case_chrometrace, case_speedscope_time_order
 from cases_fleet import case_fleet, case_rotate, case_rotate_churn, case_sigusr1, case_containers
 from cases_locals import case_locals
 from cases_versions import case_future_minor, case_bad_debug_offsets
@@ -45,6 +46,8 @@ CASES = [
     ("top", case_top, "supported"),
     ("top-tty", case_top_tty, None),
     ("formats", case_formats, "supported"),
+    ("chrometrace", case_chrometrace, "supported"),
+    ("speedscope-time", case_speedscope_time_order, "supported"),
     ("pprof", case_pprof, None),
     ("dump", case_dump, "supported"),
     ("dump-json", case_dump_json, "supported"),

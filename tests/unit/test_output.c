@@ -176,7 +176,7 @@ static void test_registry(void)
 	} want[] = {
 		{ "flamegraph", write_flamegraph }, { "speedscope", write_speedscope },
 		{ "collapsed", write_collapsed }, { "raw", write_raw },
-		{ "pprof", write_pprof },
+		{ "pprof", write_pprof }, { "chrometrace", write_chrometrace },
 	};
 	const struct output_format *o;
 	char names[128] = "";
@@ -492,6 +492,65 @@ static void test_edges(void)
 	}
 }
 
+/* A timeline: thread 101 runs st0 (..;Worker.run;step) for 3 samples,
+ * then st1 (..;<lambda>) once, is not seen for 60 ms, then st0 again;
+ * thread 102 has one off-CPU interval of 25 ms.  Rate 100 Hz: 10 ms. */
+static const struct psample timeline[] = {
+	{ 1000000000ull, 0, 0, 0 },
+	{ 1005000000ull, 25000000ull, 3, 0 },
+	{ 1010000000ull, 0, 0, 0 },
+	{ 1020000000ull, 0, 0, 0 },
+	{ 1030000000ull, 0, 1, 0 },
+	{ 1100000000ull, 0, 0, 0 },
+};
+
+static void test_timeline(void)
+{
+	struct profile p = basic;
+	char *out = NULL;
+	size_t len = 0;
+
+	p.rate_hz = 100;
+	p.timeline = (struct psample *)timeline;
+	p.ntimeline = sizeof(timeline) / sizeof(timeline[0]);
+	CHECK_EQ_INT(render(write_chrometrace, &p, &out, &len), 0);
+	/* the thread root is left out; <module> and main stay open from 0
+	 * to the gap (40 ms: the end of the last sample before it) */
+	CHECK(strstr(out, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":100,\"tid\":101,"
+			  "\"args\":{\"name\":\"MainThread\"}}") != NULL);
+	CHECK(strstr(out, "{\"ph\":\"B\",\"pid\":100,\"tid\":101,\"ts\":0.000,\"cat\":\"python\","
+			  "\"name\":\"<module>\",\"args\":{\"file\":\"/srv/app/app.py\",\"line\":10}}")
+	      != NULL);
+	CHECK(strstr(out, "{\"ph\":\"E\",\"pid\":100,\"tid\":101,\"ts\":30000.000}") != NULL);
+	CHECK(strstr(out, "{\"ph\":\"B\",\"pid\":100,\"tid\":101,\"ts\":30000.000,\"cat\":\"python\","
+			  "\"name\":\"<lambda>\"") != NULL);
+	CHECK(strstr(out, "{\"ph\":\"E\",\"pid\":100,\"tid\":101,\"ts\":40000.000}") != NULL);
+	CHECK(strstr(out, "{\"ph\":\"B\",\"pid\":100,\"tid\":101,\"ts\":100000.000,") != NULL);
+	CHECK(strstr(out, "{\"ph\":\"E\",\"pid\":100,\"tid\":101,\"ts\":110000.000}") != NULL);
+	/* the interval: its own length */
+	CHECK(strstr(out, "{\"ph\":\"E\",\"pid\":100,\"tid\":102,\"ts\":30000.000}") != NULL);
+	CHECK(strstr(out, "\"tid\":103") == NULL);   /* no samples in the timeline */
+	CHECK(count(out, "\"ph\":\"B\"") == count(out, "\"ph\":\"E\""));
+	/* 101: 3 frames at 0, one at 30, 3 at 100; 102: 3 */
+	CHECK_EQ_INT(count(out, "\"ph\":\"B\""), 3 + 1 + 3 + 3);
+	free(out);
+
+	out = NULL;
+	CHECK_EQ_INT(render(write_speedscope, &p, &out, &len), 0);
+	CHECK(strstr(out, "\"name\":\"pid 100 thread 101 (MainThread)\",\"unit\":\"nanoseconds\","
+			  "\"startValue\":0,\"endValue\":50000000,") != NULL);
+	CHECK(strstr(out, "\"weights\":[10000000,10000000,10000000,10000000,10000000]") != NULL);
+	CHECK(strstr(out, "\"name\":\"pid 100 thread 102 (worker;1)\",\"unit\":\"nanoseconds\","
+			  "\"startValue\":5000000,\"endValue\":30000000,") != NULL);
+	free(out);
+
+	p.timeline = NULL;
+	p.ntimeline = 0;
+	out = NULL;
+	CHECK_EQ_INT(render(write_chrometrace, &p, &out, &len), -EINVAL);  /* needs one */
+	free(out);
+}
+
 int main(void)
 {
 	test_labels();
@@ -502,5 +561,6 @@ int main(void)
 	test_flamegraph();
 	test_hostile_names();
 	test_edges();
+	test_timeline();
 	return unit_summary("test_output");
 }
