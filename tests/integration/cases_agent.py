@@ -368,7 +368,7 @@ def case_agent_push(ctx):
         wait_started(ag)
         time.sleep(4.5)
         metrics = scrape(mport)
-        res = finish(ag, 40)
+        res = finish(ag, 60)
     finally:
         recv.stop()
     target.kill()
@@ -428,27 +428,27 @@ def case_agent_push(ctx):
 
 
 def case_agent_outage(ctx):
-    """The receiver up, then stopped for 3 s, then answering 500 for 2 s,
-    then too slow for --timeout for 2 s, then up again: every 1 s interval
-    arrives (from the spool), in order, none twice."""
+    """The receiver up, then stopped for 20 s (the issue's outage), then
+    answering 500 for 2 s, then too slow for --timeout for 2 s, then up
+    again: every 1 s interval arrives (from the spool), in order, none twice."""
     recv = Receiver().start()
     spool = ctx.dir / "spool"
     try:
         target = start_workload(ctx, "split.py", WORKLOAD_MAX)
-        ag = agent(ctx, recv.url(), ["--interval", "1s", "-d", 13, "--spool", spool,
+        ag = agent(ctx, recv.url(), ["--interval", "1s", "-d", 30, "--spool", spool,
                                      "--backoff-max", "1", "--timeout", "0.5",
                                      "--service", "outage"])
         wait_started(ag)
         time.sleep(2.5)
         recv.stop()
-        time.sleep(3)
+        time.sleep(20)
         recv.mode = "error"
         recv.start()
         time.sleep(2)
         recv.mode = "slow"
         time.sleep(2)
         recv.mode = "ok"
-        res = finish(ag, 40)
+        res = finish(ag, 60)
     finally:
         recv.stop()
     target.kill()
@@ -458,8 +458,8 @@ def case_agent_outage(ctx):
     errors = [r for r in recv.requests if r["status"] == 500]
     slow = [r for r in recv.requests if r["status"] == 599]
     problems = chain_problems(got, "pid %d" % target.pid)
-    if len(got) < 11:
-        problems.append("%d profiles arrived for 13 s at --interval 1s" % len(got))
+    if len(got) < 28:
+        problems.append("%d profiles arrived for 30 s at --interval 1s" % len(got))
     if not errors or not slow:
         problems.append("%d requests while the receiver answered 500, %d while it was slow"
                         % (len(errors), len(slow)))
