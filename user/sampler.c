@@ -20,6 +20,7 @@
 
 struct cached_stack {
 	uint32_t depth, flags;
+	uint64_t drain;          /* the last drain that used it */
 	struct frame_rec *frames;
 };
 
@@ -37,6 +38,7 @@ struct sampler {
 	void *ctx;
 	int active;                 /* counts map in use: 0 counts_a, 1 counts_b */
 	struct htab stack_cache;    /* stack hash -> struct cached_stack */
+	uint64_t drains;            /* sampler_drain calls so far */
 	uint64_t lost_user;         /* counts whose stack could not be read */
 };
 
@@ -360,6 +362,7 @@ static struct cached_stack *get_stack(struct sampler *s, uint64_t hash)
 	}
 	*cs = tmp;
 cleanup:
+	cs->drain = s->drains;
 	n = (cs->depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
 	for (c = 0; c < n; c++) {
 		key.chunk = c;
@@ -395,6 +398,7 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 	__u32 i, n;
 
 	err = keys && counts ? swap_counts(s, &fd) : -ENOMEM;
+	s->drains++;
 	while (!err && !done) {
 		n = DRAIN_BATCH;
 		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, keys, counts,
@@ -468,15 +472,24 @@ void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS])
 	free(vals);
 }
 
+static int keep_stack(void *ctx, const void *key, void *val)
+{
+	struct sampler *s = ctx;
+	struct cached_stack *cs = val;
+
+	(void)key;
+	if (cs->drain == s->drains)
+		return 1;
+	free(cs->frames);
+	return 0;
+}
+
+/* A stack the last drain used stays: the active counts map may hold a key
+ * whose first count found the stack's chunks still in the BPF map (so did
+ * not store them again) just before that drain read and deleted them. */
 void sampler_forget_stacks(struct sampler *s)
 {
-	size_t pos = 0;
-	const void *k;
-	void *v;
-
-	while (htab_next(&s->stack_cache, &pos, &k, &v))
-		free(((struct cached_stack *)v)->frames);
-	htab_clear(&s->stack_cache);
+	htab_retain(&s->stack_cache, keep_stack, s);
 }
 
 uint32_t sampler_new_symbol_id(struct sampler *s)

@@ -71,9 +71,10 @@ void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS]);
  * at first sight; 0 or -ENOENT. */
 int sampler_thread(struct sampler *s, uint32_t tid, struct thread_entry *te);
 
-/* Drop the stacks read so far (a rotation, once nothing points at them):
- * a stack seen again is stored again by the BPF side with its first count
- * in the (emptied) counts map, so nothing is lost and memory stays flat. */
+/* Drop the stacks read so far but not used by the last drain (a rotation,
+ * once nothing points at them): a stack seen again is stored again by the
+ * BPF side with its first count in the (emptied) counts map, so nothing is
+ * lost and memory stays flat. */
 void sampler_forget_stacks(struct sampler *s);
 /* A new symbol id, from the counter the BPF side draws from. */
 uint32_t sampler_new_symbol_id(struct sampler *s);

@@ -119,8 +119,9 @@ def case_rotate_churn(ctx):
     if not interps:
         raise Skip("no supported interpreter installed")
     out = ctx.dir / "churn.txt"
-    rec = pybpf_start(["record", "--all", "--merge", "--rotate", 2, "-d", 12, "-f", "collapsed",
-                       "-o", out, "--comm", "^python", "-v"], ctx.dir, "record-churn")
+    # 499 Hz: a member spins ~50 ms in its 1.5 s, some 25 samples
+    rec = pybpf_start(["record", "--all", "--merge", "--rotate", 2, "-d", 12, "-r", 499, "-f",
+                       "collapsed", "-o", out, "--comm", "^python", "-v"], ctx.dir, "record-churn")
     time.sleep(1)
     members = {}
     for i in range(12):
@@ -150,6 +151,8 @@ def case_rotate_churn(ctx):
     if not summary or summary["samples"] != P.total(stacks):
         problems.append("rotated files hold %d samples, the summary says %s"
                         % (P.total(stacks), summary and summary["samples"]))
+    if summary and summary["lost"]:
+        problems.append("%d samples lost" % summary["lost"])
     ctx.note("%d files, forgotten per rotation: %s" % (len(files), forgot))
     if problems:
         raise Fail(problems[0], problems[1:] + res.describe(8))
