@@ -14,11 +14,22 @@
 
 #define NEG_CACHE_NS (200ull * 1000 * 1000) /* re-scan threads without a tstate */
 
-/* A per-CPU direct-mapped copy of recent `codes` hits: an array slot is
- * far cheaper than a hash lookup, and it is exact (the whole key is
- * compared).  Symbol ids never change meaning, so a slot left behind by
- * an LRU eviction is still right. */
-#define CODE_CACHE_SLOTS 512
+/* A per-CPU direct-mapped cache of code objects seen, slot chosen by
+ * address.  It is exact: a slot answers only for its whole key.  Symbol
+ * ids never change meaning, so a slot left behind by an LRU eviction of
+ * `codes` is still right.
+ *
+ * What a hit costs depends on what tells code objects apart.  From 3.12
+ * on, co_version numbers code objects as they are made (an interpreter
+ * counter bumped per code object: consecutive values on 3.12, 3.13, 3.14
+ * and 3.15 alike), so (address, co_version) names one code object until
+ * 2^32 more have been made: the slot's validator is then SLOT_SERIAL |
+ * co_version, and a hit needs only the code object's header, which the
+ * type check reads anyway.  A co_version of 0 is not trusted.  Before
+ * 3.12 there is no such number and the slot holds the full validator
+ * (code_validator), which reads the name and line table heads. */
+#define CODE_CACHE_SLOTS 1024 /* 32 KiB a CPU: the most a per-CPU value can be */
+#define SLOT_SERIAL (1ull << 63)
 struct code_slot {
 	struct code_key key;
 	__u32 sym_id;
@@ -36,15 +47,42 @@ struct {
 	__type(value, struct code_cache);
 } code_cache SEC(".maps");
 
+/* Frames are read through a window: one bpf_probe_read_user copies the
+ * frame wanted and, for frames in a thread's data stack (3.11+), up to
+ * FRAME_SPAN bytes of its page below it, where its callers are (a
+ * data-stack chunk grows upwards: a caller sits below its callee; never
+ * below the page, which might be another chunk's edge and unmapped).  The
+ * walk then takes callers from the copy until one lies outside it.  A
+ * frame object (<= 3.10), a generator's frame or a C-stack shim costs a
+ * read of its own header.  Code objects go through a window of their own
+ * (load_code).  Bigger windows were measured slower on a VM: bytes copied
+ * cost about as much as calls saved. */
+#define WIN_PAGE     4096
+#define WIN_BYTES    (WIN_PAGE + PYBPF_FRAME_READ)
+#define FRAME_SPAN   1024 /* frame window: at most this much of the page below */
+#define CODE_ALIGN   1024 /* code window: the aligned block a code object starts in */
+#define DATASTACK_NEAR (64u * 1024) /* a caller this far below is in the same stack */
+#define TS_READ      256  /* span of a thread state read at once */
+#define TS_MASK      (TS_READ - 1)
+
 /* Per-CPU scratch: too big for the 512-byte BPF stack. */
 struct walk_scratch {
 	__u32 busy;          /* a program on this CPU is using it */
 	__u32 pad;
+	/* The windows' bounds live here, not in the walk's stack context: a
+	 * value loaded from a map is one the verifier does not track from
+	 * iteration to iteration of the bpf_loop callback (it would, through
+	 * the stack, and never find two iterations' states equal). */
+	__u64 win_lo, win_hi;   /* target addresses copied into win */
+	__u64 cwin_lo, cwin_hi; /* ... into cwin */
+	__u64 last_frame;       /* address of the frame read last */
 	struct stack_chunk chunks[PYBPF_MAX_CHUNKS];
 	__u8 frame_buf[PYBPF_FRAME_READ + 8];
-	__u8 code_buf[PYBPF_CODE_READ + 8];
 	__u8 name_buf[PYBPF_NAME_HEAD + 8];
 	__u8 hdr_buf[PYBPF_NAME_HEAD + 8];
+	__u8 win[WIN_BYTES + 8]; /* frames, [win_lo, win_hi) of the target */
+	__u8 ts_buf[TS_READ + 8]; /* thread state, from ts_lo on (tstate_span) */
+	__u8 cwin[WIN_PAGE + PYBPF_CODE_READ + 8]; /* code objects, [cwin_lo, cwin_hi) */
 };
 
 struct {
@@ -63,6 +101,10 @@ struct walk_ctx {
 	__u64 tstate;        /* the walked thread's PyThreadState */
 	__u64 last_code;     /* code object of the previous frame ... */
 	__u32 last_id;       /* ... and its symbol id */
+	__u32 frame_read;    /* bytes of a frame the walk uses */
+	__u32 last_in_stack; /* the frame read last lives in a data stack (3.11+) */
+	__u32 ts_read;       /* s->ts_buf holds the thread state read by find_tstate_w */
+	__u32 code_read;     /* bytes of a code object the walk uses */
 	__u32 pid;
 	__u32 depth;
 	__u32 max_depth;
@@ -215,6 +257,67 @@ static __always_inline int first_frame(struct proc_info *proc, __u64 tstate, __u
 	       -1 : 0;
 }
 
+/* Where the thread state's fields the walk needs (thread_id, and the
+ * frame or cframe pointer) sit: one span, read at once. */
+static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
+{
+	__s32 a = o->tstate_thread_id;
+	__s32 b = o->tstate_cframe >= 0 ? o->tstate_cframe : o->tstate_frame;
+	__s32 lo = a < b ? a : b, hi = (a > b ? a : b) + 8;
+
+	*len = lo >= 0 && hi - lo <= TS_READ ? (__u32)(hi - lo) : 0;
+	return (__u32)lo;
+}
+
+/* find_tstate for a walk: the cached thread state is validated by the
+ * same read that fetches its frame pointer (s->ts_buf), so a sample pays
+ * one thread-state read, not two. */
+static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info *proc, __u32 tid)
+{
+	const struct py_offsets *o = &proc->off;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct thread_entry *te = bpf_map_lookup_elem(&threads, &tid);
+	__u32 len, lo = tstate_span(o, &len);
+	__u64 tstate;
+
+	w->ts_read = 0;
+	if (te && te->tstate && len) {
+		len &= 2 * TS_READ - 1;
+		if (len > TS_READ)
+			len = TS_READ;
+		if (!bpf_probe_read_user(w->s->ts_buf, len, (void *)(te->tstate + lo)) &&
+		    buf_u64(w->s->ts_buf, o->tstate_thread_id - (__s32)lo, TS_MASK) ==
+		    task->thread.fsbase) {
+			w->ts_read = 1;
+			return te->tstate;
+		}
+	}
+	tstate = find_tstate(proc, tid);
+	return tstate;
+}
+
+/* first_frame, from the thread state copy find_tstate_w made if any. */
+static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *proc,
+					 __u64 tstate, __u64 *frame)
+{
+	const struct py_offsets *o = &proc->off;
+	__u32 len, lo = tstate_span(o, &len);
+	__u64 cframe;
+
+	if (!w->ts_read)
+		return first_frame(proc, tstate, frame);
+	if (o->tstate_cframe < 0) {
+		*frame = buf_u64(w->s->ts_buf, o->tstate_frame - (__s32)lo, TS_MASK);
+		return 0;
+	}
+	*frame = 0;
+	cframe = buf_u64(w->s->ts_buf, o->tstate_cframe - (__s32)lo, TS_MASK);
+	if (!cframe)
+		return 0;
+	return bpf_probe_read_user(frame, sizeof(*frame),
+				   (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
+}
+
 /* Does tstate hold the GIL?  locked && last_holder == tstate, from
  * _PyRuntime.ceval.gil (3.7-3.11) or interp->ceval.gil (3.12+, gh-104210);
  * without a locked flag (gil_locked < 0: 2.7, 3.6, where gil_addr is
@@ -253,7 +356,8 @@ static __always_inline __u32 read_str_blob(__u8 *dst, __u32 max, __u8 *head,
 
 /* Copy name, filename and line table while the code object is pinned by
  * a live frame, and send them to userspace; returns the new symbol id. */
-static __noinline __u32 register_code(struct walk_ctx *w, __u64 code, __u64 validator)
+static __noinline __u32 register_code(struct walk_ctx *w, const __u8 *cb, __u64 code,
+				       __u64 validator)
 {
 	const struct py_offsets *o = &w->proc->off;
 	struct walk_scratch *s = w->s;
@@ -267,13 +371,13 @@ static __noinline __u32 register_code(struct walk_ctx *w, __u64 code, __u64 vali
 		stat_inc(STAT_LOST_EVENTS);
 		return PYBPF_SYM_UNKNOWN;
 	}
-	name = pycode_name(o, s->code_buf);
-	file = buf_u64(s->code_buf, o->code_filename, CODE_MASK);
-	lines = buf_u64(s->code_buf, o->code_linetable, CODE_MASK);
+	name = pycode_name(o, cb);
+	file = buf_u64(cb, o->code_filename, CODE_MASK);
+	lines = buf_u64(cb, o->code_linetable, CODE_MASK);
 
 	ev->pid = w->pid;
 	ev->code_addr = code;
-	ev->firstlineno = (__s32)buf_u32(s->code_buf, o->code_firstlineno, CODE_MASK);
+	ev->firstlineno = (__s32)buf_u32(cb, o->code_firstlineno, CODE_MASK);
 	ev->name_len = read_str_blob(ev->name, PYBPF_NAME_BLOB, s->hdr_buf, name, o);
 	ev->file_len = read_str_blob(ev->file, PYBPF_FILE_BLOB, s->hdr_buf, file, o);
 	ev->lines_len = 0;
@@ -313,18 +417,18 @@ static __noinline __u32 register_code(struct walk_ctx *w, __u64 code, __u64 vali
  * or, before 3.12, the head of its line table (a module reloaded with a
  * function's body moved down has the same bytecode and name, not the same
  * line table). */
-static __always_inline __u64 code_validator(struct walk_ctx *w, __u64 name)
+static __always_inline __u64 code_validator(struct walk_ctx *w, const __u8 *cb, __u64 name)
 {
 	const struct py_offsets *o = &w->proc->off;
 	struct walk_scratch *s = w->s;
 	__u64 v, lines;
 
-	lines = buf_u64(s->code_buf, o->code_linetable, CODE_MASK);
-	v = mix64(name, buf_u64(s->code_buf, o->code_filename, CODE_MASK));
+	lines = buf_u64(cb, o->code_linetable, CODE_MASK);
+	v = mix64(name, buf_u64(cb, o->code_filename, CODE_MASK));
 	v = mix64(v, lines);
-	v = mix64(v, buf_u32(s->code_buf, o->code_firstlineno, CODE_MASK));
+	v = mix64(v, buf_u32(cb, o->code_firstlineno, CODE_MASK));
 	if (o->code_version >= 0)
-		v = mix64(v, buf_u32(s->code_buf, o->code_version, CODE_MASK));
+		v = mix64(v, buf_u32(cb, o->code_version, CODE_MASK));
 	else if (!bpf_probe_read_user(s->hdr_buf, PYBPF_NAME_HEAD, (void *)lines))
 		/* size and the first 24 bytes of the table */
 		v = mix64(mix64(mix64(mix64(v, buf_u64(s->hdr_buf, o->bytes_size, HEAD_MASK)),
@@ -342,35 +446,126 @@ static __always_inline __u64 code_validator(struct walk_ctx *w, __u64 name)
 	return v;
 }
 
-static __always_inline __u32 code_symbol(struct walk_ctx *w, struct code_key *key)
+/* The symbol id of the code object whose header is at cb (in s->cwin).
+ * A cache hit on (address, co_version) (3.12+) reads nothing more;
+ * anything else computes the full validator and asks `codes`,
+ * registering the code object on first sight. */
+static __always_inline __u32 code_symbol(struct walk_ctx *w, __u64 code, const __u8 *cb)
 {
+	const struct py_offsets *o = &w->proc->off;
+	struct code_key key = { .pid = w->pid, .code_addr = code };
 	struct code_slot *slot;
+	__u64 serial = 0;
 	__u32 *sym, id;
 
-	slot = &w->cache->slots[(key->code_addr ^ key->validator ^ (key->code_addr >> 12)) &
-				 (CODE_CACHE_SLOTS - 1)];
-	if (slot->key.code_addr == key->code_addr && slot->key.validator == key->validator &&
-	    slot->key.pid == key->pid)
+	/* objects are 16-byte aligned: the bits above those pick the slot */
+	slot = &w->cache->slots[((code >> 4) ^ (code >> 16) ^ w->pid) & (CODE_CACHE_SLOTS - 1)];
+	if (o->code_version >= 0) {
+		serial = buf_u32(cb, o->code_version, CODE_MASK);
+		if (serial)
+			serial |= SLOT_SERIAL;
+		if (serial && slot->key.validator == serial && slot->key.code_addr == code &&
+		    slot->key.pid == w->pid)
+			return slot->sym_id;
+	}
+	key.validator = code_validator(w, cb, pycode_name(o, cb));
+	if (!serial && slot->key.validator == key.validator && slot->key.code_addr == code &&
+	    slot->key.pid == w->pid)
 		return slot->sym_id;
-	sym = bpf_map_lookup_elem(&codes, key);
-	id = sym ? *sym : register_code(w, key->code_addr, key->validator);
+	sym = bpf_map_lookup_elem(&codes, &key);
+	id = sym ? *sym : register_code(w, cb, code, key.validator);
 	if (id >= PYBPF_SYM_FIRST) {
-		slot->key = *key;
+		slot->key = key;
+		if (serial)
+			slot->key.validator = serial;
 		slot->sym_id = id;
 	}
 	return id;
 }
 
+/* The code object at addr, from the code window if it holds it, else
+ * after copying the CODE_ALIGN-aligned block it starts in (and its end,
+ * if it runs past) into the window: code objects made together -- a
+ * module's, as it is compiled or unmarshalled -- tend to be neighbours
+ * (pymalloc pools group objects of a size), so one copy often serves
+ * several frames.  The block never leaves the object's page, so it is
+ * mapped; a failed read still falls back to the object alone.  NULL if
+ * unreadable. */
+static __always_inline const __u8 *load_code(struct walk_ctx *w, __u64 addr)
+{
+	struct walk_scratch *s = w->s;
+	__u32 cr = w->code_read & (2 * PYBPF_CODE_READ - 1);
+	__u64 lo = addr & ~(__u64)(CODE_ALIGN - 1), n;
+
+	if (cr > PYBPF_CODE_READ)
+		cr = PYBPF_CODE_READ;
+	if (addr >= s->cwin_lo && addr + cr <= s->cwin_hi)
+		goto have;
+	n = addr + cr - lo;
+	if (n < CODE_ALIGN)
+		n = CODE_ALIGN;
+	if (n > WIN_PAGE + PYBPF_CODE_READ)
+		n = WIN_PAGE + PYBPF_CODE_READ;
+	if (bpf_probe_read_user(s->cwin, n, (void *)lo)) {
+		if (bpf_probe_read_user(s->cwin, cr, (void *)addr))
+			return NULL;
+		lo = addr;
+		n = cr;
+	}
+	s->cwin_lo = lo;
+	s->cwin_hi = lo + n;
+have:
+	return s->cwin + ((addr - s->cwin_lo) & (WIN_PAGE - 1));
+}
+
 /* Start of the bytecode the frame runs: co_code_adaptive, or the thread's
  * own copy in free-threaded builds that keep one (3.14t). */
-static __always_inline __u64 bytecode_base(struct walk_ctx *w, __u64 code)
+static __always_inline __u64 bytecode_base(struct walk_ctx *w, const __u8 *fb, __u64 code)
 {
 	const struct py_offsets *o = &w->proc->off;
-	__u32 idx = pyframe_tlbc_index(o, w->s->frame_buf);
+	__u32 idx = pyframe_tlbc_index(o, fb);
+	const __u8 *cb;
 
 	if (!idx || o->code_tlbc < 0)
 		return code + o->code_adaptive;
-	return read_u64(pycode_tlbc_slot(o, w->s->code_buf, idx));
+	cb = load_code(w, code);
+	return cb ? read_u64(pycode_tlbc_slot(o, cb, idx)) : 0;
+}
+
+/* The frame at addr, from the window if it holds it, else after copying
+ * it -- with up to FRAME_SPAN bytes of its page below it when the frame
+ * read last was in a data stack just above, where callers sit -- into the
+ * window.  A window read that fails falls back to the frame alone; NULL
+ * if that fails too. */
+static __always_inline const __u8 *load_frame(struct walk_ctx *w, __u64 addr)
+{
+	struct walk_scratch *s = w->s;
+	__u32 fr = w->frame_read & (2 * PYBPF_FRAME_READ - 1);
+	__u64 lo = addr, n;
+
+	if (fr > PYBPF_FRAME_READ)
+		fr = PYBPF_FRAME_READ;
+
+	if (addr >= s->win_lo && addr + fr <= s->win_hi)
+		goto have;
+	if (w->last_in_stack && addr < s->last_frame && s->last_frame - addr < DATASTACK_NEAR) {
+		lo = addr & ~(__u64)(WIN_PAGE - 1);
+		if (addr + fr - lo > FRAME_SPAN)
+			lo = addr + fr - FRAME_SPAN;
+	}
+	n = addr + fr - lo;
+	if (n > WIN_BYTES)
+		n = WIN_BYTES;
+	if (bpf_probe_read_user(s->win, n, (void *)lo)) {
+		if (lo == addr || bpf_probe_read_user(s->win, fr, (void *)addr))
+			return NULL;
+		lo = addr;
+		n = fr;
+	}
+	s->win_lo = lo;
+	s->win_hi = lo + n;
+have:
+	return s->win + ((addr - s->win_lo) & (WIN_PAGE - 1));
 }
 
 static long walk_step(__u32 i, struct walk_ctx *w)
@@ -378,55 +573,51 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	struct proc_info *proc = w->proc;
 	const struct py_offsets *o = &proc->off;
 	struct walk_scratch *s = w->s;
-	struct code_key key = { .pid = w->pid };
 	struct frame_rec *rec;
-	__u64 frame = w->frame, code, name;
-	__u32 id, lasti, idx, n;
+	const __u8 *fb, *cb;
+	__u64 frame = w->frame, code;
+	__u32 id, lasti, idx;
 
 	if (!frame)
 		return 1;
 	if (w->depth >= w->max_depth)
 		return 1;
-	n = proc->frame_read;
-	if (n > PYBPF_FRAME_READ)
-		n = PYBPF_FRAME_READ;
-	if (bpf_probe_read_user(s->frame_buf, n, (void *)frame)) {
+	fb = load_frame(w, frame);
+	if (!fb) {
 		stat_inc(STAT_ERR_FRAME);
 		return 1;
 	}
-	w->frame = pyframe_back(o, s->frame_buf);
-	if (pyframe_is_shim(o, s->frame_buf))
+	w->frame = pyframe_back(o, fb);
+	s->last_frame = frame;
+	/* owner 0, FRAME_OWNED_BY_THREAD (3.11+): a frame in the data stack */
+	w->last_in_stack = o->frame_owner >= 0 && !fb[(__u32)o->frame_owner & FRAME_MASK];
+	if (pyframe_is_shim(o, fb))
 		return 0;
 
-	code = pyframe_code(o, s->frame_buf);
+	code = pyframe_code(o, fb);
 	if (code && code == w->last_code) {
 		/* recursion: every frame of one walk is alive at once, so the
 		 * same address is the same code object */
 		id = w->last_id;
 		lasti = id == PYBPF_SYM_NOT_CODE ? PYBPF_LASTI_NONE :
-			pyframe_lasti(o, s->frame_buf, bytecode_base(w, code));
+			pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 		goto record;
 	}
 	if (!code) /* 3.14: a thread's bottom frame runs nothing */
 		return 0;
-	n = proc->code_read;
-	if (n > PYBPF_CODE_READ)
-		n = PYBPF_CODE_READ;
-	if (bpf_probe_read_user(s->code_buf, n, (void *)code)) {
+	cb = load_code(w, code);
+	if (!cb) {
 		stat_inc(STAT_ERR_CODE);
 		return 1;
 	}
 	/* 3.13+: f_executable may be something other than a code object */
 	if (proc->code_type_addr &&
-	    buf_u64(s->code_buf, o->object_type, CODE_MASK) != proc->code_type_addr) {
+	    buf_u64(cb, o->object_type, CODE_MASK) != proc->code_type_addr) {
 		id = PYBPF_SYM_NOT_CODE;
 		lasti = PYBPF_LASTI_NONE;
 	} else {
-		name = pycode_name(o, s->code_buf);
-		key.code_addr = code;
-		key.validator = code_validator(w, name);
-		id = code_symbol(w, &key);
-		lasti = pyframe_lasti(o, s->frame_buf, bytecode_base(w, code));
+		id = code_symbol(w, code, cb);
+		lasti = pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 	}
 	w->last_code = code;
 	w->last_id = id;
@@ -457,7 +648,12 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	w->tstate = tstate;
 	w->max_depth = proc->max_depth < PYBPF_MAX_DEPTH ? proc->max_depth : PYBPF_MAX_DEPTH;
 	w->hash = 0x9e3779b97f4a7c15ull;
-	if (first_frame(proc, tstate, &w->frame)) {
+	w->frame_read = proc->frame_read < PYBPF_FRAME_READ ? proc->frame_read : PYBPF_FRAME_READ;
+	w->s->win_lo = w->s->win_hi = 0;
+	w->last_in_stack = 0;
+	w->code_read = proc->code_read < PYBPF_CODE_READ ? proc->code_read : PYBPF_CODE_READ;
+	w->s->cwin_lo = w->s->cwin_hi = 0;
+	if (first_frame_w(w, proc, tstate, &w->frame)) {
 		stat_inc(STAT_ERR_TSTATE);
 		return -1;
 	}

@@ -16,23 +16,28 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Store the walked stack in chunks; a stack is stored again only when
- * its count key is new in the counts map (userspace caches what it read). */
+/* Store the walked stack in chunks, unless it is stored already: the
+ * first chunk is written last, so its presence means the whole stack is
+ * there (userspace deletes a stack's chunks once it has read them, and
+ * caches it; a stack seen after that is stored again). */
 static __always_inline int store_stack(struct walk_ctx *w)
 {
 	struct stack_key key = { .hash = w->hash };
 	__u32 n = (w->depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
 	__u32 c;
 
-	for (c = 0; c < PYBPF_MAX_CHUNKS; c++) {
+	if (bpf_map_lookup_elem(&stacks, &key))
+		return 0;
+	for (c = PYBPF_MAX_CHUNKS; c > 0; c--) {
 		struct stack_chunk *chunk;
+		__u32 i = c - 1;
 
-		if (c >= n)
-			break;
-		chunk = &w->s->chunks[c];
+		if (i >= n)
+			continue;
+		chunk = &w->s->chunks[i & (PYBPF_MAX_CHUNKS - 1)];
 		chunk->depth = w->depth;
 		chunk->flags = w->flags;
-		key.chunk = c;
+		key.chunk = i;
 		if (bpf_map_update_elem(&stacks, &key, chunk, BPF_ANY))
 			return -1;
 	}
@@ -101,7 +106,7 @@ static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *pr
 
 	if (walk_begin(w))
 		return -1;
-	tstate = find_tstate(proc, tid);
+	tstate = find_tstate_w(w, proc, tid);
 	if (!tstate) {
 		stat_inc(STAT_NO_TSTATE);
 		return -1;

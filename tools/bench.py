@@ -103,9 +103,9 @@ class Workload:
 class Pybpf:
     """`pybpf record -v -p PID`; start() returns once the target is added."""
 
-    def __init__(self, binary, pid, rate, out, duration=None):
+    def __init__(self, binary, pid, rate, out, duration=None, extra=()):
         self.cmd = [binary, "record", "-v", "-p", str(pid), "-r", str(rate),
-                    "-f", "collapsed", "-o", out]
+                    "-f", "collapsed", "-o", out] + list(extra)
         if duration:
             self.cmd += ["-d", str(duration)]
         self.lines = []
