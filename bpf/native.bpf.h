@@ -18,6 +18,9 @@
  *                             s->stop says why it ended (enum native_stat)
  *
  * Every early end and every degraded frame bumps a native_stats counter.
+ * How a row is read (CFA, rbp, return address, frame-pointer fallback,
+ * stop conditions) is bpf/unwind_step.h, shared with the userspace
+ * unwinder of `dump --native` (user/nativeunwind.c).
  */
 #ifndef PYBPF_NATIVE_BPF_H
 #define PYBPF_NATIVE_BPF_H
@@ -126,73 +129,36 @@ static __always_inline int native_find_row(const struct unwind_file *f, __u32 of
 	return 0;
 }
 
-/* native_cfa found a CFA: the walk goes on */
-#define NATIVE_CFA_FOUND NATIVE_STAT_FRAMES
+/* The hooks of bpf/unwind_step.h: reads with bpf_probe_read_user, rows
+ * from the maps above, degradations counted in native_stats. */
+#define UNWIND_CTX struct native_state
+#define UNWIND_READ_U64(c, a, dst) bpf_probe_read_user((dst), 8, (void *)(a))
+#define UNWIND_COUNT(c, stat) native_stat_inc(stat)
 
-/* The CFA and the rule for rbp at regs->pc; with no usable row, the frame
- * pointer chain (CFA = rbp + 16, caller's rbp at rbp).  Returns
- * NATIVE_CFA_FOUND, or why the walk ends: NATIVE_STAT_END_LAST (clean),
- * NATIVE_STAT_NO_MAPPING, NATIVE_STAT_FP_BAD. */
-static __always_inline __u32 native_cfa(struct native_state *s, int caller, __u64 *cfa,
-					__u32 *rbp_kind, __u32 *rbp_off8)
+static __always_inline int unwind_lookup(struct native_state *s, __u64 pc,
+					 struct unwind_row *row, int *have_table)
 {
-	struct unwind_row row = { .kind = UNWIND_CFA_END };
 	const struct unwind_file *f = NULL;
-	__u64 pc = s->regs.pc, file_id = 0;
-	__u32 off = 0, kind;
+	__u64 file_id = 0;
+	__u32 off = 0;
 
-	/* a return address may sit just past the function's last byte (a call
-	 * to a noreturn function): look the call itself up */
-	if (native_resolve(s, caller ? pc - 1 : pc, &file_id, &off))
-		return NATIVE_STAT_NO_MAPPING;
+	if (native_resolve(s, pc, &file_id, &off))
+		return -1;
 	if (file_id)
 		f = bpf_map_lookup_elem(&unwind_files, &file_id);
-	if (!f)
-		native_stat_inc(NATIVE_STAT_NO_TABLE);
-	else if (native_find_row(f, off, &row))
-		row.kind = UNWIND_CFA_END;
-
-	kind = UNWIND_ROW_CFA(&row);
-	*rbp_kind = UNWIND_ROW_RBP(&row);
-	*rbp_off8 = row.rbp_off8;
-	switch (kind) {
-	case UNWIND_CFA_RSP:
-		*cfa = s->regs.sp + 8 * (__u64)row.cfa_off8;
-		return NATIVE_CFA_FOUND;
-	case UNWIND_CFA_RBP:
-		*cfa = s->regs.bp + 8 * (__u64)row.cfa_off8;
-		return NATIVE_CFA_FOUND;
-	case UNWIND_CFA_PLT:
-		*cfa = s->regs.sp + 8 + ((pc & 15) >= row.cfa_off8 ? 8 : 0);
-		return NATIVE_CFA_FOUND;
-	case UNWIND_CFA_LAST:
-		return NATIVE_STAT_END_LAST;
-	case UNWIND_CFA_EXPR:
-		native_stat_inc(NATIVE_STAT_EXPR);
-		break;
-	case UNWIND_CFA_OTHER:
-		native_stat_inc(NATIVE_STAT_OTHER);
-		break;
-	default:
-		if (f)
-			native_stat_inc(NATIVE_STAT_GAP);
-		break;
-	}
-	/* frame pointers: push rbp; mov rsp, rbp */
-	if (!s->regs.bp || s->regs.bp < s->regs.sp)
-		return NATIVE_STAT_FP_BAD;
-	*cfa = s->regs.bp + 16;
-	*rbp_kind = UNWIND_RBP_CFA;
-	*rbp_off8 = 2;
-	return NATIVE_CFA_FOUND;
+	*have_table = f != NULL;
+	if (f && native_find_row(f, off, row))
+		row->kind = UNWIND_CFA_END;
+	return 0;
 }
 
-/* One frame: record pc, then compute the caller's registers.  0 to go on,
- * 1 when the walk is over (s->stop set). */
+#include "unwind_step.h"
+
+/* One frame: record pc, then compute the caller's registers
+ * (unwind_step).  0 to go on, 1 when the walk is over (s->stop set). */
 static __always_inline int native_step(struct native_state *s)
 {
-	__u32 n = s->n, why, rbp_kind = 0, rbp_off8 = 0;
-	__u64 cfa = 0, ra = 0, bp = s->regs.bp;
+	__u32 n = s->n, why;
 
 	if (n >= s->max || n >= UNWIND_MAX_FRAMES) {
 		s->stop = NATIVE_STAT_TRUNCATED;
@@ -201,35 +167,11 @@ static __always_inline int native_step(struct native_state *s)
 	s->pcs[n & (UNWIND_MAX_FRAMES - 1)] = s->regs.pc;
 	s->n = n + 1;
 
-	why = native_cfa(s, n > 0, &cfa, &rbp_kind, &rbp_off8);
+	why = unwind_step(s, &s->regs, n > 0);
 	if (why != NATIVE_CFA_FOUND) {
 		s->stop = why;
 		return 1;
 	}
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
-		s->stop = NATIVE_STAT_ERR_READ;
-		return 1;
-	}
-	if (rbp_kind == UNWIND_RBP_CFA) {
-		if (bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa - 8 * (__u64)rbp_off8))) {
-			s->stop = NATIVE_STAT_ERR_READ;
-			return 1;
-		}
-	} else if (rbp_kind == UNWIND_RBP_LOST) {
-		native_stat_inc(NATIVE_STAT_RBP_LOST);
-		bp = 0;
-	}
-	if (!ra) {
-		s->stop = NATIVE_STAT_END_ZERO;
-		return 1;
-	}
-	if (cfa <= s->regs.sp) {
-		s->stop = NATIVE_STAT_NOT_UP; /* a loop, or garbage: never walk down */
-		return 1;
-	}
-	s->regs.pc = ra;
-	s->regs.sp = cfa;
-	s->regs.bp = bp;
 	return 0;
 }
 

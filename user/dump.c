@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "commands.h"
+#include "dumpnative.h"
 #include "htab.h"
 #include "json.h"
 #include "log.h"
@@ -35,6 +36,7 @@ struct dump_opts {
 	int subprocesses;
 	int full_filenames;
 	int blocking;            /* stop the target while reading it */
+	int native;              /* --native: C and kernel frames too (implies blocking) */
 	struct thread_filter filter; /* --tid, --thread-name */
 };
 
@@ -48,6 +50,8 @@ struct dump {
 	FILE *f;                  /* stdout, or a buffer while the target is stopped */
 	pid_t running[MAX_THREADS]; /* --blocking: threads in 'R' before the stop */
 	size_t nrunning;
+	struct dump_native *dn;   /* --native */
+	struct ptrace_stop *stop; /* --blocking: the stop, for registers */
 };
 
 static void usage(FILE *f)
@@ -66,9 +70,14 @@ static void usage(FILE *f)
 "      --thread-name REGEX  only threads whose name matches\n"
 "      --full-filenames     full paths instead of file names\n"
 "      --blocking           stop every thread for the few milliseconds of the\n"
-"                           read (ptrace), for an exact snapshot\n\n"
+"                           read (ptrace), for an exact snapshot\n"
+"  -n, --native             also the C frames around the Python ones (merged:\n"
+"                           the eval loop replaced by the Python frames it runs),\n"
+"                           threads without Python, and each thread's kernel\n"
+"                           stack (root); implies --blocking: the registers of\n"
+"                           each thread are read while it is stopped\n\n"
 "Examples:\n  sudo pybpf dump -p 1234\n  sudo pybpf dump -p 1234 --locals --json\n"
-"  sudo pybpf dump -p 1234 --locals --blocking\n");
+"  sudo pybpf dump -p 1234 --locals --blocking\n  sudo pybpf dump -p 1234 --native\n");
 }
 
 
@@ -84,6 +93,7 @@ static int parse(int argc, char **argv, struct dump_opts *o)
 		{ "thread-name", required_argument, NULL, OPT_THREAD_NAME },
 		{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 		{ "blocking", no_argument, NULL, OPT_BLOCKING },
+		{ "native", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -91,7 +101,7 @@ static int parse(int argc, char **argv, struct dump_opts *o)
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "p:ljsh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:ljsnh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (cli_u32(optarg, "pid", 1, 0x7fffffff, &pid))
@@ -120,6 +130,10 @@ static int parse(int argc, char **argv, struct dump_opts *o)
 			break;
 		case OPT_BLOCKING:
 			o->blocking = 1;
+			break;
+		case 'n':
+			o->native = 1;
+			o->blocking = 1; /* registers are read from stopped threads */
 			break;
 		case 'h':
 			usage(stdout);
@@ -310,7 +324,8 @@ static void print_frame(struct dump *d, const struct pyframe_ref *r,
 	dot = strrchr(module, '.');
 	if (dot)
 		module[dot - module] = 0;
-	fprintf(f, "%s\n      {\"name\":", first ? "" : ",");
+	fprintf(f, "%s\n      {%s\"name\":", first ? "" : ",",
+		d->o->native ? "\"kind\":\"python\"," : "");
 	json_string(f, name);
 	fprintf(f, ",\"filename\":");
 	json_string(f, sym ? sym->path : "");
@@ -326,20 +341,58 @@ static void print_frame(struct dump *d, const struct pyframe_ref *r,
 	fputc('}', f);
 }
 
+/* The Python frames, or with --native the merged stack st. */
+static void print_frames(struct dump *d, const struct pyframe_ref *frames,
+			 const struct frame_locals *fl, size_t n, const struct dn_stack *st)
+{
+	size_t i;
+
+	for (i = 0; !st && i < n; i++)
+		print_frame(d, &frames[i], &fl[i], i == 0);
+	for (i = 0; st && i < st->n; i++) {
+		const struct dn_frame *x = &st->f[i];
+
+		if (x->kind == DN_PYTHON)
+			print_frame(d, &frames[x->py], &fl[x->py], i == 0);
+		else
+			dump_native_print(d->f, x, d->o->json, d->o->full_filenames, i == 0);
+	}
+}
+
+/* --native: why frames are missing */
+static void print_native_notes(struct dump *d, const struct dn_stack *st)
+{
+	if (!st)
+		return;
+	if (!d->o->json) {
+		if (st->kernel_note)
+			fprintf(d->f, "    (%s)\n", st->kernel_note);
+		if (!st->regs_ok)
+			fprintf(d->f, "    (native frames unknown: registers unreadable)\n");
+		return;
+	}
+	fprintf(d->f, ",\"native_complete\":%s,\"kernel_note\":",
+		st->native_complete ? "true" : "false");
+	if (st->kernel_note)
+		json_string(d->f, st->kernel_note);
+	else
+		fputs("null", d->f);
+}
+
 /* A thread whose walks never agreed is shown as last read, marked where
  * its missing callers would be: its frames may come from two moments. */
 static void print_thread(struct dump *d, const struct pythread *t, const char *name,
 			 int active, const struct pyframe_ref *frames,
-			 const struct frame_locals *fl, size_t n, int truncated, int consistent)
+			 const struct frame_locals *fl, size_t n, int truncated, int consistent,
+			 const struct dn_stack *st)
 {
 	const char *state = !active ? "idle" : t->owns_gil ? "active+gil" : "active";
 	FILE *f = d->f;
-	size_t i;
 
 	if (!d->o->json) {
 		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid, state, name);
-		for (i = 0; i < n; i++)
-			print_frame(d, &frames[i], &fl[i], i == 0);
+		print_frames(d, frames, fl, n, st);
+		print_native_notes(d, st);
 		if (truncated)
 			fprintf(f, "    <truncated>\n");
 		if (!consistent)
@@ -354,9 +407,10 @@ static void print_thread(struct dump *d, const struct pythread *t, const char *n
 		"\"consistent\":%s,\"frames\":[", t->tid, active ? "true" : "false",
 		t->owns_gil ? "true" : "false", truncated ? "true" : "false",
 		consistent ? "true" : "false");
-	for (i = 0; i < n; i++)
-		print_frame(d, &frames[i], &fl[i], i == 0);
-	fprintf(f, "]}");
+	print_frames(d, frames, fl, n, st);
+	fputc(']', f);
+	print_native_notes(d, st);
+	fputc('}', f);
 }
 
 /* ---- one process -------------------------------------------------------- */
@@ -398,6 +452,21 @@ static int thread_running(const struct dump *d, pid_t pid, int32_t tid)
 	if (d->o->blocking)
 		return was_running(d, tid);
 	return tid > 0 && proc_state(pid, tid) == 'R';
+}
+
+/* print_thread, with --native the thread's merged stack */
+static void print_thread_native(struct dump *d, const struct pythread *t, const char *name,
+				int active, const struct pyframe_ref *frames,
+				const struct frame_locals *fl, size_t n, int truncated,
+				int consistent)
+{
+	struct dn_stack st = {};
+	int native = d->dn && !dump_native_thread(d->dn, &d->proc, d->stop, t->tid, frames, n,
+						  !truncated && consistent, &st);
+
+	print_thread(d, t, name, active, frames, fl, n, truncated, consistent,
+		     native ? &st : NULL);
+	dn_stack_free(&st);
 }
 
 /* Every frame's locals (-l), 0 when each was read whole, else -EAGAIN. */
@@ -477,8 +546,31 @@ static void dump_threads(struct dump *d, pid_t pid, struct pythread *threads, si
 				continue;
 			}
 		}
-		print_thread(d, t, name, active, frames, fl, nframes, truncated, consistent);
+		print_thread_native(d, t, name, active, frames, fl, nframes, truncated, consistent);
 		thread_locals_free(fl, nframes);
+	}
+}
+
+/* --native: the threads without a Python thread state (C threads, BLAS
+ * pools...), with their native and kernel stacks. */
+static void dump_other_threads(struct dump *d, pid_t pid, const struct pythread *threads,
+			       size_t nthreads)
+{
+	const pid_t *tids;
+	size_t n = dump_native_tids(d->dn, &tids), i, k;
+
+	for (i = 0; i < n; i++) {
+		struct pythread t = { .tid = tids[i] };
+		char name[64] = "";
+
+		for (k = 0; k < nthreads && threads[k].tid != tids[i]; k++)
+			;
+		if (k < nthreads)
+			continue;
+		proc_thread_comm(pid, tids[i], name, sizeof(name));
+		if (!thread_filter_match(&d->o->filter, (uint32_t)tids[i], name))
+			continue;
+		print_thread_native(d, &t, name, was_running(d, tids[i]), NULL, NULL, 0, 0, 1);
 	}
 }
 
@@ -510,9 +602,20 @@ static int dump_process(struct dump *d, pid_t pid)
 			goto out;
 		}
 		note_running(d, pid);
+		/* before the stop: stopped, every thread's kernel stack would be
+		 * the ptrace stop itself */
+		if (d->dn && (err = dump_native_snapshot(d->dn, pid))) {
+			pb_err("failed to read the threads of process %d: %s", pid, strerror(-err));
+			goto out;
+		}
 		err = ptrace_stop(&stop, pid);
 		if (err) {
 			pb_err("failed to stop process %d: %s", pid, strerror(-err));
+			goto out;
+		}
+		d->stop = &stop;
+		if (d->dn && (err = dump_native_maps(d->dn, pid))) {
+			pb_err("failed to read the mappings of process %d: %s", pid, strerror(-err));
 			goto out;
 		}
 	}
@@ -528,10 +631,13 @@ static int dump_process(struct dump *d, pid_t pid)
 			d->proc.free_threaded ? ", free-threaded" : "");
 	d->first_json = d->o->json ? d->first_json : 0;
 	dump_threads(d, pid, threads, nthreads, frames, fl);
+	if (d->dn)
+		dump_other_threads(d, pid, threads, nthreads);
 	if (!d->o->json)
 		fputc('\n', d->f);
 out:
 	ptrace_resume(&stop); /* first, whatever happened: never leave it stopped */
+	d->stop = NULL;
 	if (d->f != stdout) {
 		fclose(d->f);
 		if (!err && text)
@@ -579,6 +685,11 @@ int cmd_dump(int argc, char **argv)
 	pids[0] = o.pid;
 	if (o.subprocesses)
 		n = proc_descendants(o.pid, pids, sizeof(pids) / sizeof(pids[0]));
+	if (o.native && (err = dump_native_new(&d.dn))) {
+		pb_err("failed to set up native unwinding: %s", strerror(-err));
+		thread_filter_free(&o.filter);
+		return 1;
+	}
 	symbols_init(&d.syms);
 	htab_init(&d.ids, sizeof(uint64_t), sizeof(uint32_t));
 	if (o.json)
@@ -598,6 +709,7 @@ int cmd_dump(int argc, char **argv)
 		printf("%s]\n", ok ? "\n" : "");
 	symbols_free(&d.syms);
 	htab_free(&d.ids);
+	dump_native_free(d.dn);
 	thread_filter_free(&o.filter);
 	return ok ? 0 : 1;
 }

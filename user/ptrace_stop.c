@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include "ptrace_stop.h"
@@ -165,4 +166,23 @@ void ptrace_resume(struct ptrace_stop *s)
 	if (s->masked)
 		sigprocmask(SIG_SETMASK, &s->saved, NULL);
 	s->masked = 0;
+}
+
+int ptrace_user_regs(const struct ptrace_stop *s, pid_t tid, uint64_t *pc, uint64_t *sp,
+		     uint64_t *bp)
+{
+	struct user_regs_struct regs;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->tasks[i].tid == tid)
+			break;
+	if (i == s->n || !s->tasks[i].stopped)
+		return -ESRCH; /* not ours, or not stopped: its registers move */
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &regs))
+		return -errno;
+	*pc = regs.rip;
+	*sp = regs.rsp;
+	*bp = regs.rbp;
+	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct ptrace_task {
@@ -33,5 +34,10 @@ int ptrace_stop(struct ptrace_stop *s, pid_t pid);
  * with any signal it stopped for), restore the signal mask.  Safe to call
  * on a zeroed or already resumed s. */
 void ptrace_resume(struct ptrace_stop *s);
+/* The user-mode pc, sp and rbp of thread tid, stopped by s
+ * (PTRACE_GETREGS; x86_64), for `dump --native`.  0, -ESRCH (not a
+ * thread s stopped) or -errno. */
+int ptrace_user_regs(const struct ptrace_stop *s, pid_t tid, uint64_t *pc, uint64_t *sp,
+		     uint64_t *bp);
 
 #endif /* PYBPF_PTRACE_STOP_H */

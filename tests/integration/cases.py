@@ -26,6 +26,7 @@ from cases_ux import (case_ux_gil_names, case_ux_thread_pid, case_ux_output, cas
                       case_ux_exit, case_ux_small, case_ux_gil_fallback)
 from cases_top import case_top_tty
 from cases_dumpconsistency import case_dump_consistency
+from cases_native import case_native, case_native_cthread
 from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
                          case_agent_service, case_agent_otlp, case_agent_sigterm)
 
@@ -53,6 +54,8 @@ CASES = [
     ("dump-json", case_dump_json, "supported"),
     ("locals", case_locals, "supported"),
     ("dump-consistency", case_dump_consistency, "supported"),
+    ("native", case_native, "supported"),
+    ("native-cthread", case_native_cthread, "supported"),
     ("idle", case_idle, "supported"),
     ("idle-busy", case_idle_busy, "supported"),
     ("idle-thirds", case_idle_thirds, "supported"),
