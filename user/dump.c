@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "commands.h"
+#include "dumplocals.h"
 #include "dumpnative.h"
 #include "htab.h"
 #include "json.h"
@@ -165,140 +166,7 @@ static const struct symbol *frame_symbol(struct dump *d, uint64_t code)
 	return symbols_get(&d->syms, *id);
 }
 
-/* ---- locals, checked ------------------------------------------------- */
-
-struct local_var {
-	char *name, *repr;
-	int is_arg;
-};
-
-struct locals_buf {
-	struct local_var *v;
-	size_t n, cap;
-	int failed;              /* out of memory */
-};
-
-static void keep_local(void *ctx, const char *name, const char *repr, int is_arg)
-{
-	struct locals_buf *lb = ctx;
-	struct local_var *v;
-
-	if (lb->n == lb->cap) {
-		size_t cap = lb->cap ? lb->cap * 2 : 16;
-
-		v = realloc(lb->v, cap * sizeof(*v));
-		if (!v) {
-			lb->failed = 1;
-			return;
-		}
-		lb->v = v;
-		lb->cap = cap;
-	}
-	v = &lb->v[lb->n];
-	v->name = strdup(name);
-	v->repr = strdup(repr);
-	v->is_arg = is_arg;
-	if (!v->name || !v->repr) {
-		free(v->name);
-		free(v->repr);
-		lb->failed = 1;
-		return;
-	}
-	lb->n++;
-}
-
-/* One frame's locals, read before anything is printed; why says why
- * they are not shown (NULL: they are). */
-struct frame_locals {
-	struct locals_buf lb;
-	const char *why;
-};
-
-static void locals_free(struct locals_buf *lb)
-{
-	size_t i;
-
-	for (i = 0; i < lb->n; i++) {
-		free(lb->v[i].name);
-		free(lb->v[i].repr);
-	}
-	free(lb->v);
-	memset(lb, 0, sizeof(*lb));
-}
-
-static int same_point(const struct pyframe_ref *a, const struct pyframe_ref *b)
-{
-	return a->code == b->code && a->lasti == b->lasti;
-}
-
-/* Read a frame's locals into lb; NULL when they may be shown, else why
- * not.  The frame's memory is reused as soon as it returns (3.11+: the
- * thread's data stack; before, free lists), so values count only if the
- * copy they came in still names the walked code and instruction, and the
- * frame still does after their reprs were read (the objects were then
- * still referenced by it). */
-static const char *frame_locals(struct dump *d, const struct pyframe_ref *r,
-				struct locals_buf *lb)
-{
-	uint8_t head[PYBPF_FRAME_READ + 8] = {};
-	struct pyframe_ref at, now;
-	int err;
-
-	err = pyobj_frame_locals_head(&d->proc, r->frame, r->code, d->o->locals, keep_local, lb,
-				      head, PYBPF_FRAME_READ);
-	if (pywalk_frame_at(&d->proc, r->frame, &now) || !same_point(&now, r) ||
-	    (!err && (pywalk_frame_decode(&d->proc, r->frame, head, &at) || !same_point(&at, r)))) {
-		locals_free(lb);
-		return "locals changed while reading";
-	}
-	if (err || lb->failed) {
-		locals_free(lb);
-		keep_local(lb, "<locals>", "<unreadable>", 0);
-	}
-	return NULL;
-}
-
 /* ---- text output ------------------------------------------------------ */
-
-static void text_locals(FILE *f, const struct locals_buf *lb, const char *why)
-{
-	int args = 0, locals = 0;
-	size_t i;
-
-	if (why) {
-		fprintf(f, "        (%s)\n", why);
-		return;
-	}
-	for (i = 0; i < lb->n; i++) {
-		const struct local_var *v = &lb->v[i];
-
-		if (v->is_arg && !args++)
-			fprintf(f, "        Arguments:\n");
-		if (!v->is_arg && !locals++)
-			fprintf(f, "        Locals:\n");
-		fprintf(f, "            %s = %s\n", v->name, v->repr);
-	}
-}
-
-static void json_locals(FILE *f, const struct locals_buf *lb, const char *why)
-{
-	size_t i;
-
-	if (why) {
-		fprintf(f, "null,\"locals_note\":");
-		json_string(f, why);
-		return;
-	}
-	fputc('[', f);
-	for (i = 0; i < lb->n; i++) {
-		fprintf(f, "%s{\"name\":", i ? "," : "");
-		json_string(f, lb->v[i].name);
-		fprintf(f, ",\"arg\":%s,\"repr\":", lb->v[i].is_arg ? "true" : "false");
-		json_string(f, lb->v[i].repr);
-		fputc('}', f);
-	}
-	fputc(']', f);
-}
 
 static void print_frame(struct dump *d, const struct pyframe_ref *r,
 			const struct frame_locals *fl, int first)
@@ -317,7 +185,7 @@ static void print_frame(struct dump *d, const struct pyframe_ref *r,
 		else
 			fprintf(f, "    %s (%s)\n", name, file);
 		if (d->o->locals)
-			text_locals(f, &fl->lb, fl->why);
+			dump_locals_text(f, fl);
 		return;
 	}
 	snprintf(module, sizeof(module), "%s", sym ? sym->base : "");
@@ -335,7 +203,7 @@ static void print_frame(struct dump *d, const struct pyframe_ref *r,
 	json_string(f, module);
 	fprintf(f, ",\"line\":%u,\"locals\":", line);
 	if (d->o->locals)
-		json_locals(f, &fl->lb, fl->why);
+		dump_locals_json(f, fl);
 	else
 		fprintf(f, "null");
 	fputc('}', f);
@@ -469,30 +337,6 @@ static void print_thread_native(struct dump *d, const struct pythread *t, const 
 	dn_stack_free(&st);
 }
 
-/* Every frame's locals (-l), 0 when each was read whole, else -EAGAIN. */
-static int thread_locals(struct dump *d, const struct pyframe_ref *frames, size_t n,
-			 struct frame_locals *fl)
-{
-	int moved = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		fl[i].why = d->o->locals ? frame_locals(d, &frames[i], &fl[i].lb) : NULL;
-		moved |= fl[i].why != NULL;
-	}
-	return moved ? -EAGAIN : 0;
-}
-
-static void thread_locals_free(struct frame_locals *fl, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		locals_free(&fl[i].lb);
-		fl[i].why = NULL;
-	}
-}
-
 /* A thread's stack, and with -l its frames' locals.  A running thread may
  * return from or step past a frame while its locals are read: then the
  * whole stack is walked again, a few times, before a frame is shown
@@ -504,11 +348,11 @@ static void read_thread(struct dump *d, const struct pythread *t, struct pyframe
 
 	for (try = 0; try < LOCALS_TRIES; try++) {
 		if (try)
-			thread_locals_free(fl, *nframes);
+			dump_locals_free(fl, *nframes);
 		if (pywalk_stack(&d->proc, t, frames, PYBPF_MAX_DEPTH, nframes, truncated,
 				 consistent))
 			*nframes = 0, *truncated = 1, *consistent = 0;
-		if (!thread_locals(d, frames, *nframes, fl))
+		if (!dump_locals_read(&d->proc, d->o->locals, frames, *nframes, fl))
 			return;
 	}
 }
@@ -531,7 +375,7 @@ static void dump_threads(struct dump *d, pid_t pid, struct pythread *threads, si
 		if (pythread_name(&d->proc, t, frames, nframes, name, sizeof(name)) && t->tid)
 			proc_thread_comm(pid, t->tid, name, sizeof(name));
 		if (!thread_filter_match(&d->o->filter, (uint32_t)t->tid, name)) {
-			thread_locals_free(fl, nframes);
+			dump_locals_free(fl, nframes);
 			continue;
 		}
 		if (t->tid && !thread_running(d, pid, t->tid) && access("/proc", F_OK) == 0) {
@@ -542,12 +386,12 @@ static void dump_threads(struct dump *d, pid_t pid, struct pythread *threads, si
 				if (!d->o->json)
 					fprintf(d->f, "\nThread %d: gone (exited during the dump)\n",
 						t->tid);
-				thread_locals_free(fl, nframes);
+				dump_locals_free(fl, nframes);
 				continue;
 			}
 		}
 		print_thread_native(d, t, name, active, frames, fl, nframes, truncated, consistent);
-		thread_locals_free(fl, nframes);
+		dump_locals_free(fl, nframes);
 	}
 }
 
