@@ -154,6 +154,13 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 			fprintf(stderr, "pybpf:   %10llu  %s\n", (unsigned long long)st[i],
 				sampler_stat_name(i));
 	}
+	if (log_verbose) {
+		uint64_t keys, ns;
+
+		sampler_drain_cost(s->sampler, &keys, &ns);
+		fprintf(stderr, "pybpf:   slowest drain: %llu keys in %.2f ms\n",
+			(unsigned long long)keys, ns / 1e6);
+	}
 }
 
 /* "20261122T001502" (UTC) for rotated file names; a second write in the

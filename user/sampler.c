@@ -16,13 +16,8 @@
 #include "log.h"
 #include "proc.h"
 #include "sampler.h"
+#include "stackcache.h"
 #include "sampler.skel.h"
-
-struct cached_stack {
-	uint32_t depth, flags;
-	uint64_t drain;          /* the last drain that used it */
-	struct frame_rec *frames;
-};
 
 struct sampler {
 	struct sampler_bpf *skel;
@@ -37,8 +32,8 @@ struct sampler {
 	sampler_timeline_fn timeline_fn;
 	void *ctx;
 	int active;                 /* counts map in use: 0 counts_a, 1 counts_b */
-	struct htab stack_cache;    /* stack hash -> struct cached_stack */
-	uint64_t drains;            /* sampler_drain calls so far */
+	struct stack_cache stacks;  /* the stacks read back, by hash */
+	uint64_t drain_keys, drain_ns; /* the slowest drain: its keys and time */
 	uint64_t lost_user;         /* counts whose stack could not be read */
 };
 
@@ -145,7 +140,7 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		return -ENOMEM;
 	s->code_fn = code_fn;
 	s->ctx = ctx;
-	htab_init(&s->stack_cache, sizeof(uint64_t), sizeof(struct cached_stack));
+	stack_cache_init(&s->stacks);
 
 	/* open: configure map sizes before load */
 	s->skel = sampler_bpf__open();
@@ -227,10 +222,6 @@ void sampler_stop(struct sampler *s)
 
 void sampler_close(struct sampler *s)
 {
-	size_t pos = 0;
-	const void *k;
-	void *v;
-
 	if (!s)
 		return;
 	sampler_stop(s);
@@ -239,9 +230,7 @@ void sampler_close(struct sampler *s)
 	free(s->links);
 	ring_buffer__free(s->rb);
 	sampler_bpf__destroy(s->skel);
-	while (htab_next(&s->stack_cache, &pos, &k, &v))
-		free(((struct cached_stack *)v)->frames);
-	htab_free(&s->stack_cache);
+	stack_cache_free(&s->stacks);
 	free(s);
 }
 
@@ -322,55 +311,6 @@ int sampler_poll(struct sampler *s, int timeout_ms)
 	return n < 0 && n != -EINTR ? n : 0;
 }
 
-/* Read a stack's chunks once; the cache is authoritative afterwards, so
- * the BPF copies can be deleted as soon as they are read. */
-static struct cached_stack *get_stack(struct sampler *s, uint64_t hash)
-{
-	int fd = bpf_map__fd(s->skel->maps.stacks);
-	struct stack_key key = { .hash = hash };
-	struct stack_chunk chunk;
-	struct cached_stack *cs, tmp = {};
-	uint32_t c, n;
-	int created;
-
-	cs = htab_get(&s->stack_cache, &hash);
-	if (cs)
-		goto cleanup;
-	if (bpf_map_lookup_elem(fd, &key, &chunk))
-		return NULL;
-	tmp.depth = chunk.depth > PYBPF_MAX_DEPTH ? PYBPF_MAX_DEPTH : chunk.depth;
-	tmp.flags = chunk.flags;
-	tmp.frames = calloc(tmp.depth ? tmp.depth : 1, sizeof(*tmp.frames));
-	if (!tmp.frames)
-		return NULL;
-	n = (tmp.depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
-	for (c = 0; c < n; c++) {
-		uint32_t m = tmp.depth - c * PYBPF_CHUNK_FRAMES;
-
-		key.chunk = c;
-		if (c && bpf_map_lookup_elem(fd, &key, &chunk)) {
-			free(tmp.frames);
-			return NULL;
-		}
-		memcpy(tmp.frames + c * PYBPF_CHUNK_FRAMES, chunk.frames,
-		       (m < PYBPF_CHUNK_FRAMES ? m : PYBPF_CHUNK_FRAMES) * sizeof(struct frame_rec));
-	}
-	cs = htab_put(&s->stack_cache, &hash, &created);
-	if (!cs) {
-		free(tmp.frames);
-		return NULL;
-	}
-	*cs = tmp;
-cleanup:
-	cs->drain = s->drains;
-	n = (cs->depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
-	for (c = 0; c < n; c++) {
-		key.chunk = c;
-		bpf_map_delete_elem(fd, &key);
-	}
-	return cs;
-}
-
 /* Point the sampler at the other counts map.  The kernel returns from a
  * map-in-map update only after every program that could still hold the
  * old map has finished, so the old one is then ours alone. */
@@ -389,6 +329,14 @@ static int swap_counts(struct sampler *s, int *old_fd)
 
 #define DRAIN_BATCH 4096
 
+static uint64_t now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 {
 	struct count_key *keys = malloc(DRAIN_BATCH * sizeof(*keys));
@@ -397,8 +345,11 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 	int fd = -1, err, first = 1, done = 0;
 	__u32 i, n;
 
+	uint64_t t0 = now_mono_ns(), nkeys = 0;
+
 	err = keys && counts ? swap_counts(s, &fd) : -ENOMEM;
-	s->drains++;
+	if (!err)
+		stack_cache_begin(&s->stacks, bpf_map__fd(s->skel->maps.stacks));
 	while (!err && !done) {
 		n = DRAIN_BATCH;
 		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, keys, counts,
@@ -408,8 +359,11 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 			err = 0;
 			done = 1;
 		}
+		nkeys += n;
 		for (i = 0; !err && i < n; i++) {
-			struct cached_stack *cs = get_stack(s, keys[i].stack_hash);
+			const struct cached_stack *cs =
+				stack_cache_get(&s->stacks, bpf_map__fd(s->skel->maps.stacks),
+						keys[i].stack_hash);
 
 			if (!cs) {
 				s->lost_user += counts[i];
@@ -419,9 +373,21 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 		}
 		in = out;
 	}
+	stack_cache_end(&s->stacks, bpf_map__fd(s->skel->maps.stacks));
+	t0 = now_mono_ns() - t0;
+	if (t0 > s->drain_ns) {
+		s->drain_ns = t0;
+		s->drain_keys = nkeys;
+	}
 	free(keys);
 	free(counts);
 	return err;
+}
+
+void sampler_drain_cost(const struct sampler *s, uint64_t *keys, uint64_t *ns)
+{
+	*keys = s->drain_keys;
+	*ns = s->drain_ns;
 }
 
 /* The kernel's count of runs it skipped because a BPF program was already
@@ -472,24 +438,9 @@ void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS])
 	free(vals);
 }
 
-static int keep_stack(void *ctx, const void *key, void *val)
-{
-	struct sampler *s = ctx;
-	struct cached_stack *cs = val;
-
-	(void)key;
-	if (cs->drain == s->drains)
-		return 1;
-	free(cs->frames);
-	return 0;
-}
-
-/* A stack the last drain used stays: the active counts map may hold a key
- * whose first count found the stack's chunks still in the BPF map (so did
- * not store them again) just before that drain read and deleted them. */
 void sampler_forget_stacks(struct sampler *s)
 {
-	htab_retain(&s->stack_cache, keep_stack, s);
+	stack_cache_forget(&s->stacks);
 }
 
 uint32_t sampler_new_symbol_id(struct sampler *s)

@@ -54,6 +54,8 @@ int sampler_poll(struct sampler *s, int timeout_ms);
 void sampler_stop(struct sampler *s);
 /* Swap the counts maps and hand every stack counted before to fn. */
 int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx);
+/* The slowest drain so far: how many keys it read, in how many ns. */
+void sampler_drain_cost(const struct sampler *s, uint64_t *keys, uint64_t *ns);
 /* The BPF side's counters (enum pybpf_stat), then two that userspace adds. */
 enum {
 	SAMPLER_LOST_USER = STAT_NR,    /* counts whose stack could not be read back */
