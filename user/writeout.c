@@ -39,6 +39,7 @@ static int write_file(struct session *s, const struct writeout_opts *o,
 {
 	char tmp[PATH_MAX + 64];
 	struct profile p;
+	struct stat st;
 	FILE *f;
 	int err;
 
@@ -52,7 +53,13 @@ static int write_file(struct session *s, const struct writeout_opts *o,
 	p.duration_ns = (uint64_t)(session_elapsed(s) * 1e9);
 	p.start_unix_ns = s->start_unix_ns;
 	p.python_version = proc ? proc->version : "";
-	f = open_temp(path, tmp, sizeof(tmp));
+	/* a device or a pipe (-o /dev/null, -o /dev/stdout, -o >(gzip ...))
+	 * is written in place: renaming a file over it would replace it */
+	tmp[0] = 0;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		f = fopen(path, "w");
+	else
+		f = open_temp(path, tmp, sizeof(tmp));
 	if (!f) {
 		err = -errno;
 		pb_err("failed to create %s: %s", path, strerror(errno));
@@ -63,11 +70,12 @@ static int write_file(struct session *s, const struct writeout_opts *o,
 		err = -errno;
 	if (fclose(f) && !err)
 		err = -errno;
-	if (!err && rename(tmp, path))
+	if (!err && tmp[0] && rename(tmp, path))
 		err = -errno;
 	if (err) {
 		pb_err("failed to write %s: %s", path, strerror(-err));
-		unlink(tmp);
+		if (tmp[0])
+			unlink(tmp);
 	}
 out:
 	profile_free(&p);

@@ -53,7 +53,10 @@ def case_target_exit(ctx):
         problems.append("no profile written")
         check(problems, None, res)
     stacks = P.parse_collapsed(out.read_text(encoding="utf-8", errors="replace"))
-    problems += P.check_hot_function(stacks, "busy", "exitcode.py", marks["busy"], RATE // 2)
+    # RATE // 5: the program spins 2 s from "ready", and on a busy machine
+    # loading the BPF programs can take most of that; the case is about the
+    # exit, the profile only has to hold the hot function
+    problems += P.check_hot_function(stacks, "busy", "exitcode.py", marks["busy"], RATE // 5)
     check(problems, stacks, res)
 
 

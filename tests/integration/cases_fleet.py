@@ -128,6 +128,8 @@ def case_rotate_churn(ctx):
         tag = "c%d" % i
         members[tag] = start_member(ctx, interps[i % len(interps)], tag, 1.5)
         time.sleep(0.7)
+        for m in members.values():
+            m.p.poll()   # reap the exited ones: a zombie is not gone yet
     res = finish(rec, 60)
     for p in members.values():
         p.kill()

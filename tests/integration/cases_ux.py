@@ -13,8 +13,10 @@ import re
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
+import threading
 import time
 
 import harness
@@ -192,6 +194,21 @@ def case_ux_output(ctx):
     if res.rc != 0 or out.stat().st_ino == ino or left or out.read_text() == "old\n":
         problems.append("-o over an existing file: status %s, same inode %s, left %s"
                         % (res.rc, out.stat().st_ino == ino, left))
+    # a pipe (-o >(gzip ...), -o /dev/stdout) is written in place, never
+    # replaced by a file renamed over it (as -o /dev/null once was)
+    fifo = ctx.dir / "p.fifo"
+    os.mkfifo(str(fifo))
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(str(fifo), "rb").read()))
+    reader.start()
+    res = pybpf(["record", "-p", target.pid, "-d", 1, "-f", "collapsed", "-o", fifo], ctx.dir,
+                30, name="fifo")
+    reader.join(10)
+    if res.rc != 0 or not stat.S_ISFIFO(os.lstat(str(fifo)).st_mode) or \
+            not got or b"names_gil.py" not in got[0]:
+        problems.append("-o FIFO: status %s, still a FIFO %s, read %d bytes"
+                        % (res.rc, stat.S_ISFIFO(os.lstat(str(fifo)).st_mode),
+                           len(got[0]) if got else -1))
     # the directory vanishes while recording: the summary names no file
     gone = ctx.dir / "gone"
     gone.mkdir()
