@@ -9,12 +9,9 @@ from casekit import check, collapsed, start
 import profiles as P
 
 
-def case_cthread(ctx):
-    """Its thread state comes and goes with every call: a thread found
-    without one must be looked up again when the thread list changes, not
-    remembered as "not Python" (the old 200 ms negative cache lost those
-    samples).  The C thread's samples are in work() at its lines, and no
-    more than 2 % of the process's samples find no thread state."""
+def build_helper(ctx):
+    """cthread.py's C helper (its C_SOURCE), compiled into the case's
+    directory; Skip when there is no C compiler that takes it."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("cthread", str(WORKLOADS / "cthread.py"))
     mod = importlib.util.module_from_spec(spec)
@@ -25,6 +22,16 @@ def case_cthread(ctx):
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if cc.returncode:
         raise Skip("cannot compile the C helper: %s" % cc.stdout.strip()[-200:])
+    return lib
+
+
+def case_cthread(ctx):
+    """Its thread state comes and goes with every call: a thread found
+    without one must be looked up again when the thread list changes, not
+    remembered as "not Python" (the old 200 ms negative cache lost those
+    samples).  The C thread's samples are in work() at its lines, and no
+    more than 2 % of the process's samples find no thread state."""
+    lib = build_helper(ctx)
     marks = markers(WORKLOADS / "cthread.py")
     target = start(ctx, "cthread.py", 30, ctx.dir / "truth.json", lib)
     stacks, res = collapsed(ctx, target, 4, ["-v"], rate=100)

@@ -21,7 +21,7 @@ FRAME_RE = re.compile(r"^    (\S.*) \((.*?)(?::(\d+))?\)$")
 
 
 def native_ids(target):
-    """{thread name: native id} as printed by states.py."""
+    """{thread name: native id} from the workload's "thread NAME TID" lines."""
     ids = {}
     for line in target.out().splitlines():
         if line.startswith("thread "):

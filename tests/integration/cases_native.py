@@ -14,6 +14,7 @@ import time
 
 from harness import Fail, pybpf
 from casekit import WORKLOAD_MAX, start
+from cases_dump import native_ids
 
 FILE = "native.py"
 # the eval loop itself: replaced by the Python frames it runs, never shown
@@ -25,16 +26,6 @@ SLEEP_C = ("time_sleep", "clock_nanosleep", "__clock_nanosleep", "select", "__se
 SLEEP_KERNEL = ("hrtimer_nanosleep", "do_nanosleep", "common_nsleep", "clock_nanosleep",
                 "futex_wait", "do_select", "poll_schedule_timeout", "core_sys_select",
                 "__x64_sys_pselect6", "__x64_sys_select")
-
-
-def thread_ids(target):
-    """{thread name: native id} as the workload printed them."""
-    ids = {}
-    for line in target.out().splitlines():
-        if line.startswith("thread "):
-            _, name, tid = line.split()
-            ids[name] = int(tid)
-    return ids
 
 
 def stopped(pid):
@@ -150,7 +141,7 @@ def case_native(ctx):
     """dump --native of C calling Python calling C: merged order, kernel
     sleep frames, every thread, the target resumed and running."""
     target = start(ctx, FILE, WORKLOAD_MAX)
-    ids = thread_ids(target)
+    ids = native_ids(target)
     problems, notes = [], []
     judge_json(ctx, target, ids, problems, notes)
     judge_text(ctx, target, problems)
@@ -177,18 +168,8 @@ def case_native_cthread(ctx):
     state between its calls into Python) appears with its native stack:
     its C function loop() over libc's start_thread, unwound to the end, any
     Python frames above it."""
-    import importlib.util
-    import subprocess
-    from harness import WORKLOADS, Skip
-    spec = importlib.util.spec_from_file_location("cthread", str(WORKLOADS / "cthread.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    src, lib = ctx.dir / "cthread.c", ctx.dir / "cthread.so"
-    src.write_text(mod.C_SOURCE)
-    cc = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(lib), str(src), "-lpthread"],
-                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if cc.returncode:
-        raise Skip("cannot compile the C helper: %s" % cc.stdout.strip()[-200:])
+    from cases_cthread import build_helper
+    lib = build_helper(ctx)
     target = start(ctx, "cthread.py", 30, ctx.dir / "truth.json", lib)
     res = pybpf(["dump", "--native", "--json", "-p", target.pid], ctx.dir, 60,
                 name="native-cthread")
