@@ -154,6 +154,8 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 			fprintf(stderr, "pybpf:   %10llu  %s\n", (unsigned long long)st[i],
 				sampler_stat_name(i));
 	}
+	if (log_verbose)
+		session_native_report(s, stderr);
 }
 
 /* "20261122T001502" (UTC) for rotated file names; a second write in the

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "htab.h"
 #include "log.h"
+#include "nativesample.h"
 #include "proc.h"
 #include "sampler.h"
 #include "sampler.skel.h"
@@ -40,6 +41,7 @@ struct sampler {
 	struct htab stack_cache;    /* stack hash -> struct cached_stack */
 	uint64_t drains;            /* sampler_drain calls so far */
 	uint64_t lost_user;         /* counts whose stack could not be read */
+	struct native_sampler *native; /* --native */
 };
 
 static const char *stat_names[SAMPLER_NSTATS] = {
@@ -166,6 +168,14 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	s->timeline_fn = opts->timeline_fn;
 	if (opts->timeline_fn)
 		bpf_map__set_max_entries(s->skel->maps.timeline, 16u << 20);
+	/* --native: 4 Mi rows (32 MiB) and the unwinder's maps; else none of it */
+	s->skel->rodata->native_mode = !!opts->native;
+	if (!opts->native) {
+		bpf_map__set_max_entries(s->skel->maps.unwind_rows, 1);
+		bpf_map__set_max_entries(s->skel->maps.unwind_files, 1);
+		bpf_map__set_max_entries(s->skel->maps.native_maps, 1);
+		bpf_map__set_max_entries(s->skel->maps.native_stacks, 1);
+	}
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_enter, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_exit, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_drop_enter, opts->gil_wait);
@@ -177,6 +187,23 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		pb_err("failed to load BPF programs: %s (run with -v for the verifier log)",
 		       strerror(-err));
 		goto fail;
+	}
+	if (opts->native) {
+		struct native_sampler_opts no = {
+			.rows_fd = bpf_map__fd(s->skel->maps.unwind_rows),
+			.files_fd = bpf_map__fd(s->skel->maps.unwind_files),
+			.lpm_fd = bpf_map__fd(s->skel->maps.native_maps),
+			.stacks_fd = bpf_map__fd(s->skel->maps.native_stacks),
+			.stats_fd = bpf_map__fd(s->skel->maps.native_stats),
+			.max_rows = bpf_map__max_entries(s->skel->maps.unwind_rows),
+			.max_files = bpf_map__max_entries(s->skel->maps.unwind_files),
+		};
+
+		err = native_sampler_new(&no, &s->native);
+		if (err) {
+			pb_err("failed to set up native unwinding: %s", strerror(-err));
+			goto fail;
+		}
 	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_event, s, NULL);
 	if (!s->rb) {
@@ -238,6 +265,7 @@ void sampler_close(struct sampler *s)
 	free(s->uprobes);
 	free(s->links);
 	ring_buffer__free(s->rb);
+	native_sampler_free(s->native);
 	sampler_bpf__destroy(s->skel);
 	while (htab_next(&s->stack_cache, &pos, &k, &v))
 		free(((struct cached_stack *)v)->frames);
@@ -399,6 +427,8 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 
 	err = keys && counts ? swap_counts(s, &fd) : -ENOMEM;
 	s->drains++;
+	if (!err && s->native) /* the swap waited for every program: rows freed are free */
+		native_sampler_quiesce(s->native);
 	while (!err && !done) {
 		n = DRAIN_BATCH;
 		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, keys, counts,
@@ -410,12 +440,16 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 		}
 		for (i = 0; !err && i < n; i++) {
 			struct cached_stack *cs = get_stack(s, keys[i].stack_hash);
+			const struct native_stack *nat = NULL;
 
 			if (!cs) {
 				s->lost_user += counts[i];
 				continue;
 			}
-			fn(ctx, &keys[i], counts[i], cs->frames, cs->depth, cs->flags);
+			/* an unreadable native side is counted; the sample stays */
+			if (keys[i].native_hash && s->native)
+				nat = native_sampler_get(s->native, keys[i].native_hash, s->drains);
+			fn(ctx, &keys[i], counts[i], cs->frames, cs->depth, cs->flags, nat);
 		}
 		in = out;
 	}
@@ -490,6 +524,18 @@ static int keep_stack(void *ctx, const void *key, void *val)
 void sampler_forget_stacks(struct sampler *s)
 {
 	htab_retain(&s->stack_cache, keep_stack, s);
+	if (s->native)
+		native_sampler_forget(s->native, s->drains);
+}
+
+struct native_sampler *sampler_native(struct sampler *s)
+{
+	return s->native;
+}
+
+int sampler_native_update(struct sampler *s, pid_t pid)
+{
+	return s->native ? native_sampler_update(s->native, pid) : 0;
 }
 
 uint32_t sampler_new_symbol_id(struct sampler *s)
