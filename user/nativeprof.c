@@ -189,8 +189,13 @@ static int user_frame(struct nprof *np, const struct native_maps *maps, pid_t pi
 		return label(np, buf, "", f);
 	}
 	lib = m->path ? m->path : "";
-	if (m->kind == NATIVE_MAP_FILE && !native_maps_open_path(pid, m, path, sizeof(path)) &&
-	    !native_syms_file(np->syms, path, lib, &sf))
+	/* a process that exited before its last drain: its files by their
+	 * paths as seen from here (right unless it lived in another mount
+	 * namespace; a file of another build then has no symbol there) */
+	if (m->kind == NATIVE_MAP_FILE &&
+	    ((!native_maps_open_path(pid, m, path, sizeof(path)) &&
+	      !native_syms_file(np->syms, path, lib, &sf)) ||
+	     (lib[0] == '/' && !native_syms_file(np->syms, lib, lib, &sf))))
 		name = nsym_lookup(sf, off, NULL);
 	if (name) {
 		f->symbolized = 1;

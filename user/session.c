@@ -559,8 +559,11 @@ void session_forget(struct session *s)
 	htab_retain(&s->agg.threads, keep_thread, s);
 	htab_retain(&s->not_python, keep_not_python, NULL);
 	for (i = 0; i < s->nkids; i++) {
-		if (s->kids[i]->gone && !sampler_has_proc(s->sampler, s->kids[i]->pid))
+		if (s->kids[i]->gone && !sampler_has_proc(s->sampler, s->kids[i]->pid)) {
+			if (sampler_native(s->sampler))
+				native_sampler_remove(sampler_native(s->sampler), s->kids[i]->pid);
 			free(s->kids[i]);
+		}
 		else
 			s->kids[n++] = s->kids[i];
 	}
