@@ -301,6 +301,18 @@ static __always_inline void idle_precharge(void)
 	bpf_for_each_map_elem(&offcpu, precharge_one, &c, 0);
 }
 
+/* --native: the sample's native side into w->native_hash.  The user
+ * registers are the sample's if it hit user mode (a user-space pc; cs is a
+ * 2-byte field the context cannot be read at), else those saved at entry. */
+static __always_inline void sample_native(struct bpf_perf_event_data *ctx, struct walk_ctx *w)
+{
+	struct native_regs ur = {
+		.pc = ctx->regs.ip, .sp = ctx->regs.sp, .bp = ctx->regs.bp,
+	};
+
+	native_capture(ctx, ur.pc < 0x800000000000ull ? &ur : NULL, w);
+}
+
 SEC("perf_event")
 int pybpf_sample(struct bpf_perf_event_data *ctx)
 {
@@ -318,19 +330,25 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 	if (!walk_current(&w, proc, pid, tid)) {
 		__u32 flags = proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0;
 
-		/* user registers: the sample's if it hit user mode (a user-space
-		 * pc; cs itself is a 2-byte field the context cannot be read at) */
-		if (native_mode) {
-			struct native_regs ur = {
-				.pc = ctx->regs.ip, .sp = ctx->regs.sp, .bp = ctx->regs.bp,
-			};
-
-			native_capture(ctx, ur.pc < 0x800000000000ull ? &ur : NULL, &w);
-		}
+		if (native_mode)
+			sample_native(ctx, &w);
 		if (!count_stack(&w, tid, flags, 1)) {
 			stat_inc(STAT_STACKS);
 			timeline_add(pid, tid, w.hash, w.native_hash, flags, 1,
 				     bpf_ktime_get_ns());
+		}
+	} else if (native_mode && w.s && !w.depth) {
+		/* --native: a thread without Python frames (a C thread, a thread
+		 * state with no frame yet, or one unreadable) counts with its
+		 * native stack alone, under Python stack hash 0 */
+		w.pid = pid;
+		w.hash = 0;
+		w.flags = 0;
+		w.entries = WALK_ENTRIES_NONE;
+		sample_native(ctx, &w);
+		if (w.native_hash && !count_stack(&w, tid, 0, 1)) {
+			stat_inc(STAT_STACKS);
+			timeline_add(pid, tid, 0, w.native_hash, 0, 1, bpf_ktime_get_ns());
 		}
 	}
 	walk_end(&w);

@@ -439,7 +439,11 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 			done = 1;
 		}
 		for (i = 0; !err && i < n; i++) {
-			struct cached_stack *cs = get_stack(s, keys[i].stack_hash);
+			/* hash 0: --native's thread without Python frames */
+			static struct cached_stack no_python;
+			struct cached_stack *cs = keys[i].stack_hash || !keys[i].native_hash
+							  ? get_stack(s, keys[i].stack_hash)
+							  : &no_python;
 			const struct native_stack *nat = NULL;
 
 			if (!cs) {
