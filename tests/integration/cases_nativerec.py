@@ -114,3 +114,47 @@ def case_native_record_idle(ctx):
     if problems:
         raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
             "compare" in f for f in fr)) + res.describe(40))
+
+
+def case_native_record_cthread(ctx):
+    """record --native of a thread made in C calling into Python: its
+    samples show the C function loop() (cthread.so) over libc's thread
+    start, with the Python callback's frames above it while it runs
+    Python, and are counted with their native stack alone between calls."""
+    import importlib.util
+    import subprocess
+    from harness import WORKLOADS, Skip
+    spec = importlib.util.spec_from_file_location("cthread", str(WORKLOADS / "cthread.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    src, lib = ctx.dir / "cthread.c", ctx.dir / "cthread.so"
+    src.write_text(mod.C_SOURCE)
+    cc = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(lib), str(src), "-lpthread"],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if cc.returncode:
+        raise Skip("cannot compile the C helper: %s" % cc.stdout.strip()[-200:])
+    target = start(ctx, "cthread.py", 30, ctx.dir / "truth.json", lib)
+    out, res = record(ctx, target, 3, extra=("--native", "-v"), name="record-native-cthread")
+    stacks = stacks_of(out)
+    problems = []
+    common_problems(stacks, res, problems)
+    in_py = alone = 0
+    for fr, c in stacks:
+        at = index(fr, lambda f: f.startswith("loop (cthread.so"))
+        if at is None:
+            continue
+        if index(fr, lambda f: ".py:" in f and f.startswith("work ("), at + 1) is not None:
+            in_py += c
+        if not any(".py:" in f for f in fr):
+            alone += c
+        if index(fr, lambda f: ".py:" in f) is not None and \
+                index(fr, lambda f: ".py:" in f) < at:
+            problems.append("a Python frame below the C thread's loop(): %s" % fr[:12])
+            break
+    if not in_py:
+        problems.append("no sample of work() (cthread.py) over the C thread's loop()")
+    ctx.note("C thread: %d samples in work() over loop(), %d with no Python frame"
+             % (in_py, alone))
+    if problems:
+        raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
+            "loop" in f for f in fr)) + res.describe(40))
