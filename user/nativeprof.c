@@ -22,8 +22,16 @@ struct nprof_key {
 	uint32_t pad;
 };
 
+/* a user pc already named: (pid, pc, looked up at pc - 1) */
+struct pc_key {
+	uint64_t pc;
+	uint32_t pid;
+	uint32_t caller;
+};
+
 struct nprof {
 	struct native_syms *syms;
+	struct htab pcs;         /* pc_key -> struct nprof_frame */
 	struct htab stacks;      /* nprof_key -> struct nprof_stack * */
 	struct htab labels;      /* hash of (name, lib) -> uint32_t index into strs */
 	char **strs;             /* 2 per label: name, lib */
@@ -43,6 +51,7 @@ int nprof_new(struct nprof **out)
 		return -ENOMEM;
 	htab_init(&np->stacks, sizeof(struct nprof_key), sizeof(struct nprof_stack *));
 	htab_init(&np->labels, sizeof(uint64_t), sizeof(uint32_t));
+	htab_init(&np->pcs, sizeof(struct pc_key), sizeof(struct nprof_frame));
 	err = native_syms_new(&np->syms);
 	if (err) {
 		nprof_free(np);
@@ -69,6 +78,7 @@ void nprof_free(struct nprof *np)
 	}
 	htab_free(&np->stacks);
 	htab_free(&np->labels);
+	htab_free(&np->pcs);
 	for (i = 0; i < 2 * np->nlabels; i++)
 		free(np->strs[i]);
 	free(np->strs);
@@ -83,26 +93,31 @@ void nprof_free(struct nprof *np)
 static int label(struct nprof *np, const char *name, const char *lib, struct nprof_frame *f)
 {
 	uint64_t h = hash_bytes(lib, strlen(lib) + 1, hash_bytes(name, strlen(name) + 1, 7));
-	int created;
-	uint32_t *id = htab_put(&np->labels, &h, &created);
+	uint32_t *id = htab_get(&np->labels, &h);
 	const char *b;
 
-	if (!id)
-		return -ENOMEM;
-	if (created) {
+	if (!id) {
+		char *n, *l;
+
 		if (np->nlabels == np->caplabels) {
 			size_t cap = np->caplabels ? np->caplabels * 2 : 256;
-			char **n = realloc(np->strs, 2 * cap * sizeof(*n));
+			char **strs = realloc(np->strs, 2 * cap * sizeof(*strs));
 
-			if (!n)
+			if (!strs)
 				return -ENOMEM;
-			np->strs = n;
+			np->strs = strs;
 			np->caplabels = cap;
 		}
-		np->strs[2 * np->nlabels] = strdup(name);
-		np->strs[2 * np->nlabels + 1] = strdup(lib);
-		if (!np->strs[2 * np->nlabels] || !np->strs[2 * np->nlabels + 1])
-			return -ENOMEM; /* freed with the rest: the count covers them */
+		n = strdup(name);
+		l = strdup(lib);
+		id = n && l ? htab_put(&np->labels, &h, NULL) : NULL;
+		if (!id) {
+			free(n);
+			free(l);
+			return -ENOMEM;
+		}
+		np->strs[2 * np->nlabels] = n;
+		np->strs[2 * np->nlabels + 1] = l;
 		*id = (uint32_t)np->nlabels++;
 	}
 	f->id = *id;
@@ -242,12 +257,22 @@ static struct nprof_stack *resolve(struct nprof *np, const struct native_maps *m
 	if (!ns->user || !ns->kernel)
 		goto fail;
 	for (i = 0; i < ns->nuser; i++) {
-		struct nprof_frame *f = &ns->user[i];
+		struct nprof_frame *f = &ns->user[i], *cached;
+		struct pc_key pk = { .pc = st->user.pcs[i], .pid = (uint32_t)pid, .caller = i > 0 };
 
-		if (user_frame(np, maps, pid, st->user.pcs[i], i > 0, f))
+		/* a pc is named once: opening its file (the build id) costs */
+		cached = htab_get(&np->pcs, &pk);
+		if (cached) {
+			*f = *cached;
+			continue;
+		}
+		if (user_frame(np, maps, pid, pk.pc, pk.caller, f))
 			goto fail;
 		/* unsymbolized frames ("lib+0x..") are never the eval loop */
 		f->kind = f->symbolized ? (uint8_t)nm_classify(f->name, major, minor) : NM_NATIVE;
+		cached = htab_put(&np->pcs, &pk, NULL);
+		if (cached)
+			*cached = *f;
 	}
 	for (i = 0; i < ns->nkernel; i++) {
 		uint64_t pc = st->kpcs[i + skip];
