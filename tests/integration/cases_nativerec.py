@@ -95,13 +95,15 @@ def case_native_record_idle(ctx):
     stacks = stacks_of(out)
     problems = []
     common_problems(stacks, res, problems)
-    ordered = kernel = 0
+    ordered = kernel = marked = 0
     for fr, c in stacks:
         s = index(fr, lambda f: f.startswith("sort_with_qsort (native.py:"))
         q = s is not None and index(fr, lambda f: bool(SORT_RE.search(name_of(f))), s + 1)
         p = q and index(fr, lambda f: f.startswith("compare (native.py:"), q + 1)
         if p:
             ordered += c
+            if any(f.startswith("<") and f.endswith("unknown>") for f in fr):
+                marked += c
             if index(fr, lambda f: f.startswith("[k] ") and (
                     name_of(f) in SLEEP_KERNEL or "nanosleep" in f or "futex" in f or
                     "select" in f or "poll" in f), p + 1) is not None:
@@ -110,6 +112,11 @@ def case_native_record_idle(ctx):
         problems.append("no stack with compare under qsort under sort_with_qsort")
     elif not kernel:
         problems.append("no kernel sleep frames under compare")
+    elif marked > 0.1 * ordered:
+        # the activation bits (3.11 is_entry, 3.12+ shims) pair each eval-loop
+        # frame with its Python frames: a marker means they did not
+        problems.append("%d of %d compare-under-qsort samples carry an unknown-frames marker"
+                        % (marked, ordered))
     ctx.note("compare under qsort: %d samples, %d with kernel sleep frames" % (ordered, kernel))
     if problems:
         raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
