@@ -11,6 +11,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "unwind.h"
 
 #define PYBPF_MAX_DEPTH     1024  /* frames walked per sample, innermost first */
 #define PYBPF_CHUNK_FRAMES  32    /* frames per stored stack chunk */
@@ -212,6 +213,7 @@ struct offcpu_entry {
 	__u64 stack_hash;            /* that stack, 0 = none */
 	__u32 pid;
 	__u32 pad;
+	__u64 native_hash;           /* --native: its native side, 0 = none */
 };
 
 /* One walked frame: registered code object id and byte offset of the
@@ -248,6 +250,25 @@ struct count_key {
 	__u64 stack_hash;
 	__u32 pad;
 	__u32 flags;                 /* COUNT_* */
+	__u64 native_hash;           /* --native: the native_stacks key; 0 = none */
+};
+
+/* --native: one sample's native side, in map native_stacks keyed by a
+ * hash of all of it (count_key.native_hash; bpf/native_sample.bpf.h).
+ * Python-only stacks never have one.  Kernel frames innermost first, as
+ * bpf_get_stack gives them; user frames as native_walk leaves them. */
+#define PYBPF_NATIVE_KFRAMES 64
+#define PYBPF_ENTRY_WORDS    (PYBPF_MAX_DEPTH / 64)
+struct native_stack {
+	__u32 nkernel;               /* frames in kpcs */
+	__u32 pad;
+	/* bit i: Python frame i (innermost first) is the outermost frame of
+	 * its eval-loop activation, as the walk saw it (3.11: is_entry; 3.12+:
+	 * its caller is a C-stack shim); unused (0) up to 3.10, where every
+	 * frame is one */
+	__u64 entry[PYBPF_ENTRY_WORDS];
+	__u64 kpcs[PYBPF_NATIVE_KFRAMES];
+	struct native_state user;    /* user pcs in user.pcs[0 .. user.n), user.stop */
 };
 
 /* First sight of a (pid, code object, validator) triple.  The validator
@@ -311,6 +332,7 @@ struct timeline_rec {
 	__u32 pid, tid;
 	__u32 flags;             /* COUNT_* */
 	__u32 pad;
+	__u64 native_hash;       /* --native: count_key.native_hash */
 };
 
 #endif /* PYBPF_H */

@@ -76,6 +76,7 @@ struct walk_scratch {
 	__u64 win_lo, win_hi;   /* target addresses copied into win */
 	__u64 cwin_lo, cwin_hi; /* ... into cwin */
 	__u64 last_frame;       /* address of the frame read last */
+	__u64 entry[PYBPF_ENTRY_WORDS]; /* --native: activation bits (struct native_stack) */
 	struct stack_chunk chunks[PYBPF_MAX_CHUNKS];
 	__u8 frame_buf[PYBPF_FRAME_READ + 8];
 	__u8 name_buf[PYBPF_NAME_HEAD + 8];
@@ -109,7 +110,24 @@ struct walk_ctx {
 	__u32 depth;
 	__u32 max_depth;
 	__u32 flags;         /* STACK_* */
+	__u32 entries;       /* --native: mark activations in s->entry (enum walk_entries) */
+	__u64 native_hash;   /* --native: the sample's native_stacks key, 0 = none */
 };
+
+/* --native: how the walk tells which Python frame begins an activation of
+ * the eval loop (user/nativemerge.h); up to 3.10 each frame is one. */
+enum walk_entries {
+	WALK_ENTRIES_NONE = 0,   /* not asked (Python only), or <= 3.10 */
+	WALK_ENTRIES_IS_ENTRY,   /* 3.11: _PyInterpreterFrame.is_entry, the bool right
+				  * before owner ("bool is_entry; char owner;"), a byte
+				  * the frame read already holds */
+	WALK_ENTRIES_SHIM,       /* 3.12+: the frame whose caller is a C-stack shim */
+};
+
+static __always_inline void walk_set_entry(struct walk_scratch *s, __u32 i)
+{
+	s->entry[(i / 64) & (PYBPF_ENTRY_WORDS - 1)] |= 1ull << (i & 63);
+}
 
 static __always_inline __u64 mix64(__u64 h, __u64 v)
 {
@@ -591,8 +609,11 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	s->last_frame = frame;
 	/* owner 0, FRAME_OWNED_BY_THREAD (3.11+): a frame in the data stack */
 	w->last_in_stack = o->frame_owner >= 0 && !fb[(__u32)o->frame_owner & FRAME_MASK];
-	if (pyframe_is_shim(o, fb))
+	if (pyframe_is_shim(o, fb)) {
+		if (w->entries == WALK_ENTRIES_SHIM && w->depth)
+			walk_set_entry(s, w->depth - 1);
 		return 0;
+	}
 
 	code = pyframe_code(o, fb);
 	if (code && code == w->last_code) {
@@ -627,6 +648,9 @@ record:
 		       .frames[idx & (PYBPF_CHUNK_FRAMES - 1)];
 	rec->sym_id = id;
 	rec->lasti = lasti;
+	if (w->entries == WALK_ENTRIES_IS_ENTRY && o->frame_owner > 0 &&
+	    fb[(__u32)(o->frame_owner - 1) & FRAME_MASK])
+		walk_set_entry(s, idx);
 	w->hash = mix64(w->hash, ((__u64)id << 32) | lasti);
 	w->depth++;
 	return 0;
@@ -653,6 +677,8 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	w->last_in_stack = 0;
 	w->code_read = proc->code_read < PYBPF_CODE_READ ? proc->code_read : PYBPF_CODE_READ;
 	w->s->cwin_lo = w->s->cwin_hi = 0;
+	if (w->entries)
+		__builtin_memset(w->s->entry, 0, sizeof(w->s->entry));
 	if (first_frame_w(w, proc, tstate, &w->frame)) {
 		stat_inc(STAT_ERR_TSTATE);
 		return -1;

@@ -13,8 +13,21 @@
 #include "python.bpf.h"
 #include "gil.bpf.h"
 #include "timeline.bpf.h"
+#include "native_sample.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* --native: every stack also gets its native side (native_sample.bpf.h);
+ * off, no program does any of it and Python-only stacks keep their keys. */
+const volatile __u32 native_mode = 0;
+
+/* How this process's walk marks activations (python.bpf.h). */
+static __always_inline __u32 entries_of(const struct proc_info *proc)
+{
+	if (!native_mode || proc->version < 0x030b)
+		return WALK_ENTRIES_NONE;
+	return proc->version == 0x030b ? WALK_ENTRIES_IS_ENTRY : WALK_ENTRIES_SHIM;
+}
 
 /* Store the walked stack in chunks, unless it is stored already: the
  * first chunk is written last, so its presence means the whole stack is
@@ -51,6 +64,7 @@ static __always_inline int count_stack(struct walk_ctx *w, __u32 tid, __u32 flag
 {
 	struct count_key key = {
 		.pid = w->pid, .tid = tid, .stack_hash = w->hash, .flags = flags,
+		.native_hash = w->native_hash,
 	};
 	__u32 zero = 0;
 	__u64 *cnt;
@@ -106,6 +120,7 @@ static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *pr
 
 	if (walk_begin(w))
 		return -1;
+	w->entries = entries_of(proc);
 	tstate = find_tstate_w(w, proc, tid);
 	if (!tstate) {
 		stat_inc(STAT_NO_TSTATE);
@@ -148,7 +163,7 @@ static __always_inline __u64 block_signature(struct walk_ctx *w, struct proc_inf
 
 /* prev blocks: remember when, and the stack it blocks in -- walked now
  * unless it is the very stack of its last block (prev is current). */
-static __always_inline void switch_out(__u32 tid, __u64 now)
+static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), tstate, sig;
 	__u32 pid = pid_tgid >> 32;
@@ -170,15 +185,23 @@ static __always_inline void switch_out(__u32 tid, __u64 now)
 	e->start_ns = now;
 	if (walk_begin(&w))
 		return; /* nested: keep the previous stack rather than none */
+	w.entries = entries_of(proc);
 	tstate = find_tstate(proc, tid);
 	sig = tstate ? block_signature(&w, proc, tstate) : 0;
-	if (!sig || sig != e->sig || !e->stack_hash) {
+	/* --native: the kernel's path into the block differs from block to
+	 * block (sleep, lock, I/O) where the Python signature may not */
+	if (native_mode || !sig || sig != e->sig || !e->stack_hash) {
 		e->stack_hash = 0;
 		e->sig = sig;
 		if (tstate && walk_thread(&w, proc, pid, tstate) == 0) {
+			if (native_mode) {
+				w.pid = pid;
+				native_capture(ctx, NULL, &w);
+			}
 			/* zero-weight count: stores the frames with the key */
 			count_stack(&w, tid, COUNT_IDLE, 0);
 			e->stack_hash = w.hash;
+			e->native_hash = w.native_hash;
 		}
 	}
 	walk_end(&w);
@@ -200,8 +223,9 @@ static __always_inline void switch_in(__u32 tid, __u64 now)
 	if (start && start < now && e->stack_hash) {
 		w.pid = e->pid;
 		w.hash = e->stack_hash;
+		w.native_hash = e->native_hash;
 		if (!count_stack(&w, tid, COUNT_IDLE, now - start))
-			timeline_add(w.pid, tid, w.hash, COUNT_IDLE, now - start, now);
+			timeline_add(w.pid, tid, w.hash, w.native_hash, COUNT_IDLE, now - start, now);
 	}
 }
 
@@ -231,7 +255,7 @@ int pybpf_switch(struct bpf_raw_tracepoint_args *ctx)
 	 * (preempt set) or on its way back from a syscall (preempt clear,
 	 * state still TASK_RUNNING) -- still wants the CPU */
 	if (!ctx->args[0] && blocking(prev))
-		switch_out(BPF_CORE_READ(prev, pid), now);
+		switch_out(ctx, BPF_CORE_READ(prev, pid), now);
 	switch_in(BPF_CORE_READ(next, pid), now);
 	return 0;
 }
@@ -259,8 +283,10 @@ static long precharge_one(void *map, __u32 *tid, struct offcpu_entry *e, struct 
 		return 0;
 	w.pid = e->pid;
 	w.hash = e->stack_hash;
+	w.native_hash = e->native_hash;
 	if (!count_stack(&w, *tid, COUNT_IDLE, c->now - start))
-		timeline_add(w.pid, *tid, w.hash, COUNT_IDLE, c->now - start, c->now);
+		timeline_add(w.pid, *tid, w.hash, w.native_hash, COUNT_IDLE, c->now - start,
+			     c->now);
 	return 0;
 }
 
@@ -273,6 +299,18 @@ static __always_inline void idle_precharge(void)
 	    __sync_val_compare_and_swap(&last_precharge_ns, last, c.now) != last)
 		return;
 	bpf_for_each_map_elem(&offcpu, precharge_one, &c, 0);
+}
+
+/* --native: the sample's native side into w->native_hash.  The user
+ * registers are the sample's if it hit user mode (a user-space pc; cs is a
+ * 2-byte field the context cannot be read at), else those saved at entry. */
+static __always_inline void sample_native(struct bpf_perf_event_data *ctx, struct walk_ctx *w)
+{
+	struct native_regs ur = {
+		.pc = ctx->regs.ip, .sp = ctx->regs.sp, .bp = ctx->regs.bp,
+	};
+
+	native_capture(ctx, ur.pc < 0x800000000000ull ? &ur : NULL, w);
 }
 
 SEC("perf_event")
@@ -292,9 +330,25 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 	if (!walk_current(&w, proc, pid, tid)) {
 		__u32 flags = proc->want_gil && holds_gil(proc, w.tstate) ? COUNT_GIL : 0;
 
+		if (native_mode)
+			sample_native(ctx, &w);
 		if (!count_stack(&w, tid, flags, 1)) {
 			stat_inc(STAT_STACKS);
-			timeline_add(pid, tid, w.hash, flags, 1, bpf_ktime_get_ns());
+			timeline_add(pid, tid, w.hash, w.native_hash, flags, 1,
+				     bpf_ktime_get_ns());
+		}
+	} else if (native_mode && w.s && !w.depth) {
+		/* --native: a thread without Python frames (a C thread, a thread
+		 * state with no frame yet, or one unreadable) counts with its
+		 * native stack alone, under Python stack hash 0 */
+		w.pid = pid;
+		w.hash = 0;
+		w.flags = 0;
+		w.entries = WALK_ENTRIES_NONE;
+		sample_native(ctx, &w);
+		if (w.native_hash && !count_stack(&w, tid, 0, 1)) {
+			stat_inc(STAT_STACKS);
+			timeline_add(pid, tid, 0, w.native_hash, 0, 1, bpf_ktime_get_ns());
 		}
 	}
 	walk_end(&w);
@@ -353,7 +407,7 @@ int pybpf_take_exit(struct pt_regs *ctx)
 	proc = bpf_map_lookup_elem(&procs, &pid);
 	if (proc && walk_current(&w, proc, pid, tid) == 0 &&
 	    !count_stack(&w, tid, COUNT_GILWAIT, wait))
-		timeline_add(pid, tid, w.hash, COUNT_GILWAIT, wait, bpf_ktime_get_ns());
+		timeline_add(pid, tid, w.hash, 0, COUNT_GILWAIT, wait, bpf_ktime_get_ns());
 	walk_end(&w);
 	return 0;
 }

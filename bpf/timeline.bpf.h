@@ -18,8 +18,8 @@ struct {
 
 /* A sample (value 1) of the stack hash of (pid, tid, flags) now, or an
  * interval of value nanoseconds that ends now (COUNT_IDLE, COUNT_GILWAIT). */
-static __always_inline void timeline_add(__u32 pid, __u32 tid, __u64 hash, __u32 flags,
-					 __u64 value, __u64 now)
+static __always_inline void timeline_add(__u32 pid, __u32 tid, __u64 hash, __u64 native_hash,
+					 __u32 flags, __u64 value, __u64 now)
 {
 	struct timeline_rec *r;
 
@@ -34,6 +34,7 @@ static __always_inline void timeline_add(__u32 pid, __u32 tid, __u64 hash, __u32
 	r->tid = tid;
 	r->flags = flags;
 	r->stack_hash = hash;
+	r->native_hash = native_hash;
 	r->dur_ns = flags & (COUNT_IDLE | COUNT_GILWAIT) ? value : 0;
 	r->time_ns = now - r->dur_ns;
 	bpf_ringbuf_submit(r, 0);

@@ -107,6 +107,11 @@ enum native_stat {
 	NATIVE_STAT_TRUNCATED,     /* more than max frames */
 	NATIVE_STAT_ANON,          /* pc in anonymous executable memory (JIT) or a vdso
 				    * without a table: frame pointers used (also in NO_TABLE) */
+	/* the sampler's (bpf/native_sample.bpf.h) */
+	NATIVE_STAT_SAMPLES,       /* samples that took a native stack */
+	NATIVE_STAT_NO_REGS,       /* no user registers (kernel thread): Python only */
+	NATIVE_STAT_KERNEL_ERR,    /* bpf_get_stack failed: no kernel frames */
+	NATIVE_STAT_LOST,          /* native_stacks full: sample counted Python only */
 	NATIVE_STAT_NR,
 };
 

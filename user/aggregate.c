@@ -68,6 +68,14 @@ int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
 	return 0;
 }
 
+void agg_set_native(struct aggregate *a, const struct agg_key *k, const struct nprof_stack *ns)
+{
+	struct agg_val *v = htab_get(&a->stacks, k);
+
+	if (v && ns)
+		v->native = ns;
+}
+
 int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32_t rate_hz,
 	       const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags)
 {
@@ -220,15 +228,62 @@ static int synthetic_frame(struct builder *b, uint32_t kind, uint32_t id, const 
 	return add_frame(b, &k, &f, idx);
 }
 
+/* A native or kernel frame (id: nprof's label id). */
+static int native_frame(struct builder *b, const struct nprof_frame *nf, uint32_t kind,
+			uint32_t *idx)
+{
+	struct frame_key k = { .kind = kind, .id = nf->id };
+	struct pframe f = { .kind = kind, .name = nf->name, .file = "", .path = "" };
+
+	if (kind == PFRAME_NATIVE) {
+		/* "libz.so.1+0x4e28" names its library already */
+		f.file = nf->symbolized ? nf->base : "";
+		f.path = nf->lib;
+	}
+	return add_frame(b, &k, &f, idx);
+}
+
+/* --native: the merged user stack then the kernel's, root first. */
+static int merged_frames(struct builder *b, const struct symbols *syms,
+			 const struct profile_opts *o, const struct agg_val *v,
+			 uint32_t *frames, uint32_t *d)
+{
+	const struct nprof_stack *ns = v->native;
+	size_t max = NM_MERGE_MAX(ns->nuser, v->depth), n, i;
+	struct nm_frame *m = calloc(max, sizeof(*m));
+	int err = 0;
+
+	if (!m)
+		return -ENOMEM;
+	n = nprof_merge(ns, v->depth, !(v->stack_flags & STACK_TRUNCATED), m, max);
+	for (i = n; i-- > 0 && !err;) {
+		if (m[i].kind == NM_OUT_PYTHON)
+			err = python_frame(b, syms, o, &v->frames[m[i].index], &frames[(*d)++]);
+		else if (m[i].kind == NM_OUT_NATIVE)
+			err = native_frame(b, &ns->user[m[i].index], PFRAME_NATIVE,
+					   &frames[(*d)++]);
+		else
+			err = synthetic_frame(b, PFRAME_UNKNOWN, 1000 + m[i].mark,
+					      nm_mark_name((enum nm_mark)m[i].mark),
+					      &frames[(*d)++]);
+	}
+	for (i = ns->nkernel; i-- > 0 && !err;)
+		err = native_frame(b, &ns->kernel[i], PFRAME_KERNEL, &frames[(*d)++]);
+	free(m);
+	return err;
+}
+
 static int build_stack(struct builder *b, const struct aggregate *a, const struct symbols *syms,
 		       const struct profile_opts *o, const struct agg_key *k,
 		       const struct agg_val *v, struct pstack *st)
 {
-	uint32_t n = v->depth + 4, *frames, i, d = 0;
+	uint32_t n = v->depth + 5, *frames, i, d = 0;
 	const struct agg_process *ap;
 	char label[96];
 	int err;
 
+	if (v->native)
+		n += v->native->nuser + v->native->nkernel + 1;
 	frames = calloc(n, sizeof(*frames));
 	if (!frames)
 		return -ENOMEM;
@@ -262,7 +317,12 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 		if (err)
 			return err;
 	}
-	for (i = v->depth; i-- > 0;) {
+	if (v->native) {
+		err = merged_frames(b, syms, o, v, frames, &d);
+		if (err)
+			return err;
+	}
+	for (i = v->native ? 0 : v->depth; i-- > 0;) {
 		err = python_frame(b, syms, o, &v->frames[i], &frames[d++]);
 		if (err)
 			return err;

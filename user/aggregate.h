@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "htab.h"
 #include "pybpf.h"
+#include "nativeprof.h"
 #include "profile.h"
 #include "symbols.h"
 
@@ -16,6 +17,7 @@ struct agg_key {
 	uint64_t hash;           /* stack hash from the BPF side */
 	uint32_t flags;          /* COUNT_* */
 	uint32_t pad;
+	uint64_t native_hash;    /* --native: its native side's hash, 0 = none */
 };
 
 struct agg_val {
@@ -24,6 +26,7 @@ struct agg_val {
 	const struct frame_rec *frames;   /* innermost first, owned by the sampler */
 	uint32_t depth;
 	uint32_t stack_flags;             /* STACK_* */
+	const struct nprof_stack *native; /* --native: native and kernel frames, or NULL */
 };
 
 struct agg_thread {
@@ -62,6 +65,8 @@ int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
 /* Off-CPU nanoseconds, counted as the samples rate_hz would have taken. */
 int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32_t rate_hz,
 	       const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags);
+/* --native: the native side of k's stack (owned by the session's nprof). */
+void agg_set_native(struct aggregate *a, const struct agg_key *k, const struct nprof_stack *ns);
 /* Append to the timeline; -ENOMEM keeps what it has. */
 int agg_timeline_add(struct aggregate *a, const struct agg_key *k, uint64_t time_ns,
 		     uint64_t dur_ns);

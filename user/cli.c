@@ -81,6 +81,8 @@ void cli_common_help(FILE *f)
 	      "                         take_gil/drop_gil: a few microseconds per GIL switch;\n"
 	      "                         not CPython 2.7, whose GIL has no take_gil)\n"
 	      "      --idle             add time spent off-CPU (sleep, I/O, locks), marked <idle>\n"
+	      "      --native           native (C) frames unwound in the kernel, merged with the\n"
+	      "                         Python ones, and kernel frames\n"
 	      "      --tid TID[,TID...] only these threads (each one of the target's)\n"
 	      "      --thread-name RE   only threads whose name matches RE\n", f);
 }
@@ -141,6 +143,9 @@ int cli_common(int opt, const char *arg, struct session_opts *so, struct profile
 		return 1;
 	case OPT_GIL_WAIT:
 		so->gil_wait = 1;
+		return 1;
+	case OPT_NATIVE:
+		so->native = 1;
 		return 1;
 	case OPT_IDLE:
 		so->idle = 1;

@@ -29,6 +29,7 @@ enum {
 	OPT_TID,
 	OPT_THREAD_NAME,
 	OPT_IDLE,
+	OPT_NATIVE,
 	OPT_ALL,
 	OPT_COMM,
 	OPT_EXCLUDE_PID,
@@ -51,6 +52,7 @@ enum {
 	{ "tid", required_argument, NULL, OPT_TID },                  \
 	{ "thread-name", required_argument, NULL, OPT_THREAD_NAME },  \
 	{ "idle", no_argument, NULL, OPT_IDLE },                      \
+	{ "native", no_argument, NULL, OPT_NATIVE },                  \
 	{ "subprocesses", no_argument, NULL, 's' },                   \
 	{ "all", no_argument, NULL, OPT_ALL },                        \
 	{ "comm", required_argument, NULL, OPT_COMM },                \

@@ -127,6 +127,16 @@ static void put_fill(FILE *f, const struct pframe *fr)
 		g = 50 + (h >> 8) % 160;
 		b = 20 + (h >> 16) % 50;
 		break;
+	case PFRAME_NATIVE:     /* C: greens */
+		r = 60 + h % 60;
+		g = 170 + (h >> 8) % 60;
+		b = 60 + (h >> 16) % 50;
+		break;
+	case PFRAME_KERNEL:     /* kernel: teal */
+		r = 40 + h % 40;
+		g = 170 + (h >> 8) % 40;
+		b = 170 + (h >> 16) % 40;
+		break;
 	case PFRAME_THREAD:
 	case PFRAME_PROCESS:    /* roots: blue, so they never read as code */
 		r = 90 + h % 40;

@@ -211,7 +211,8 @@ static uint32_t frame_location(struct pprof *w, uint32_t fi)
 	if (w->loc_of_frame[fi])
 		return w->loc_of_frame[fi];
 	fk.name = intern(w, fr->name);
-	fk.file = intern(w, python ? path : "");
+	/* a native frame's file is its library (what pprof shows as the file) */
+	fk.file = intern(w, python || fr->kind == PFRAME_NATIVE ? path : "");
 	fk.start_line = python ? fr->first_line : 0;
 	lk.func = id_of(w, &w->func_ids, &w->funcs, &fk, sizeof(fk));
 	lk.line = python ? fr->line : 0;

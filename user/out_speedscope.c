@@ -41,8 +41,15 @@ static void put_frame(FILE *f, const struct pframe *fr)
 	const char *file = fr->path && fr->path[0] ? fr->path : fr->file;
 
 	fputs("{\"name\":", f);
-	json_string(f, fr->name);
-	if (fr->kind == PFRAME_PYTHON && file && file[0]) {
+	if (fr->kind == PFRAME_KERNEL || fr->kind == PFRAME_NATIVE) {
+		char label[512];
+
+		pframe_label(fr, label, sizeof(label)); /* "[k] func", "func (lib)" */
+		json_string(f, label);
+	} else {
+		json_string(f, fr->name);
+	}
+	if ((fr->kind == PFRAME_PYTHON || fr->kind == PFRAME_NATIVE) && file && file[0]) {
 		fputs(",\"file\":", f);
 		json_string(f, file);
 		if (fr->line)

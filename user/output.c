@@ -43,6 +43,10 @@ int pframe_label(const struct pframe *f, char *buf, size_t len)
 	const char *name = f->name ? f->name : "";
 	const char *file = f->file ? f->file : "";
 
+	if (f->kind == PFRAME_KERNEL)
+		return snprintf(buf, len, "[k] %s", name);
+	if (f->kind == PFRAME_NATIVE && file[0])
+		return snprintf(buf, len, "%s (%s)", name, file);
 	if (f->kind != PFRAME_PYTHON || file[0] == '\0')
 		return snprintf(buf, len, "%s", name);
 	if (f->line == 0)

@@ -19,6 +19,9 @@ enum pframe_kind {
 	PFRAME_TRUNCATED,    /* marker: frames beyond --max-depth were cut */
 	PFRAME_UNKNOWN,      /* a frame whose code object could not be read */
 	PFRAME_IDLE,         /* leaf marker: off-CPU time (--idle) */
+	PFRAME_NATIVE,       /* a native (C) function: file its library's base name,
+			      * path the library (--native) */
+	PFRAME_KERNEL,       /* a kernel function (--native) */
 };
 
 struct pframe {

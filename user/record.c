@@ -160,6 +160,7 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 		sampler_drain_cost(s->sampler, &keys, &ns);
 		fprintf(stderr, "pybpf:   slowest drain: %llu keys in %.2f ms\n",
 			(unsigned long long)keys, ns / 1e6);
+		session_native_report(s, stderr);
 	}
 }
 

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "htab.h"
 #include "log.h"
+#include "nativesample.h"
 #include "proc.h"
 #include "sampler.h"
 #include "stackcache.h"
@@ -35,6 +36,7 @@ struct sampler {
 	struct stack_cache stacks;  /* the stacks read back, by hash */
 	uint64_t drain_keys, drain_ns; /* the slowest drain: its keys and time */
 	uint64_t lost_user;         /* counts whose stack could not be read */
+	struct native_sampler *native; /* --native */
 };
 
 static const char *stat_names[SAMPLER_NSTATS] = {
@@ -161,6 +163,14 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	s->timeline_fn = opts->timeline_fn;
 	if (opts->timeline_fn)
 		bpf_map__set_max_entries(s->skel->maps.timeline, 16u << 20);
+	/* --native: 4 Mi rows (32 MiB) and the unwinder's maps; else none of it */
+	s->skel->rodata->native_mode = !!opts->native;
+	if (!opts->native) {
+		bpf_map__set_max_entries(s->skel->maps.unwind_rows, 1);
+		bpf_map__set_max_entries(s->skel->maps.unwind_files, 1);
+		bpf_map__set_max_entries(s->skel->maps.native_maps, 1);
+		bpf_map__set_max_entries(s->skel->maps.native_stacks, 1);
+	}
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_enter, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_exit, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_drop_enter, opts->gil_wait);
@@ -172,6 +182,23 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		pb_err("failed to load BPF programs: %s (run with -v for the verifier log)",
 		       strerror(-err));
 		goto fail;
+	}
+	if (opts->native) {
+		struct native_sampler_opts no = {
+			.rows_fd = bpf_map__fd(s->skel->maps.unwind_rows),
+			.files_fd = bpf_map__fd(s->skel->maps.unwind_files),
+			.lpm_fd = bpf_map__fd(s->skel->maps.native_maps),
+			.stacks_fd = bpf_map__fd(s->skel->maps.native_stacks),
+			.stats_fd = bpf_map__fd(s->skel->maps.native_stats),
+			.max_rows = bpf_map__max_entries(s->skel->maps.unwind_rows),
+			.max_files = bpf_map__max_entries(s->skel->maps.unwind_files),
+		};
+
+		err = native_sampler_new(&no, &s->native);
+		if (err) {
+			pb_err("failed to set up native unwinding: %s", strerror(-err));
+			goto fail;
+		}
 	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_event, s, NULL);
 	if (!s->rb) {
@@ -229,6 +256,7 @@ void sampler_close(struct sampler *s)
 	free(s->uprobes);
 	free(s->links);
 	ring_buffer__free(s->rb);
+	native_sampler_free(s->native);
 	sampler_bpf__destroy(s->skel);
 	stack_cache_free(&s->stacks);
 	free(s);
@@ -350,6 +378,8 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 	err = keys && counts ? swap_counts(s, &fd) : -ENOMEM;
 	if (!err)
 		stack_cache_begin(&s->stacks, bpf_map__fd(s->skel->maps.stacks));
+	if (!err && s->native) /* the swap waited for every program: rows freed are free */
+		native_sampler_quiesce(s->native);
 	while (!err && !done) {
 		n = DRAIN_BATCH;
 		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, keys, counts,
@@ -361,15 +391,24 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 		}
 		nkeys += n;
 		for (i = 0; !err && i < n; i++) {
+			/* hash 0: --native's thread without Python frames */
+			static const struct cached_stack no_python;
 			const struct cached_stack *cs =
-				stack_cache_get(&s->stacks, bpf_map__fd(s->skel->maps.stacks),
-						keys[i].stack_hash);
+				keys[i].stack_hash || !keys[i].native_hash
+					? stack_cache_get(&s->stacks,
+							  bpf_map__fd(s->skel->maps.stacks),
+							  keys[i].stack_hash)
+					: &no_python;
+			const struct native_stack *nat = NULL;
 
 			if (!cs) {
 				s->lost_user += counts[i];
 				continue;
 			}
-			fn(ctx, &keys[i], counts[i], cs->frames, cs->depth, cs->flags);
+			/* an unreadable native side is counted; the sample stays */
+			if (keys[i].native_hash && s->native)
+				nat = native_sampler_get(s->native, keys[i].native_hash, s->stacks.drains);
+			fn(ctx, &keys[i], counts[i], cs->frames, cs->depth, cs->flags, nat);
 		}
 		in = out;
 	}
@@ -441,6 +480,18 @@ void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS])
 void sampler_forget_stacks(struct sampler *s)
 {
 	stack_cache_forget(&s->stacks);
+	if (s->native)
+		native_sampler_forget(s->native, s->stacks.drains);
+}
+
+struct native_sampler *sampler_native(struct sampler *s)
+{
+	return s->native;
+}
+
+int sampler_native_update(struct sampler *s, pid_t pid)
+{
+	return s->native ? native_sampler_update(s->native, pid) : 0;
 }
 
 uint32_t sampler_new_symbol_id(struct sampler *s)

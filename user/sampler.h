@@ -10,6 +10,7 @@
 #include "pybpf.h"
 
 struct sampler;
+struct native_sampler;
 
 /* A sample or off-CPU interval in time order (the timeline ring). */
 typedef void (*sampler_timeline_fn)(void *ctx, const struct timeline_rec *r);
@@ -22,6 +23,7 @@ struct sampler_opts {
 	uint32_t max_codes;      /* code objects map size */
 	int idle;                /* --idle: also count off-CPU time (sched_switch) */
 	int gil_wait;            /* --gil-wait: load the take_gil/drop_gil probes */
+	int native;              /* --native: native and kernel frames (nativesample.h) */
 	sampler_timeline_fn timeline_fn; /* non-NULL: samples in time order, to it
 					  * (with the code events' ctx) */
 };
@@ -29,9 +31,11 @@ struct sampler_opts {
 /* A code object seen for the first time (ring buffer record). */
 typedef void (*sampler_code_fn)(void *ctx, const struct code_event *ev);
 /* One drained (pid, tid, stack) with its count; frames innermost first,
- * valid for the life of the sampler. */
+ * valid for the life of the sampler; nat: its native side (--native), or
+ * NULL; valid as long as frames. */
 typedef void (*sampler_stack_fn)(void *ctx, const struct count_key *key, uint64_t count,
-				 const struct frame_rec *frames, uint32_t depth, uint32_t flags);
+				 const struct frame_rec *frames, uint32_t depth, uint32_t flags,
+				 const struct native_stack *nat);
 
 int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void *ctx,
 		 struct sampler **out);
@@ -87,6 +91,11 @@ uint32_t sampler_new_symbol_id(struct sampler *s);
  * already.  0 or -errno. */
 int sampler_idle_seed(struct sampler *s, pid_t pid, pid_t tid, uint64_t tstate,
 		      const struct frame_rec *frames, uint32_t depth, uint32_t flags);
+
+/* --native: the mappings, tables and native stacks (NULL without). */
+struct native_sampler *sampler_native(struct sampler *s);
+/* --native: (re)read pid's mappings; 0 (also without --native) or -errno. */
+int sampler_native_update(struct sampler *s, pid_t pid);
 
 /* Names for enum pybpf_stat, for -v and summaries. */
 const char *sampler_stat_name(int stat);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "launch.h"
+#include "nativesample.h"
 #include "log.h"
 #include "gilprobe.h"
 #include "idleseed.h"
@@ -103,30 +104,94 @@ static void on_timeline(void *ctx, const struct timeline_rec *r)
 {
 	struct session *s = ctx;
 	struct agg_key key = { .pid = r->pid, .tid = r->tid, .hash = r->stack_hash,
-			       .flags = r->flags };
+			       .flags = r->flags, .native_hash = r->native_hash };
 
 	if (wanted_count(s, r->pid, r->tid, r->flags))
 		agg_timeline_add(&s->agg, &key, r->time_ns, r->dur_ns);
 }
 
+/* --native: the frames of a native side, resolved at its first drain */
+static const struct nprof_stack *native_of(struct session *s, uint32_t pid, uint64_t hash,
+					   const struct native_stack *nat)
+{
+	struct pyproc *p = find_proc(s, (pid_t)pid);
+	struct native_sampler *ns = sampler_native(s->sampler);
+
+	if (!nat || !ns || !s->nprof || !p)
+		return NULL;
+	return nprof_resolve(s->nprof, native_sampler_maps(ns), (pid_t)pid, p->major, p->minor,
+			     hash, nat);
+}
+
 static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
-		     const struct frame_rec *frames, uint32_t depth, uint32_t flags)
+		     const struct frame_rec *frames, uint32_t depth, uint32_t flags,
+		     const struct native_stack *nat)
 {
 	struct session *s = ctx;
+	const struct nprof_stack *np;
+	/* a native side that could not be read or resolved: Python only, as
+	 * counted (native_stats), never a lost sample */
 	struct agg_key key = { .pid = k->pid, .tid = k->tid, .hash = k->stack_hash,
 			       .flags = k->flags };
 
 	if (!wanted_count(s, k->pid, k->tid, k->flags))
 		return;
+	np = native_of(s, k->pid, k->native_hash, nat);
+	if (np)
+		key.native_hash = k->native_hash;
 	if (k->flags & (COUNT_IDLE | COUNT_GILWAIT)) {
 		agg_add_ns(&s->agg, &key, count, s->o.rate_hz, frames, depth, flags);
-		if (s->window)
+		agg_set_native(&s->agg, &key, np);
+		if (s->window) {
 			agg_add_ns(s->window, &key, count, s->o.rate_hz, frames, depth, flags);
+			agg_set_native(s->window, &key, np);
+		}
 		return;
 	}
 	agg_add(&s->agg, &key, count, frames, depth, flags);
-	if (s->window)
+	agg_set_native(&s->agg, &key, np);
+	if (s->window) {
 		agg_add(s->window, &key, count, frames, depth, flags);
+		agg_set_native(s->window, &key, np);
+	}
+}
+
+/* --native: every profiled process's mappings read again (a drain, or
+ * pcs found in no known mapping since the last time) */
+static void native_refresh(struct session *s, int force)
+{
+	struct native_sampler *ns = sampler_native(s->sampler);
+	uint64_t st[NATIVE_SAMPLER_NSTATS];
+	size_t i;
+
+	if (!ns)
+		return;
+	native_sampler_stats(ns, st);
+	if (!force && st[NATIVE_STAT_NO_MAPPING] == s->native_no_mapping)
+		return;
+	s->native_no_mapping = st[NATIVE_STAT_NO_MAPPING];
+	if (!s->o.all && s->proc.pid && !s->proc.gone)
+		sampler_native_update(s->sampler, s->proc.pid);
+	for (i = 0; i < s->nkids; i++)
+		if (!s->kids[i]->gone)
+			sampler_native_update(s->sampler, s->kids[i]->pid);
+}
+
+void session_native_report(struct session *s, FILE *f)
+{
+	struct native_sampler *ns = sampler_native(s->sampler);
+	uint64_t st[NATIVE_SAMPLER_NSTATS];
+	char line[256];
+	int i;
+
+	if (!ns)
+		return;
+	native_sampler_stats(ns, st);
+	for (i = 0; i < NATIVE_SAMPLER_NSTATS; i++)
+		fprintf(f, "  %-60s %llu\n", native_sampler_stat_name(i),
+			(unsigned long long)st[i]);
+	native_sampler_tables(ns, line, sizeof(line));
+	fprintf(f, "  %s\n", line);
 }
 
 /* --gil-wait: probes on this interpreter's take_gil/drop_gil */
@@ -161,6 +226,9 @@ static int push_proc(struct session *s, const struct pyproc *p)
 	}
 	pyproc_info(p, s->o.max_depth, &info);
 	info.want_gil = s->o.gil_only || s->o.mark_gil;
+	err = sampler_native_update(s->sampler, p->pid);
+	if (err && err != -ESRCH)
+		pb_debug("pid %d: native mappings not read: %s", p->pid, strerror(-err));
 	err = sampler_add_proc(s->sampler, p->pid, &info);
 	if (err) {
 		if (!s->procs_refused++)
@@ -335,7 +403,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	struct sampler_opts so = {
 		.rate_hz = o->rate_hz, .max_procs = o->all ? 8192 : o->subprocesses ? 1024 : 64, .max_stacks = 65536,
 		.max_counts = 65536, .max_codes = 131072, .idle = o->idle, .gil_wait = o->gil_wait,
-		.timeline_fn = o->timeline ? on_timeline : NULL,
+		.timeline_fn = o->timeline ? on_timeline : NULL, .native = o->native,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct timespec ts;
@@ -356,6 +424,11 @@ int session_start(struct session *s, const struct session_opts *o)
 	if (!o->cmd && !o->all) {
 		s->proc.pid = o->pid;
 		err = inspect_target(s);
+		if (err)
+			return err;
+	}
+	if (o->native) {
+		err = nprof_new(&s->nprof);
 		if (err)
 			return err;
 	}
@@ -393,6 +466,7 @@ int session_run(struct session *s, int timeout_ms)
 {
 	sampler_poll(s->sampler, timeout_ms);
 	s->last_ns = now_ns();
+	native_refresh(s, 0);
 	if (s->o.subprocesses || s->o.all)
 		scan_children(s);
 	if (session_interrupted)
@@ -413,8 +487,12 @@ int session_run(struct session *s, int timeout_ms)
 
 int session_drain(struct session *s)
 {
+	int err;
+
 	sampler_poll(s->sampler, 0);  /* symbols before the stacks that use them */
-	return sampler_drain(s->sampler, on_stack, s);
+	err = sampler_drain(s->sampler, on_stack, s);
+	native_refresh(s, 1);
+	return err;
 }
 
 void session_finish(struct session *s)
@@ -481,8 +559,11 @@ void session_forget(struct session *s)
 	htab_retain(&s->agg.threads, keep_thread, s);
 	htab_retain(&s->not_python, keep_not_python, NULL);
 	for (i = 0; i < s->nkids; i++) {
-		if (s->kids[i]->gone && !sampler_has_proc(s->sampler, s->kids[i]->pid))
+		if (s->kids[i]->gone && !sampler_has_proc(s->sampler, s->kids[i]->pid)) {
+			if (sampler_native(s->sampler))
+				native_sampler_remove(sampler_native(s->sampler), s->kids[i]->pid);
 			free(s->kids[i]);
+		}
 		else
 			s->kids[n++] = s->kids[i];
 	}
@@ -503,6 +584,7 @@ void session_close(struct session *s)
 		s->child_exited = 1;
 	}
 	sampler_close(s->sampler);
+	nprof_free(s->nprof);
 	agg_free(&s->agg);
 	htab_free(&s->not_python);
 	while (s->nkids)

@@ -7,9 +7,11 @@
 
 #include <regex.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "aggregate.h"
+#include "nativeprof.h"
 #include "proc.h"
 #include "sampler.h"
 #include "symbols.h"
@@ -29,6 +31,7 @@ struct session_opts {
 	int gil_wait;            /* --gil-wait: stacks weighted by time waiting for the GIL */
 	int mark_gil;            /* tell GIL holders apart (top's GIL %) */
 	int timeline;            /* keep samples in time order (agg.timeline) */
+	int native;              /* --native: native and kernel frames too */
 	regex_t *comm_re;        /* --all: only processes whose comm matches */
 	pid_t *exclude;          /* --all: never these pids (0-terminated) */
 };
@@ -51,6 +54,8 @@ struct session {
 	int target_gone;
 	uint64_t start_ns, last_ns;
 	uint64_t start_unix_ns;  /* wall clock at the start, for profile metadata */
+	struct nprof *nprof;     /* --native: resolved native sides */
+	uint64_t native_no_mapping; /* NATIVE_STAT_NO_MAPPING at the last refresh */
 };
 
 extern volatile sig_atomic_t session_interrupted;    /* the signal (SIGINT, SIGTERM) */
@@ -69,6 +74,9 @@ void session_finish(struct session *s);
  * threads that exited. */
 void session_forget(struct session *s);
 void session_stats(struct session *s, uint64_t out[SAMPLER_NSTATS]);
+/* --native: -v lines (native_stats counters, unwind table sizes) to f;
+ * nothing without --native. */
+void session_native_report(struct session *s, FILE *f);
 double session_elapsed(const struct session *s);
 void session_close(struct session *s);
 

@@ -141,7 +141,8 @@ static void account(struct top *t, const struct profile *p, int what)
 		for (j = 0; j < st->depth; j++) {
 			const struct pframe *f = &p->frames[st->frames[j]];
 
-			if (f->kind != PFRAME_PYTHON && f->kind != PFRAME_UNKNOWN)
+			if (f->kind != PFRAME_PYTHON && f->kind != PFRAME_UNKNOWN &&
+			    f->kind != PFRAME_NATIVE && f->kind != PFRAME_KERNEL)
 				continue;
 			pframe_label(f, label, sizeof(label));
 			r = row_for(t, per_process(t) ? st->pid : 0, label);
@@ -189,8 +190,10 @@ static void merge(struct aggregate *dst, const struct aggregate *src)
 	while (htab_next(&src->stacks, &pos, &k, &v)) {
 		const struct agg_val *av = v;
 
-		if (av->count)
+		if (av->count) {
 			agg_add(dst, k, av->count, av->frames, av->depth, av->stack_flags);
+			agg_set_native(dst, k, av->native);
+		}
 	}
 }
 

@@ -27,6 +27,8 @@ from cases_ux import (case_ux_gil_names, case_ux_thread_pid, case_ux_output, cas
 from cases_top import case_top_tty
 from cases_dumpconsistency import case_dump_consistency
 from cases_native import case_native, case_native_cthread
+from cases_nativerec import (case_native_record, case_native_record_idle,
+                             case_native_record_cthread)
 from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
                          case_agent_service, case_agent_otlp, case_agent_sigterm)
 
@@ -56,6 +58,9 @@ CASES = [
     ("dump-consistency", case_dump_consistency, "supported"),
     ("native", case_native, "supported"),
     ("native-cthread", case_native_cthread, "supported"),
+    ("native-record", case_native_record, "supported"),
+    ("native-record-idle", case_native_record_idle, "supported"),
+    ("native-record-cthread", case_native_record_cthread, "supported"),
     ("idle", case_idle, "supported"),
     ("idle-busy", case_idle_busy, "supported"),
     ("idle-thirds", case_idle_thirds, "supported"),

@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""cases_nativerec.py - `pybpf record --native`: native frames unwound in
+the kernel at each sample, merged with the Python stack, kernel frames at
+the leaf (tests/workloads/native.py: thread "zipper" in zlib.compress, the
+main thread asleep in a Python comparison called by libc's qsort).
+
+Judged on the collapsed output (root first): zlib's C frames under the
+Python line that calls it; with --idle, compare under qsort under
+sort_with_qsort and the kernel's sleep path at the leaf; the eval loop
+never shown raw; no sample lost (a native side that could not be taken is
+a counted fallback: the sample stays, Python only)."""
+import re
+
+from harness import Fail
+from casekit import WORKLOAD_MAX, record, start
+import profiles as P
+from cases_native import EVAL_RE, SLEEP_KERNEL
+
+ZLIB_RE = re.compile(r"deflate|longest_match|fill_window|compress_block|zlib_compress|"
+                     r"PyZlib_compress|libz\.so")
+SORT_RE = re.compile(r"qsort|msort")
+
+
+def stacks_of(path):
+    """[(frames root first, count)] of a collapsed file, frames as labels."""
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            out.append((stack.split(";"), int(count)))
+    return out
+
+
+def name_of(label):
+    """'func (lib)' -> 'func', '[k] func' -> 'func'"""
+    if label.startswith("[k] "):
+        return label[4:]
+    return label.split(" (", 1)[0]
+
+
+def index(frames, pred, start=0):
+    for i in range(start, len(frames)):
+        if pred(frames[i]):
+            return i
+    return None
+
+
+def common_problems(stacks, res, problems):
+    raw = [f for fr, _ in stacks for f in fr if EVAL_RE.match(name_of(f))]
+    if raw:
+        problems.append("the eval loop shown raw: %s" % raw[:3])
+    summary = P.parse_summary(res.err)
+    if summary is None:
+        problems.append("no summary line")
+    elif summary["lost"]:
+        problems.append("%d samples lost" % summary["lost"])
+
+
+def evidence(stacks, pred=None, n=6):
+    best = sorted((s for s in stacks if pred is None or pred(s[0])), key=lambda s: -s[1])[:n]
+    return ["%d %s" % (c, ";".join(fr)[-700:]) for fr, c in best]
+
+
+def case_native_record(ctx):
+    """record --native: zlib's C frames under do_zlib's Python line."""
+    target = start(ctx, "native.py", WORKLOAD_MAX)
+    out, res = record(ctx, target, 4, extra=("--native", "-v"), name="record-native")
+    stacks = stacks_of(out)
+    problems = []
+    common_problems(stacks, res, problems)
+    zl = [(fr, c) for fr, c in stacks if any(f.startswith("do_zlib (native.py:") for f in fr)]
+    zl_total = sum(c for _, c in zl)
+    under = 0
+    for fr, c in zl:
+        at = index(fr, lambda f: f.startswith("do_zlib (native.py:"))
+        if index(fr, lambda f: bool(ZLIB_RE.search(f)) and not f.endswith(".py)") and
+                 ".py:" not in f, at + 1) is not None:
+            under += c
+    if zl_total < 100:
+        problems.append("only %d samples of do_zlib" % zl_total)
+    elif under < 0.6 * zl_total:
+        problems.append("zlib's C frames under do_zlib in %d of %d samples" % (under, zl_total))
+    ctx.note("do_zlib: %d samples, %d with zlib's C frames under it" % (zl_total, under))
+    if problems:
+        raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
+            "do_zlib" in f for f in fr)) + res.describe(40))
+
+
+def case_native_record_idle(ctx):
+    """record --idle --native: compare under qsort under sort_with_qsort,
+    the kernel's sleep path at the leaf."""
+    target = start(ctx, "native.py", WORKLOAD_MAX)
+    out, res = record(ctx, target, 3, extra=("--native", "--idle", "-v"),
+                      name="record-native-idle")
+    stacks = stacks_of(out)
+    problems = []
+    common_problems(stacks, res, problems)
+    ordered = kernel = marked = 0
+    for fr, c in stacks:
+        s = index(fr, lambda f: f.startswith("sort_with_qsort (native.py:"))
+        q = s is not None and index(fr, lambda f: bool(SORT_RE.search(name_of(f))), s + 1)
+        p = q and index(fr, lambda f: f.startswith("compare (native.py:"), q + 1)
+        if p:
+            ordered += c
+            if any(f.startswith("<") and f.endswith("unknown>") for f in fr):
+                marked += c
+            if index(fr, lambda f: f.startswith("[k] ") and (
+                    name_of(f) in SLEEP_KERNEL or "nanosleep" in f or "futex" in f or
+                    "select" in f or "poll" in f), p + 1) is not None:
+                kernel += c
+    if not ordered:
+        problems.append("no stack with compare under qsort under sort_with_qsort")
+    elif not kernel:
+        problems.append("no kernel sleep frames under compare")
+    elif marked > 0.1 * ordered:
+        # the activation bits (3.11 is_entry, 3.12+ shims) pair each eval-loop
+        # frame with its Python frames: a marker means they did not
+        problems.append("%d of %d compare-under-qsort samples carry an unknown-frames marker"
+                        % (marked, ordered))
+    ctx.note("compare under qsort: %d samples, %d with kernel sleep frames" % (ordered, kernel))
+    if problems:
+        raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
+            "compare" in f for f in fr)) + res.describe(40))
+
+
+def case_native_record_cthread(ctx):
+    """record --native of a thread made in C calling into Python: its
+    samples show the C function loop() (cthread.so) over libc's thread
+    start, with the Python callback's frames above it while it runs
+    Python, and are counted with their native stack alone between calls."""
+    import importlib.util
+    import subprocess
+    from harness import WORKLOADS, Skip
+    spec = importlib.util.spec_from_file_location("cthread", str(WORKLOADS / "cthread.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    src, lib = ctx.dir / "cthread.c", ctx.dir / "cthread.so"
+    src.write_text(mod.C_SOURCE)
+    cc = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(lib), str(src), "-lpthread"],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if cc.returncode:
+        raise Skip("cannot compile the C helper: %s" % cc.stdout.strip()[-200:])
+    target = start(ctx, "cthread.py", 30, ctx.dir / "truth.json", lib)
+    out, res = record(ctx, target, 3, extra=("--native", "-v"), name="record-native-cthread")
+    stacks = stacks_of(out)
+    problems = []
+    common_problems(stacks, res, problems)
+    in_py = alone = 0
+    for fr, c in stacks:
+        at = index(fr, lambda f: f.startswith("loop (cthread.so"))
+        if at is None:
+            continue
+        if index(fr, lambda f: ".py:" in f and f.startswith("work ("), at + 1) is not None:
+            in_py += c
+        if not any(".py:" in f for f in fr):
+            alone += c
+        if index(fr, lambda f: ".py:" in f) is not None and \
+                index(fr, lambda f: ".py:" in f) < at:
+            problems.append("a Python frame below the C thread's loop(): %s" % fr[:12])
+            break
+    if not in_py:
+        problems.append("no sample of work() (cthread.py) over the C thread's loop()")
+    ctx.note("C thread: %d samples in work() over loop(), %d with no Python frame"
+             % (in_py, alone))
+    if problems:
+        raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
+            "loop" in f for f in fr)) + res.describe(40))

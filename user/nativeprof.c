@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* nativeprof.c - native sides of samples as profile frames (see
+ * nativeprof.h): symbolization of user and kernel pcs, and the merge. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "htab.h"
+#include "nativemaps.h"
+#include "nativeprof.h"
+#include "nativesyms.h"
+
+struct ksym {
+	uint64_t addr;
+	char *name;
+};
+
+struct nprof_key {
+	uint64_t hash;
+	uint32_t pid;
+	uint32_t pad;
+};
+
+/* a user pc already named: (pid, pc, looked up at pc - 1) */
+struct pc_key {
+	uint64_t pc;
+	uint32_t pid;
+	uint32_t caller;
+};
+
+struct nprof {
+	struct native_syms *syms;
+	struct htab pcs;         /* pc_key -> struct nprof_frame */
+	struct htab stacks;      /* nprof_key -> struct nprof_stack * */
+	struct htab labels;      /* hash of (name, lib) -> uint32_t index into strs */
+	char **strs;             /* 2 per label: name, lib */
+	size_t nlabels, caplabels;
+	struct ksym *ksyms;      /* sorted by address; loaded at the first kernel pc */
+	size_t nksyms;
+	int ksyms_tried;
+};
+
+int nprof_new(struct nprof **out)
+{
+	struct nprof *np = calloc(1, sizeof(*np));
+	int err;
+
+	*out = NULL;
+	if (!np)
+		return -ENOMEM;
+	htab_init(&np->stacks, sizeof(struct nprof_key), sizeof(struct nprof_stack *));
+	htab_init(&np->labels, sizeof(uint64_t), sizeof(uint32_t));
+	htab_init(&np->pcs, sizeof(struct pc_key), sizeof(struct nprof_frame));
+	err = native_syms_new(&np->syms);
+	if (err) {
+		nprof_free(np);
+		return err;
+	}
+	*out = np;
+	return 0;
+}
+
+void nprof_free(struct nprof *np)
+{
+	size_t pos = 0, i;
+	const void *k;
+	void *v;
+
+	if (!np)
+		return;
+	while (htab_next(&np->stacks, &pos, &k, &v)) {
+		struct nprof_stack *ns = *(struct nprof_stack **)v;
+
+		free(ns->user);
+		free(ns->kernel);
+		free(ns);
+	}
+	htab_free(&np->stacks);
+	htab_free(&np->labels);
+	htab_free(&np->pcs);
+	for (i = 0; i < 2 * np->nlabels; i++)
+		free(np->strs[i]);
+	free(np->strs);
+	for (i = 0; i < np->nksyms; i++)
+		free(np->ksyms[i].name);
+	free(np->ksyms);
+	native_syms_free(np->syms);
+	free(np);
+}
+
+/* One copy of each (name, lib) and an id for it. */
+static int label(struct nprof *np, const char *name, const char *lib, struct nprof_frame *f)
+{
+	uint64_t h = hash_bytes(lib, strlen(lib) + 1, hash_bytes(name, strlen(name) + 1, 7));
+	uint32_t *id = htab_get(&np->labels, &h);
+	const char *b;
+
+	if (!id) {
+		char *n, *l;
+
+		if (np->nlabels == np->caplabels) {
+			size_t cap = np->caplabels ? np->caplabels * 2 : 256;
+			char **strs = realloc(np->strs, 2 * cap * sizeof(*strs));
+
+			if (!strs)
+				return -ENOMEM;
+			np->strs = strs;
+			np->caplabels = cap;
+		}
+		n = strdup(name);
+		l = strdup(lib);
+		id = n && l ? htab_put(&np->labels, &h, NULL) : NULL;
+		if (!id) {
+			free(n);
+			free(l);
+			return -ENOMEM;
+		}
+		np->strs[2 * np->nlabels] = n;
+		np->strs[2 * np->nlabels + 1] = l;
+		*id = (uint32_t)np->nlabels++;
+	}
+	f->id = *id;
+	f->name = np->strs[2 * *id];
+	f->lib = np->strs[2 * *id + 1];
+	b = strrchr(f->lib, '/');
+	f->base = b ? b + 1 : f->lib;
+	return 0;
+}
+
+/* ---- kernel symbols: /proc/kallsyms, text only ---- */
+
+static int cmp_ksym(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void load_ksyms(struct nprof *np)
+{
+	char line[512], name[256], type;
+	unsigned long long addr;
+	size_t cap = 0;
+	FILE *f;
+
+	np->ksyms_tried = 1;
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct ksym *n;
+
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr ||
+		    (type != 't' && type != 'T' && type != 'w' && type != 'W'))
+			continue;
+		if (np->nksyms == cap) {
+			cap = cap ? cap * 2 : 65536;
+			n = realloc(np->ksyms, cap * sizeof(*n));
+			if (!n)
+				break;
+			np->ksyms = n;
+		}
+		np->ksyms[np->nksyms].addr = addr;
+		np->ksyms[np->nksyms].name = strdup(name);
+		if (np->ksyms[np->nksyms].name)
+			np->nksyms++;
+	}
+	fclose(f);
+	qsort(np->ksyms, np->nksyms, sizeof(*np->ksyms), cmp_ksym);
+}
+
+static const char *ksym_name(struct nprof *np, uint64_t pc)
+{
+	size_t lo = 0, hi;
+
+	if (!np->ksyms_tried)
+		load_ksyms(np);
+	hi = np->nksyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (np->ksyms[mid].addr <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? np->ksyms[lo - 1].name : NULL;
+}
+
+/* ---- user pcs ---- */
+
+static int user_frame(struct nprof *np, const struct native_maps *maps, pid_t pid, uint64_t pc,
+		      int caller, struct nprof_frame *f)
+{
+	uint64_t at = caller ? pc - 1 : pc, off = 0;
+	const struct native_mapping *m = native_maps_find(maps, pid, at, &off);
+	const struct nsym_file *sf = NULL;
+	char path[PATH_MAX + 64], buf[192];
+	const char *name = NULL, *lib;
+
+	if (!m) {
+		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)pc);
+		return label(np, buf, "", f);
+	}
+	lib = m->path ? m->path : "";
+	/* a process that exited before its last drain: its files by their
+	 * paths as seen from here (right unless it lived in another mount
+	 * namespace; a file of another build then has no symbol there) */
+	if (m->kind == NATIVE_MAP_FILE &&
+	    ((!native_maps_open_path(pid, m, path, sizeof(path)) &&
+	      !native_syms_file(np->syms, path, lib, &sf)) ||
+	     (lib[0] == '/' && !native_syms_file(np->syms, lib, lib, &sf))))
+		name = nsym_lookup(sf, off, NULL);
+	if (name) {
+		f->symbolized = 1;
+		return label(np, name, lib, f);
+	}
+	if (m->kind == NATIVE_MAP_ANON) {
+		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)pc);
+	} else {
+		const char *b = strrchr(lib, '/');
+
+		snprintf(buf, sizeof(buf), "%.120s+0x%llx", b ? b + 1 : lib,
+			 (unsigned long long)(off + (at != pc)));
+	}
+	return label(np, buf, lib, f);
+}
+
+static struct nprof_stack *resolve(struct nprof *np, const struct native_maps *maps, pid_t pid,
+				   unsigned major, unsigned minor, const struct native_stack *st)
+{
+	struct nprof_stack *ns = calloc(1, sizeof(*ns));
+	uint32_t i, skip = 0;
+
+	if (!ns)
+		return NULL;
+	ns->nuser = st->user.n < UNWIND_MAX_FRAMES ? st->user.n : UNWIND_MAX_FRAMES;
+	ns->nkernel = st->nkernel < PYBPF_NATIVE_KFRAMES ? st->nkernel : PYBPF_NATIVE_KFRAMES;
+	/* the sched_switch program's own frames (bpf_prog_*, bpf_trace_run*)
+	 * are pybpf's, not the thread's: cut up to the outermost of them */
+	for (i = ns->nkernel; i-- > 0;) {
+		const char *k = ksym_name(np, i ? st->kpcs[i] - 1 : st->kpcs[i]);
+
+		if (k && (!strncmp(k, "bpf_prog_", 9) || !strncmp(k, "bpf_trace_run", 13) ||
+			  !strncmp(k, "__bpf_trace_", 12))) {
+			skip = i + 1;
+			break;
+		}
+	}
+	ns->nkernel -= skip;
+	ns->user = calloc(ns->nuser ? ns->nuser : 1, sizeof(*ns->user));
+	ns->kernel = calloc(ns->nkernel ? ns->nkernel : 1, sizeof(*ns->kernel));
+	ns->complete = st->user.stop == NATIVE_STAT_END_LAST || st->user.stop == NATIVE_STAT_END_ZERO;
+	ns->all_entry = major < 3 || (major == 3 && minor <= 10);
+	memcpy(ns->entry, st->entry, sizeof(ns->entry));
+	if (!ns->user || !ns->kernel)
+		goto fail;
+	for (i = 0; i < ns->nuser; i++) {
+		struct nprof_frame *f = &ns->user[i], *cached;
+		struct pc_key pk = { .pc = st->user.pcs[i], .pid = (uint32_t)pid, .caller = i > 0 };
+
+		/* a pc is named once: opening its file (the build id) costs */
+		cached = htab_get(&np->pcs, &pk);
+		if (cached) {
+			*f = *cached;
+			continue;
+		}
+		if (user_frame(np, maps, pid, pk.pc, pk.caller, f))
+			goto fail;
+		/* unsymbolized frames ("lib+0x..") are never the eval loop */
+		f->kind = f->symbolized ? (uint8_t)nm_classify(f->name, major, minor) : NM_NATIVE;
+		cached = htab_put(&np->pcs, &pk, NULL);
+		if (cached)
+			*cached = *f;
+	}
+	for (i = 0; i < ns->nkernel; i++) {
+		uint64_t pc = st->kpcs[i + skip];
+		const char *name = ksym_name(np, i + skip ? pc - 1 : pc);
+		char buf[32];
+
+		if (!name) {
+			snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)pc);
+			name = buf;
+		}
+		if (label(np, name, "[kernel]", &ns->kernel[i]))
+			goto fail;
+		ns->kernel[i].symbolized = name != buf;
+		ns->kernel[i].kind = NM_NATIVE;
+	}
+	return ns;
+fail:
+	free(ns->user);
+	free(ns->kernel);
+	free(ns);
+	return NULL;
+}
+
+const struct nprof_stack *nprof_resolve(struct nprof *np, const struct native_maps *maps,
+					pid_t pid, unsigned major, unsigned minor, uint64_t hash,
+					const struct native_stack *st)
+{
+	struct nprof_key k = { .hash = hash, .pid = (uint32_t)pid };
+	struct nprof_stack **slot = htab_get(&np->stacks, &k), *ns;
+
+	if (slot)
+		return *slot;
+	ns = resolve(np, maps, pid, major, minor, st);
+	if (!ns)
+		return NULL;
+	slot = htab_put(&np->stacks, &k, NULL);
+	if (!slot) {
+		free(ns->user);
+		free(ns->kernel);
+		free(ns);
+		return NULL;
+	}
+	*slot = ns;
+	return ns;
+}
+
+size_t nprof_merge(const struct nprof_stack *ns, uint32_t depth, int complete,
+		   struct nm_frame *out, size_t max)
+{
+	uint8_t kinds[UNWIND_MAX_FRAMES], *flags = calloc(depth ? depth : 1, 1);
+	struct nm_input in = {
+		.native = kinds, .n_native = ns->nuser, .native_complete = ns->complete,
+		.python = flags, .n_python = depth, .python_complete = complete,
+		.drop_glue = 1,
+	};
+	struct nm_result res = {};
+	uint32_t i;
+
+	if (!flags)
+		return 0;
+	for (i = 0; i < ns->nuser; i++)
+		kinds[i] = ns->user[i].kind;
+	for (i = 0; i < depth; i++)
+		if (ns->all_entry ||
+		    (i < PYBPF_MAX_DEPTH && (ns->entry[i / 64] >> (i % 64) & 1)))
+			flags[i] = NM_PY_ENTRY;
+	nm_merge(&in, out, max, &res);
+	free(flags);
+	return res.n;
+}
