@@ -46,10 +46,12 @@ pybpf: $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each object depends on what it includes: -MMD writes build/**/*.d, read below.
+# The compiler may write the .d after the object: `touch` keeps the object
+# the newer, or every make would rebuild it.
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/%.bpf.d vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -MMD -MP \
-		-Ivmlinux/$(ARCH) -Ibpf $(WARN) -Wno-unused-function -Wno-unused-parameter -c $< -o $@
+		-Ivmlinux/$(ARCH) -Ibpf $(WARN) -Wno-unused-function -Wno-unused-parameter -c $< -o $@ && touch $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -60,7 +62,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(BUILD)/user/%.o: user/%.c $(BUILD)/user/%.d | $(SKELS) $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -MMD -MP -D_GNU_SOURCE $(INCLUDES) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(WARN) -MMD -MP -D_GNU_SOURCE $(INCLUDES) -c $< -o $@ && touch $@
 
 $(BUILD)/libpybpf.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -69,7 +71,7 @@ $(BUILD)/libpybpf.a: $(LIB_OBJS)
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/tests/%.d $(BUILD)/libpybpf.a | $(SKELS) $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -MMD -MP -Wno-missing-field-initializers -D_GNU_SOURCE $(INCLUDES) -Itests/unit -o $@ $< $(BUILD)/libpybpf.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -MMD -MP -Wno-missing-field-initializers -D_GNU_SOURCE $(INCLUDES) -Itests/unit -o $@ $< $(BUILD)/libpybpf.a $(LDLIBS) && touch $@
 
 $(BUILD):
 	$(Q)mkdir -p $(BUILD)/user $(BUILD)/tests
