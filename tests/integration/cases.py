@@ -32,6 +32,14 @@ from cases_nativerec import (case_native_record, case_native_record_idle,
 from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
                          case_agent_service, case_agent_otlp, case_agent_sigterm)
 
+# Cases that judge names, lines, shapes and structure, never time or CPU
+# shares against a clock, and that only look at their own processes: run.py
+# runs them two at a time (the others alone, after them).
+SHARED = {"names", "options", "shapes", "threads", "recursion", "truncation", "churn",
+          "reload", "exitcode", "formats", "dump", "dump-json", "locals", "dump-consistency",
+          "native", "native-cthread", "native-record", "native-record-cthread", "cthread",
+          "subprocesses"}
+
 CASES = [
     ("names", case_names, "supported"),
     ("options", case_options, "supported"),

@@ -15,6 +15,7 @@ from harness import Fail
 from casekit import WORKLOAD_MAX, record, start
 import profiles as P
 from cases_native import EVAL_RE, SLEEP_KERNEL
+from cases_cthread import build_helper
 
 ZLIB_RE = re.compile(r"deflate|longest_match|fill_window|compress_block|zlib_compress|"
                      r"PyZlib_compress|libz\.so")
@@ -128,18 +129,7 @@ def case_native_record_cthread(ctx):
     samples show the C function loop() (cthread.so) over libc's thread
     start, with the Python callback's frames above it while it runs
     Python, and are counted with their native stack alone between calls."""
-    import importlib.util
-    import subprocess
-    from harness import WORKLOADS, Skip
-    spec = importlib.util.spec_from_file_location("cthread", str(WORKLOADS / "cthread.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    src, lib = ctx.dir / "cthread.c", ctx.dir / "cthread.so"
-    src.write_text(mod.C_SOURCE)
-    cc = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(lib), str(src), "-lpthread"],
-                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if cc.returncode:
-        raise Skip("cannot compile the C helper: %s" % cc.stdout.strip()[-200:])
+    lib = build_helper(ctx)
     target = start(ctx, "cthread.py", 30, ctx.dir / "truth.json", lib)
     out, res = record(ctx, target, 3, extra=("--native", "-v"), name="record-native-cthread")
     stacks = stacks_of(out)

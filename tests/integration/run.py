@@ -3,11 +3,13 @@
 """run.py - privileged integration tests of ./pybpf on real CPython processes.
 
 Usage (as root, from the repo root, with Debian's python3):
-    python3 tests/integration/run.py [-k PATTERN]... [-v] [--keep] [--list]
+    python3 tests/integration/run.py [-k PATTERN]... [-j N] [-v] [--keep] [--list]
 
 Finds the interpreters (pyenv 2.7 and 3.6-3.13, Debian's /usr/bin/python3.11,
-the test bed's), runs every case once per interpreter,
-sequentially, and prints PASS/FAIL/SKIP per case and one closing line
+the test bed's), runs every case once per interpreter, each in a child
+process: those that may share the machine (cases.SHARED: names, lines,
+shapes, never time or CPU shares against a clock) two at a time, then
+the others alone; and prints PASS/FAIL/SKIP per case and one closing line
 "N passed, N failed, N skipped".  Exit status 1 if anything failed, if no
 case ran, or if every case of an installed interpreter was skipped.
 A missing interpreter or missing root gives SKIP, never PASS.
@@ -19,6 +21,7 @@ PYBPF=/path/to/pybpf tests another binary than ./pybpf.
 import argparse
 import fnmatch
 import glob
+import json
 import os
 import re
 import shutil
@@ -163,10 +166,57 @@ class Ctx:
         self.notes.extend(lines)
 
 
+def run_case(name, fn, interp, workdir, supported):
+    """One case, in the calling process: (status, reason, evidence, notes)."""
+    ctx = Ctx(interp, workdir, supported)
+    status, reason, evidence = "PASS", "", []
+    try:
+        if os.geteuid() != 0:
+            raise Skip("needs root (eBPF)")
+        if interp is not None and interp.missing:
+            raise Skip(interp.missing)
+        fn(ctx)
+    except Skip as e:
+        status, reason = "SKIP", str(e)
+    except Fail as e:
+        status, reason, evidence = "FAIL", str(e), e.evidence
+    except Exception as e:  # a bug in the case or an unexpected output
+        status, reason = "FAIL", "unexpected %s: %s" % (type(e).__name__, e)
+        evidence = traceback.format_exc().rstrip().splitlines()[-6:]
+    finally:
+        harness.kill_all()
+    return status, reason, evidence, ctx.notes
+
+
+def fork_case(name, fn, interp, workdir, supported):
+    """Run a case in a child process (its processes, its kill_all); the
+    result comes back as workdir/../NAME.result.json.  Returns the pid."""
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        def stop(signum, frame):
+            harness.kill_all()
+            os._exit(130)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        res = run_case(name, fn, interp, workdir, supported)
+        with open(str(workdir) + ".result.json", "w") as f:
+            json.dump(res, f)
+        code = 0
+    finally:
+        os._exit(code)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("-k", action="append", default=[], metavar="PATTERN",
                     help="run cases whose name contains PATTERN (or matches it as a glob)")
+    ap.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+                    help="run up to N cases at once among those that can share the machine "
+                    "(cases.SHARED; default 2; the others always run alone)")
     ap.add_argument("-v", "--verbose", action="store_true", help="show commands and measurements")
     ap.add_argument("--keep", action="store_true", help="keep every case's scratch directory")
     ap.add_argument("--list", action="store_true", help="list case names and exit")
@@ -179,7 +229,19 @@ def main():
             print(name + ("  (%s)" % interp.missing if interp and interp.missing else ""))
         return 0
 
+    running = {}  # child pid -> (name, interp, workdir, t0)
+
     def interrupted(signum, frame):
+        for pid in running:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        for pid in list(running):
+            try:
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
         harness.kill_all()
         print("interrupted", file=sys.stderr)
         os._exit(130)
@@ -198,27 +260,9 @@ def main():
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     per_interp = {}
     t_start = time.monotonic()
-    for name, fn, interp in todo:
-        workdir = Path(root) / re.sub(r"[^\w.-]", "_", name)
-        workdir.mkdir()
-        ctx = Ctx(interp, workdir, supported)
-        t0 = time.monotonic()
-        status, reason, evidence = "PASS", "", []
-        try:
-            if os.geteuid() != 0:
-                raise Skip("needs root (eBPF)")
-            if interp is not None and interp.missing:
-                raise Skip(interp.missing)
-            fn(ctx)
-        except Skip as e:
-            status, reason = "SKIP", str(e)
-        except Fail as e:
-            status, reason, evidence = "FAIL", str(e), e.evidence
-        except Exception as e:  # a bug in the case or an unexpected output
-            status, reason = "FAIL", "unexpected %s: %s" % (type(e).__name__, e)
-            evidence = traceback.format_exc().rstrip().splitlines()[-6:]
-        finally:
-            harness.kill_all()
+
+    def report(name, interp, workdir, t0, res):
+        status, reason, evidence, notes = res
         counts[status] += 1
         if interp is not None:
             st = per_interp.setdefault(interp.label, {"PASS": 0, "FAIL": 0, "SKIP": 0,
@@ -231,11 +275,40 @@ def main():
         if status == "FAIL" and os.listdir(str(workdir)):
             print("    files: %s" % workdir)
         if args.verbose:
-            for n in ctx.notes:
+            for n in notes:
                 print("    | " + n)
         sys.stdout.flush()
         if status != "FAIL" and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+            shutil.rmtree(str(workdir), ignore_errors=True)
+
+    def reap_one():
+        pid, status = os.waitpid(-1, 0)
+        if pid not in running:
+            return
+        name, interp, workdir, t0 = running.pop(pid)
+        try:
+            with open(str(workdir) + ".result.json") as f:
+                res = json.load(f)
+            os.unlink(str(workdir) + ".result.json")
+        except (OSError, ValueError):
+            res = ("FAIL", "the case's process ended with status %#x and no result" % status,
+                   [], [])
+        report(name, interp, workdir, t0, res)
+
+    # The cases that may share the machine run first, up to --jobs at a
+    # time; then the others, alone.
+    shared = [c for c in todo if c[0].split("[")[0] in cases.SHARED]
+    alone = [c for c in todo if c[0].split("[")[0] not in cases.SHARED]
+    for group, width in ((shared, max(1, args.jobs)), (alone, 1)):
+        for name, fn, interp in group:
+            while len(running) >= width:
+                reap_one()
+            workdir = Path(root) / re.sub(r"[^\w.-]", "_", name)
+            workdir.mkdir()
+            pid = fork_case(name, fn, interp, workdir, supported)
+            running[pid] = (name, interp, workdir, time.monotonic())
+        while running:
+            reap_one()
     if not [f for f in os.listdir(root) if f != "pybpf"]:
         shutil.rmtree(root, ignore_errors=True)
     if args.verbose:
