@@ -43,7 +43,7 @@ def case_cthread(ctx):
     sampled = counters.get("samples in profiled processes", 0)
     no_tstate = counters.get("threads without a Python thread state", 0)
     ctx.note("%d samples in the process, %d without a thread state" % (sampled, no_tstate))
-    problems = P.check_hot_function(stacks, "work", "cthread.py", marks["work"], 100)
+    problems = P.check_hot_function(stacks, "work", "cthread.py", marks["work"], 50)
     if sampled and no_tstate > 0.02 * sampled:
         problems.append("%d of %d samples found no thread state: the C thread's calls "
                         "into Python were missed" % (no_tstate, sampled))
