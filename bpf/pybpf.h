@@ -59,6 +59,7 @@ struct py_offsets {
 	__s32 tstate_interp;
 	__s32 tstate_thread_id;      /* pthread_self() of the thread */
 	__s32 tstate_native_thread_id; /* kernel tid (3.11+) */
+	__s32 tstate_status;         /* _status bits (3.12+): PY_TSTATUS_* */
 	__s32 tstate_frame;          /* frame (<= 3.10), current_frame (3.13+) */
 	__s32 tstate_cframe;         /* cframe (3.11, 3.12) */
 	__s32 cframe_current_frame;  /* _PyCFrame.current_frame (3.11, 3.12) */
@@ -197,14 +198,20 @@ struct proc_info {
 	struct py_offsets off;
 };
 
-/* tid -> its PyThreadState, found by scanning the interpreter's list.
- * A cached entry is re-validated on every use (thread_id == fsbase). */
+/* tid -> its PyThreadState, found by scanning the interpreters' lists.
+ * A cached entry is re-validated on every use (python.bpf.h cached_ok). */
 struct thread_entry {
 	__u64 tstate;                /* 0: no thread state found at scan_ns */
 	__u64 scan_ns;
-	__u64 list_head;             /* the thread list's head when scanned */
+	__u64 lists_sig;             /* the thread lists' heads when scanned (lists_sig) */
 	char comm[16];               /* kernel thread name at first sight */
+	__u32 multi;                 /* the thread had several thread states */
+	__u32 pad;
 };
+
+/* PyThreadState._status bits (3.12+; the same places through 3.15) */
+#define PY_TSTATUS_UNBOUND (1u << 2) /* deleted: thread_id is stale */
+#define PY_TSTATUS_ACTIVE  (1u << 4) /* the thread's state in use */
 
 /* tid -> the stack a thread had when it last blocked (--idle) */
 struct offcpu_entry {

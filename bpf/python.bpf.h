@@ -148,113 +148,6 @@ static __always_inline __u64 read_u64(__u64 addr)
 
 /* ---- thread state lookup ------------------------------------------- */
 
-struct scan_ctx {
-	struct proc_info *proc;
-	__u64 fsbase;
-	__u64 tstate;        /* cursor */
-	__u64 found;
-	int failed;          /* a thread state could not be read */
-};
-
-static long scan_step(__u32 i, struct scan_ctx *c)
-{
-	__u64 tid;
-
-	if (!c->tstate)
-		return 1;
-	if (bpf_probe_read_user(&tid, sizeof(tid),
-				(void *)(c->tstate + c->proc->off.tstate_thread_id))) {
-		c->failed = 1;
-		return 1;
-	}
-	if (tid == c->fsbase) {
-		c->found = c->tstate;
-		return 1;
-	}
-	c->tstate = read_u64(c->tstate + c->proc->off.tstate_next);
-	return 0;
-}
-
-/* The first interpreter's thread list head: a negative answer for a
- * thread stays valid only while it is unchanged.  0 if not readable. */
-static __always_inline __u64 thread_list_head(struct proc_info *proc)
-{
-	__u64 interp = read_u64(proc->runtime_addr + proc->off.runtime_interp_head);
-
-	return interp ? read_u64(interp + proc->off.interp_tstate_head) : 0;
-}
-
-/* Walk every interpreter's thread list for the state whose thread_id is
- * this thread's pthread_self(), which x86_64 keeps in fsbase.  Never
- * the GIL holder's state: that would give C-busy threads wrong stacks.
- * *failed: the lists could not be read, so "not found" proves nothing. */
-static __always_inline __u64 scan_threads(struct proc_info *proc, __u64 fsbase, int *failed)
-{
-	struct scan_ctx c = { .proc = proc, .fsbase = fsbase };
-	const struct py_offsets *o = &proc->off;
-	__u64 interp = 0;
-	int i;
-
-	*failed = 1;
-	if (bpf_probe_read_user(&interp, sizeof(interp),
-				(void *)(proc->runtime_addr + o->runtime_interp_head))) {
-		stat_inc(STAT_ERR_RUNTIME);
-		return 0;
-	}
-	if (!interp) {
-		/* just started: the interpreter does not exist yet */
-		stat_inc(STAT_NOT_READY);
-		return 0;
-	}
-	for (i = 0; i < PYBPF_MAX_INTERPS && interp; i++) {
-		c.tstate = read_u64(interp + o->interp_tstate_head);
-		bpf_loop(PYBPF_MAX_THREADS, scan_step, &c, 0);
-		if (c.found) {
-			*failed = 0;
-			return c.found;
-		}
-		if (c.failed) {
-			stat_inc(STAT_ERR_TSTATE);
-			return 0;
-		}
-		if (c.tstate)
-			stat_inc(STAT_THREAD_SCAN);
-		interp = read_u64(interp + o->interp_next);
-	}
-	*failed = 0;
-	return 0;
-}
-
-/* tid -> its PyThreadState: the cached one if it still belongs to this
- * thread; a cached "none" while the thread list is unchanged and young;
- * else a scan.  A scan that failed to read is not cached. */
-static __always_inline __u64 find_tstate(struct proc_info *proc, __u32 tid)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 fsbase = task->thread.fsbase;
-	struct thread_entry *te, fresh = {};
-	__u64 now = bpf_ktime_get_ns();
-	int failed;
-
-	te = bpf_map_lookup_elem(&threads, &tid);
-	if (te) {
-		if (te->tstate &&
-		    read_u64(te->tstate + proc->off.tstate_thread_id) == fsbase)
-			return te->tstate;
-		if (!te->tstate && now - te->scan_ns < NEG_CACHE_NS &&
-		    thread_list_head(proc) == te->list_head)
-			return 0;
-	}
-	fresh.list_head = thread_list_head(proc);
-	fresh.tstate = scan_threads(proc, fsbase, &failed);
-	if (failed)
-		return 0;
-	fresh.scan_ns = now;
-	bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
-	bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
-	return fresh.tstate;
-}
-
 /* The thread's innermost frame into *frame (0: none).  -1 if the thread
  * state could not be read. */
 static __always_inline int first_frame(struct proc_info *proc, __u64 tstate, __u64 *frame)
@@ -275,14 +168,179 @@ static __always_inline int first_frame(struct proc_info *proc, __u64 tstate, __u
 	       -1 : 0;
 }
 
-/* Where the thread state's fields the walk needs (thread_id, and the
- * frame or cframe pointer) sit: one span, read at once. */
+/* A thread owns one thread state per interpreter it entered
+ * (subinterpreters), all with its thread_id.  From 3.12 their _status
+ * tells them apart: the one in use is active (so is none while the
+ * thread has released the GIL), a deleted one is unbound (it keeps its
+ * thread_id). */
+struct scan_ctx {
+	struct proc_info *proc;
+	__u64 fsbase;
+	__u64 tstate;        /* cursor */
+	__u64 found;         /* the active match (any match if _status is unknown) */
+	__u64 first;         /* the first inactive match, */
+	__u64 with_frame;    /* and the first one with a frame */
+	__u32 matches;       /* this thread's live thread states */
+	int failed;          /* a thread state could not be read */
+};
+
+static long scan_step(__u32 i, struct scan_ctx *c)
+{
+	const struct py_offsets *o = &c->proc->off;
+	__u64 tid, frame;
+	__u32 status = 0;
+
+	if (!c->tstate)
+		return 1;
+	if (bpf_probe_read_user(&tid, sizeof(tid), (void *)(c->tstate + o->tstate_thread_id)) ||
+	    (o->tstate_status >= 0 && tid == c->fsbase &&
+	     bpf_probe_read_user(&status, sizeof(status),
+				 (void *)(c->tstate + o->tstate_status)))) {
+		c->failed = 1;
+		return 1;
+	}
+	if (tid == c->fsbase && !(status & PY_TSTATUS_UNBOUND)) {
+		c->matches++;
+		if (o->tstate_status < 0) {
+			c->found = c->tstate;
+			return 1;
+		}
+		/* on to the end: how many states the thread has counts too */
+		if ((status & PY_TSTATUS_ACTIVE) && !c->found)
+			c->found = c->tstate;
+		if (!c->first)
+			c->first = c->tstate;
+		if (!c->with_frame && first_frame(c->proc, c->tstate, &frame) == 0 && frame)
+			c->with_frame = c->tstate;
+	}
+	c->tstate = read_u64(c->tstate + o->tstate_next);
+	return 0;
+}
+
+/* Every interpreter's thread list head, mixed into one value: a new
+ * thread state is pushed at the head of its list, so this changes when a
+ * thread gains one, or an interpreter comes or goes.  0 if unreadable. */
+static __always_inline __u64 lists_sig(struct proc_info *proc)
+{
+	const struct py_offsets *o = &proc->off;
+	__u64 interp = read_u64(proc->runtime_addr + o->runtime_interp_head), sig = 1;
+	int i;
+
+	if (!interp)
+		return 0;
+	for (i = 0; i < PYBPF_MAX_INTERPS && interp; i++) {
+		sig = (sig ^ interp ^ (read_u64(interp + o->interp_tstate_head) << 1)) *
+		      0x9e3779b97f4a7c15ull;
+		interp = read_u64(interp + o->interp_next);
+	}
+	return sig;
+}
+
+/* Walk every interpreter's thread list for this thread's state: the
+ * thread_id is its pthread_self(), which x86_64 keeps in fsbase.  Never
+ * the GIL holder's state: that would give C-busy threads wrong stacks.
+ * Of several, the active one, else the first (newest interpreter first)
+ * with a frame, else the first.  *matches: how many it has.
+ * *failed: the lists could not be read, so "not found" proves nothing. */
+static __always_inline __u64 scan_threads(struct proc_info *proc, __u64 fsbase, int *failed,
+					  __u32 *matches)
+{
+	struct scan_ctx c = { .proc = proc, .fsbase = fsbase };
+	const struct py_offsets *o = &proc->off;
+	__u64 interp = 0;
+	int i;
+
+	*failed = 1;
+	*matches = 0;
+	if (bpf_probe_read_user(&interp, sizeof(interp),
+				(void *)(proc->runtime_addr + o->runtime_interp_head))) {
+		stat_inc(STAT_ERR_RUNTIME);
+		return 0;
+	}
+	if (!interp) {
+		/* just started: the interpreter does not exist yet */
+		stat_inc(STAT_NOT_READY);
+		return 0;
+	}
+	for (i = 0; i < PYBPF_MAX_INTERPS && interp && !(c.found && o->tstate_status < 0); i++) {
+		c.tstate = read_u64(interp + o->interp_tstate_head);
+		bpf_loop(PYBPF_MAX_THREADS, scan_step, &c, 0);
+		if (c.failed) {
+			stat_inc(STAT_ERR_TSTATE);
+			return 0;
+		}
+		if (c.tstate && !(c.found && o->tstate_status < 0))
+			stat_inc(STAT_THREAD_SCAN);
+		interp = read_u64(interp + o->interp_next);
+	}
+	*failed = 0;
+	*matches = c.matches;
+	return c.found ?: c.with_frame ?: c.first;
+}
+
+/* A cached thread state whose thread_id is still this thread's: from
+ * 3.12 it must not be unbound, and be active, or else be the thread's only
+ * state with every thread list as at the scan (a state entered since
+ * would be new at a head).  Before 3.12 the thread_id is all there is. */
+static __always_inline int cached_ok(struct proc_info *proc, const struct thread_entry *te,
+				     __u32 status)
+{
+	if (proc->off.tstate_status < 0 || (status & PY_TSTATUS_ACTIVE))
+		return !(status & PY_TSTATUS_UNBOUND);
+	if (status & PY_TSTATUS_UNBOUND)
+		return 0;
+	return !te->multi && lists_sig(proc) == te->lists_sig;
+}
+
+/* tid -> its PyThreadState: the cached one if it is still the thread's
+ * (cached_ok); a cached "none" while every thread list is unchanged and
+ * the answer young; else a scan.  A scan that failed to read is not
+ * cached. */
+static __always_inline __u64 find_tstate(struct proc_info *proc, __u32 tid)
+{
+	const struct py_offsets *o = &proc->off;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 fsbase = task->thread.fsbase;
+	struct thread_entry *te, fresh = {};
+	__u64 now = bpf_ktime_get_ns();
+	__u32 status = 0;
+	int failed;
+
+	te = bpf_map_lookup_elem(&threads, &tid);
+	if (te) {
+		if (te->tstate && read_u64(te->tstate + o->tstate_thread_id) == fsbase &&
+		    (o->tstate_status < 0 ||
+		     !bpf_probe_read_user(&status, sizeof(status),
+					  (void *)(te->tstate + o->tstate_status))) &&
+		    cached_ok(proc, te, status))
+			return te->tstate;
+		if (!te->tstate && now - te->scan_ns < NEG_CACHE_NS &&
+		    lists_sig(proc) == te->lists_sig)
+			return 0;
+	}
+	fresh.lists_sig = lists_sig(proc);
+	fresh.tstate = scan_threads(proc, fsbase, &failed, &fresh.multi);
+	fresh.multi = fresh.multi > 1;
+	if (failed)
+		return 0;
+	fresh.scan_ns = now;
+	bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+	bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
+	return fresh.tstate;
+}
+
+/* Where the thread state's fields a walk needs (thread_id, _status, and
+ * the frame or cframe pointer) sit: one span, read at once. */
 static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
 {
 	__s32 a = o->tstate_thread_id;
 	__s32 b = o->tstate_cframe >= 0 ? o->tstate_cframe : o->tstate_frame;
 	__s32 lo = a < b ? a : b, hi = (a > b ? a : b) + 8;
 
+	if (o->tstate_status >= 0 && o->tstate_status < lo)
+		lo = o->tstate_status;
+	if (o->tstate_status + 4 > hi)
+		hi = o->tstate_status + 4;
 	*len = lo >= 0 && hi - lo <= TS_READ ? (__u32)(hi - lo) : 0;
 	return (__u32)lo;
 }
@@ -295,8 +353,7 @@ static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info 
 	const struct py_offsets *o = &proc->off;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_entry *te = bpf_map_lookup_elem(&threads, &tid);
-	__u32 len, lo = tstate_span(o, &len);
-	__u64 tstate;
+	__u32 len, lo = tstate_span(o, &len), status = 0;
 
 	w->ts_read = 0;
 	if (te && te->tstate && len) {
@@ -306,12 +363,16 @@ static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info 
 		if (!bpf_probe_read_user(w->s->ts_buf, len, (void *)(te->tstate + lo)) &&
 		    buf_u64(w->s->ts_buf, o->tstate_thread_id - (__s32)lo, TS_MASK) ==
 		    task->thread.fsbase) {
-			w->ts_read = 1;
-			return te->tstate;
+			if (o->tstate_status >= 0)
+				status = (__u32)buf_u64(w->s->ts_buf, o->tstate_status - (__s32)lo,
+							TS_MASK);
+			if (cached_ok(proc, te, status)) {
+				w->ts_read = 1;
+				return te->tstate;
+			}
 		}
 	}
-	tstate = find_tstate(proc, tid);
-	return tstate;
+	return find_tstate(proc, tid);
 }
 
 /* first_frame, from the thread state copy find_tstate_w made if any. */

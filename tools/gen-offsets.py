@@ -186,6 +186,10 @@ FIELDS = [
                                  ((3, 11), off(TS, "native_thread_id"))]),
     # 3.11 moved the current frame behind tstate->cframe (3.10's CFrame only
     # holds use_tracing); 3.13 removed _PyCFrame and added current_frame.
+    # 3.12 added _status, whose low bits (initialized, bound, unbound,
+    # bound_gilstate, active) have kept their places since.
+    ("tstate_status", [((2, 7), NONE),
+                       ((3, 12), off(TS, "_status"))]),
     ("tstate_frame", [((2, 7), off(TS, "frame")),
                       ((3, 11), NONE),
                       ((3, 13), off(TS, "current_frame"))]),

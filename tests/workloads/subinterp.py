@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""subinterp.py - a thread that takes turns between a subinterpreter and
+its own (main) interpreter (3.12+).
+
+Usage: subinterp.py [SECONDS]   (default 30)
+
+Thread "hopper" creates a subinterpreter and then loops: run_string() runs
+subwork.sub_spin (0.2 s busy) and subwork.sub_nap (0.2 s asleep) in the
+subinterpreter, on a second thread state of the same OS thread; then
+main_spin spins 0.2 s back in the main interpreter.  A profiler that keeps
+using the thread's first thread state shows the run_string line instead
+of sub_spin/sub_nap.  The main thread sleeps in join().
+"""
+import os
+import sys
+import threading
+import time
+
+try:
+    import _interpreters as subinterpreters   # 3.13+
+except ImportError:
+    import _xxsubinterpreters as subinterpreters  # 3.12
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CODE = "import sys; sys.path.insert(0, %r); import subwork; subwork.sub_spin(0.2); " \
+       "subwork.sub_nap(0.2)" % HERE
+
+
+def main_spin(seconds):
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:  # @main-spin
+        n += 1  # @main-spin
+    return n
+
+
+def hopper(limit, started):
+    iid = subinterpreters.create()
+    try:
+        end = time.monotonic() + limit
+        started.set()
+        while time.monotonic() < end:
+            subinterpreters.run_string(iid, CODE)  # @run-sub
+            main_spin(0.2)  # @call-main
+    finally:
+        subinterpreters.destroy(iid)
+
+
+def main():
+    limit = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
+    started = threading.Event()
+    t = threading.Thread(target=hopper, args=(limit, started), name="hopper")
+    t.start()
+    started.wait()
+    print("thread hopper %d" % t.native_id)
+    print("ready")
+    sys.stdout.flush()
+    t.join()
+
+
+if __name__ == "__main__":
+    main()
