@@ -10,7 +10,6 @@ CC       ?= cc
 PYTHON   ?= python3
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
-INCLUDES := -I$(BUILD) -Ibpf -Iuser
 LDLIBS   := -lbpf -lelf -lz -lcurl
 
 ifeq ($(V),1)
@@ -24,9 +23,12 @@ endif
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-USER_SRCS  := $(wildcard user/*.c)
+# user/ has one folder per stage of the data (README: "Source map").
+USER_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard user/*/*.c))))
+USER_SRCS  := $(wildcard user/*/*.c)
 USER_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
-LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+LIB_OBJS   := $(filter-out $(BUILD)/user/commands/main.o,$(USER_OBJS))
+INCLUDES   := -I$(BUILD) -Ibpf $(addprefix -I,$(USER_DIRS))
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev bpftool make gcc pkg-config python3 tmux \
@@ -124,7 +126,7 @@ bench: pybpf
 vmlinux:
 	tools/gen-vmlinux.sh $(ARCH)
 offsets:
-	$(PYTHON) tools/gen-offsets.py > user/offsets_table.c
+	$(PYTHON) tools/gen-offsets.py > user/process/offsets_table.c
 
 clean:
 	rm -rf $(BUILD) pybpf

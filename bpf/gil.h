@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* gil.h - the ABI of the GIL tracer (bpf/gil.bpf.c, user/gil*.c): per-thread
+/* gil.h - the ABI of the GIL tracer (bpf/gil.bpf.c, user/gil/gil*.c): per-thread
  * GIL statistics, long wait/hold events, and the tracer's own counters.
  *
  * Plain data with fixed-width fields, like bpf/pybpf.h, on which it builds

@@ -3,7 +3,7 @@
  * tables of bpf/unwind.h, with frame pointers where a file has no table.
  *
  * Not called by the sampler yet (issue 11).  Where a pc lives comes from
- * native_maps (bpf/unwind.h, filled by user/nativemaps.c):
+ * native_maps (bpf/unwind.h, filled by user/native/nativemaps.c):
  *
  *   native_resolve(s, pc, &file_id, &off)
  *
@@ -20,7 +20,7 @@
  * Every early end and every degraded frame bumps a native_stats counter.
  * How a row is read (CFA, rbp, return address, frame-pointer fallback,
  * stop conditions) is bpf/unwind_step.h, shared with the userspace
- * unwinder of `dump --native` (user/nativeunwind.c).
+ * unwinder of `dump --native` (user/native/nativeunwind.c).
  */
 #ifndef PYBPF_NATIVE_BPF_H
 #define PYBPF_NATIVE_BPF_H

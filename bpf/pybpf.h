@@ -45,7 +45,7 @@ enum pybpf_lasti_kind {
 };
 
 /* Struct offsets of one CPython minor version, generated from DWARF by
- * tools/gen-offsets.py into user/offsets_table.c.  -1 means "this version
+ * tools/gen-offsets.py into user/process/offsets_table.c.  -1 means "this version
  * has no such field". */
 struct py_offsets {
 	/* _PyRuntimeState (3.7+); 2.7 and 3.6 have none: their runtime address
@@ -105,7 +105,7 @@ struct py_offsets {
 	__s32 interp_gil;            /* interp->ceval.gil pointer (3.12+) */
 	__s32 gil_locked;            /* int; -1: the holder pointer alone says */
 	__s32 gil_last_holder;
-	/* ---- `dump --locals` (user/pyobj.c); the BPF side ignores these ---- */
+	/* ---- `dump --locals` (user/live/pyobj.c); the BPF side ignores these ---- */
 	/* fast locals: args, locals, cells, free vars, in this order */
 	__s32 frame_localsplus;      /* f_localsplus (<= 3.10), localsplus (3.11+) */
 	__s32 code_argcount;         /* int; includes positional-only (3.8+) */
@@ -167,7 +167,7 @@ struct py_offsets {
 	__s32 set_table;
 	__s32 setentry_size;
 	__s32 setentry_key;
-	/* ---- thread names (user/pythreads.c): Thread._name, threading._active ---- */
+	/* ---- thread names (user/live/pythreads.c): Thread._name, threading._active ---- */
 	__s32 type_flags;            /* PyTypeObject.tp_flags (unsigned long) */
 	__s32 type_basicsize;        /* tp_basicsize: 3.13 inline values start there */
 	__s32 type_dictoffset;       /* tp_dictoffset: > 0, the instance dict pointer */

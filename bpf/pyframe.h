@@ -2,7 +2,7 @@
 /* pyframe.h - how to read CPython frames, code objects and strings out
  * of raw byte copies, given a struct py_offsets.  Pure functions over
  * buffers, compiled by both sides: the BPF walker (bpf/python.bpf.h) and
- * the userspace one (user/pywalk.c) share this single description.
+ * the userspace one (user/live/pywalk.c) share this single description.
  *
  * Buffers are at least (mask + 1 + 8) bytes: offsets are masked so the
  * verifier can bound every load. */

@@ -115,7 +115,7 @@ struct walk_ctx {
 };
 
 /* --native: how the walk tells which Python frame begins an activation of
- * the eval loop (user/nativemerge.h); up to 3.10 each frame is one. */
+ * the eval loop (user/native/nativemerge.h); up to 3.10 each frame is one. */
 enum walk_entries {
 	WALK_ENTRIES_NONE = 0,   /* not asked (Python only), or <= 3.10 */
 	WALK_ENTRIES_IS_ENTRY,   /* 3.11: _PyInterpreterFrame.is_entry, the bool right

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* unwind.h - the compact native unwind table (x86_64) shared by
- * user/ehframe.c, which derives it from an ELF's .eh_frame/.debug_frame,
+ * user/native/ehframe.c, which derives it from an ELF's .eh_frame/.debug_frame,
  * and bpf/native.bpf.h, which unwinds with it in the kernel.
  *
  * One table per ELF file, keyed by a 64-bit file id derived from the
@@ -121,7 +121,7 @@ enum native_stat {
  * a process is cut into aligned power-of-two blocks, one trie entry each,
  * keyed by (pid, block); a lookup of (pid, pc) with the full prefix finds
  * the one block holding pc in a single helper call, whatever the number
- * of mappings (user/nativemaps.c keeps it up to date; measured in
+ * of mappings (user/native/nativemaps.c keeps it up to date; measured in
  * tests/unit/test_native_bpf.c).  The key's data is big-endian: the trie
  * matches bytes from the first, so pid then the address's high bits. */
 struct native_map_key {

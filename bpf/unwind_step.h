@@ -5,7 +5,7 @@
  * single description of how a row is read, compiled by both sides, as
  * bpf/pyframe.h is for Python frames: the BPF unwinder (bpf/native.bpf.h,
  * rows in maps, reads with bpf_probe_read_user) and the userspace one
- * (user/nativeunwind.c, rows from user/ehframe.c, reads with
+ * (user/native/nativeunwind.c, rows from user/native/ehframe.c, reads with
  * process_vm_readv).
  *
  * The includer defines, before including this file:

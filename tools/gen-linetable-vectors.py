@@ -13,7 +13,7 @@ line of each instruction comes from the interpreter itself: co_lines() on 3.10+,
 dis.findlinestarts() propagated forward on older versions.  Both are
 cross-checked against the C function PyCode_Addr2Line (via ctypes), the one
 tracebacks use; disagreements are reported on stderr and in the file header.
-tests/unit/test_linetable.c replays the vectors against user/linetable.c.
+tests/unit/test_linetable.c replays the vectors against user/profile/linetable.c.
 """
 from __future__ import print_function
 

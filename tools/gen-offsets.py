@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """gen-offsets.py - derive struct py_offsets for each CPython minor version
-from the DWARF of a pyenv build (via gdb) and print user/offsets_table.c.
+from the DWARF of a pyenv build (via gdb) and print user/process/offsets_table.c.
 
-Usage: python3 tools/gen-offsets.py > user/offsets_table.c   (make offsets)
+Usage: python3 tools/gen-offsets.py > user/process/offsets_table.c   (make offsets)
 
 Every offset comes from gdb, nested members included; nothing is typed by
 hand except the enum pybpf_lasti_kind choice, which is a property of the
@@ -413,7 +413,7 @@ FIELDS = [
     ("setentry_size", [((2, 7), size("setentry"))]),
     ("setentry_key", [((2, 7), off("setentry", "key"))]),
 
-    # ---- thread names (user/pythreads.c, user/pyobj_attr.c): an instance
+    # ---- thread names (user/live/pythreads.c, user/live/pyobj_attr.c): an instance
     # attribute (Thread._name) and a module global (threading._active) ----
     ("type_flags", [((2, 7), off("PyTypeObject", "tp_flags"))]),
     ("type_basicsize", [((2, 7), off("PyTypeObject", "tp_basicsize"))]),

@@ -6,7 +6,7 @@
  * not use an LPM trie; the sampler's perf_event programs may), so
  * native_walk() unwinds the test's real stack with real tables, and
  * native_resolve() looks pcs up in the native_maps trie that
- * user/nativemaps.c fills from the test's own /proc/self/maps.
+ * user/native/nativemaps.c fills from the test's own /proc/self/maps.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

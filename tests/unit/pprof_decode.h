@@ -6,7 +6,7 @@
  *
  * Deliberately strict, being the other side of our own writer: an
  * unexpected wire type, field or overflow of the fixed limits sets bad.
- * Independent of user/protobuf.c, so a shared misunderstanding of the
+ * Independent of user/output/protobuf.c, so a shared misunderstanding of the
  * wire format cannot hide (and go tool pprof checks it once more).
  */
 #ifndef PYBPF_PPROF_DECODE_H

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* test_ehframe.c - native unwind tables (user/ehframe.c) against real
+/* test_ehframe.c - native unwind tables (user/native/ehframe.c) against real
  * binaries of this machine: FDE counts and every CFA row readelf decodes
  * (`readelf -wF`, when installed), known functions' first rows, a
  * .debug_frame-only and a table-less library compiled here (when cc is

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* test_linetable.c - replays the line-table vectors that real interpreters
  * wrote (tests/unit/data/linetable-X.Y.txt, see tools/gen-linetable-vectors.py)
- * against user/linetable.c, plus hand-made tables for the corner cases.
+ * against user/profile/linetable.c, plus hand-made tables for the corner cases.
  *
  * Run from the repository root.  Each vector counts as one check for the
  * whole table and one for its truncated prefixes, so the summary stays short;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* test_native_bpf.c - the in-kernel native unwinder (bpf/native.bpf.h) on
- * this test's own stack: user/nativemaps.c reads the test's own mappings
- * into the native_maps trie and user/unwindtables.c writes the unwind
- * tables of every file mapped (user/ehframe.c) into the maps of
+ * this test's own stack: user/native/nativemaps.c reads the test's own mappings
+ * into the native_maps trie and user/native/unwindtables.c writes the unwind
+ * tables of every file mapped (user/native/ehframe.c) into the maps of
  * tests/unit/native_check.bpf.c; BPF_PROG_TEST_RUN runs its raw
  * tracepoint programs in this task: native_resolve() must place every executable
  * mapping's pcs (files, the vdso, anonymous code, a library dlopen'ed

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* test_nativemaps.c - a process's executable mappings for the native
- * unwinder (user/nativemaps.c), without BPF: /proc/PID/maps lines, the
+ * unwinder (user/native/nativemaps.c), without BPF: /proc/PID/maps lines, the
  * cutting of a range into trie blocks (exact cover, aligned, few), this
  * process's own mappings found by address with the right file offset, and
  * a change (new executable memory) seen at the next update.  The BPF side

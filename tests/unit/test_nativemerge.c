@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* test_nativemerge.c - the native/Python stack merge (user/nativemerge.c)
+/* test_nativemerge.c - the native/Python stack merge (user/native/nativemerge.c)
  * on hand-made stacks: C calling Python calling C in order, the versions'
  * activation rules, and every kind of mismatch shown with a marker rather
  * than a Python frame under the wrong C caller. */

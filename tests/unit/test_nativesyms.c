@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* test_nativesyms.c - native symbolization (user/nativesyms.c) against
+/* test_nativesyms.c - native symbolization (user/native/nativesyms.c) against
  * real files: a pyenv libpython (.symtab), Debian's stripped
  * /usr/bin/python3.11 (.dynsym), this process's libc (its debug file by
  * build id when libc6-dbg is installed), this test binary; unknown

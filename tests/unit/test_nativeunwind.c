@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* test_nativeunwind.c - the userspace native unwinder (user/nativeunwind.c,
+/* test_nativeunwind.c - the userspace native unwinder (user/native/nativeunwind.c,
  * the step of bpf/unwind_step.h shared with the BPF one) on this test's
  * own stack, read through process_vm_readv like a target's: from inside a
  * chain of C functions without frame pointers, every return address must

@@ -94,7 +94,7 @@ static void test_known_offsets(void)
 	}
 }
 
-/* Fields of `dump --locals` (user/pyobj*.c). */
+/* Fields of `dump --locals` (user/live/pyobj*.c). */
 static void test_object_offsets(void)
 {
 	const struct py_offsets *o;
@@ -191,7 +191,7 @@ static void test_object_offsets(void)
 	}
 }
 
-/* Fields of thread names (user/pythreads.c, user/pyobj_attr.c): where an
+/* Fields of thread names (user/live/pythreads.c, user/live/pyobj_attr.c): where an
  * instance keeps its attributes, per version. */
 static void test_attr_offsets(void)
 {

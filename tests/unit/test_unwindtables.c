@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* test_unwindtables.c - placing unwind tables in the BPF row array
- * (user/unwindtables.c): one copy per file however many mappings use it,
+ * (user/native/unwindtables.c): one copy per file however many mappings use it,
  * room reused only after a quiesce, a full array counted (and retried once
  * room comes back), files without an unwind section counted; with root,
  * the rows really land in BPF maps and leave them.  Files that are not on

@@ -47,7 +47,7 @@ int pyobj_frame_locals_head(const struct pyproc *p, uint64_t frame_addr, uint64_
 			    void (*fn)(void *ctx, const char *name, const char *repr, int is_arg),
 			    void *ctx, uint8_t *head, size_t head_len);
 
-/* Following references by name (user/pythreads.c).  Each returns 0, or
+/* Following references by name (user/live/pythreads.c).  Each returns 0, or
  * -ENOENT when the name is not there, -EINVAL when the object is not of
  * the kind asked for, -EIO when memory could not be read. */
 /* The value of a str key of a dict (exact dict type). */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* dumpnative.h - `dump --native`: each stopped thread's native stack
- * (user/nativeunwind.c from its registers), symbolized
- * (user/nativesyms.c), merged with the Python frames dump walked
- * (user/nativemerge.c), and the thread's kernel stack as /proc showed it
- * just before the stop.  Rendering stays with user/dump.c. */
+ * (user/native/nativeunwind.c from its registers), symbolized
+ * (user/native/nativesyms.c), merged with the Python frames dump walked
+ * (user/native/nativemerge.c), and the thread's kernel stack as /proc showed it
+ * just before the stop.  Rendering stays with user/commands/dump.c. */
 #ifndef PYBPF_DUMPNATIVE_H
 #define PYBPF_DUMPNATIVE_H
 

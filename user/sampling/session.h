@@ -78,6 +78,10 @@ void session_stats(struct session *s, uint64_t out[SAMPLER_NSTATS]);
  * nothing without --native. */
 void session_native_report(struct session *s, FILE *f);
 double session_elapsed(const struct session *s);
+/* A process to profile (from targets.c): into the sampler, its probes
+ * (--gil-wait), the aggregate's process labels, its blocked threads
+ * (--idle).  0 or -errno. */
+int session_add_proc(struct session *s, const struct pyproc *p);
 void session_close(struct session *s);
 
 uint64_t now_ns(void);

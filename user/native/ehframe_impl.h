@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* ehframe_impl.h - what the parts of the unwind-table builder share:
  * reading DWARF CFI data (ehframe.c), running CFA programs
- * (ehframe_cfa.c).  Not for use outside user/ehframe*.c. */
+ * (ehframe_cfa.c).  Not for use outside user/native/ehframe*.c. */
 #ifndef PYBPF_EHFRAME_IMPL_H
 #define PYBPF_EHFRAME_IMPL_H
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* nativesample.h - the userspace half of `record --native`/`top --native`
  * below the skeleton (sampler.c hands it the maps' fds): the processes'
- * mappings (user/nativemaps.c) and the unwind tables (user/unwindtables.c)
+ * mappings (user/native/nativemaps.c) and the unwind tables (user/native/unwindtables.c)
  * the BPF unwinder reads, and the native_stacks map (bpf/pybpf.h struct
  * native_stack) read back once per native hash, cached like the Python
  * stacks, and deleted from BPF. */

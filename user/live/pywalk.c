@@ -76,8 +76,17 @@ int pywalk_threads(const struct pyproc *p, struct pythread *out, size_t max, siz
 		holder = gil_holder(p, interp);
 		ts = rd64(p->pid, interp + o->interp_tstate_head);
 		while (ts && *n < max) {
-			struct pythread *t = &out[(*n)++];
+			struct pythread *t = &out[*n];
+			uint32_t status = 0;
 
+			/* 3.12+: a deleted state keeps its thread_id: leave it out */
+			if (o->tstate_status >= 0 &&
+			    (proc_read(p->pid, ts + o->tstate_status, &status, sizeof(status)) ||
+			     (status & PY_TSTATUS_UNBOUND))) {
+				ts = rd64(p->pid, ts + o->tstate_next);
+				continue;
+			}
+			(*n)++;
 			t->tstate = ts;
 			t->thread_id = rd64(p->pid, ts + o->tstate_thread_id);
 			t->tid = thread_tid(p, ts, t->thread_id);

@@ -2,7 +2,7 @@
 /* nativemaps.h - the executable mappings of profiled processes, for the
  * native unwinder: read from /proc/PID/maps (files opened through
  * /proc/PID/map_files, else /proc/PID/root, so other mount namespaces
- * work), each tied to its file's unwind table (user/unwindtables.c) and
+ * work), each tied to its file's unwind table (user/native/unwindtables.c) and
  * pushed into the BPF trie native_maps (bpf/unwind.h) that
  * native_resolve() searches; refreshed when the maps change (dlopen,
  * munmap, JIT code).  The vdso gets a table built from the process's own

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* session.c - the lifecycle record and top share: checks, target,
- * sampler, periodic drains, end conditions. */
-#include <dirent.h>
+/* session.c - the lifecycle record and top share: checks, the sampler,
+ * the processes it is given (targets.c decides which), periodic drains,
+ * end conditions. */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "launch.h"
@@ -16,9 +14,9 @@
 #include "gilprobe.h"
 #include "idleseed.h"
 #include "pythreads.h"
-#include "pywalk.h"
 #include "session.h"
 #include "target.h"
+#include "targets.h"
 
 volatile sig_atomic_t session_interrupted;
 volatile sig_atomic_t session_dump_requested;
@@ -39,22 +37,10 @@ static void on_signal(int sig)
 		session_interrupted = sig; /* the exit status says which: 128+sig */
 }
 
-static struct pyproc *find_proc(struct session *s, pid_t pid)
-{
-	size_t i;
-
-	if (pid == s->proc.pid)
-		return &s->proc;
-	for (i = 0; i < s->nkids; i++)
-		if (s->kids[i]->pid == pid)
-			return s->kids[i];
-	return NULL;
-}
-
 static void on_code(void *ctx, const struct code_event *ev)
 {
 	struct session *s = ctx;
-	struct pyproc *p = find_proc(s, (pid_t)ev->pid);
+	struct pyproc *p = targets_find(s, (pid_t)ev->pid);
 
 	if (p && p->major)
 		symbols_add(&s->syms, ev, &p->off, (p->major << 8) | p->minor);
@@ -64,7 +50,7 @@ static void on_code(void *ctx, const struct code_event *ev)
  * interpreter has one, else the kernel's (live, or as the sampler saw it). */
 static const char *thread_name(struct session *s, uint32_t pid, uint32_t tid)
 {
-	struct pyproc *p = find_proc(s, (pid_t)pid);
+	struct pyproc *p = targets_find(s, (pid_t)pid);
 	struct pythread t = { .tid = (int32_t)tid };
 	struct thread_entry te;
 	char name[32] = "";
@@ -114,7 +100,7 @@ static void on_timeline(void *ctx, const struct timeline_rec *r)
 static const struct nprof_stack *native_of(struct session *s, uint32_t pid, uint64_t hash,
 					   const struct native_stack *nat)
 {
-	struct pyproc *p = find_proc(s, (pid_t)pid);
+	struct pyproc *p = targets_find(s, (pid_t)pid);
 	struct native_sampler *ns = sampler_native(s->sampler);
 
 	if (!nat || !ns || !s->nprof || !p)
@@ -209,7 +195,7 @@ static int attach_gil(struct session *s, const struct pyproc *p)
 				  probes.drop, probes.ndrop);
 }
 
-static int push_proc(struct session *s, const struct pyproc *p)
+int session_add_proc(struct session *s, const struct pyproc *p)
 {
 	struct proc_info info;
 	char ver[64];
@@ -255,149 +241,6 @@ static int push_proc(struct session *s, const struct pyproc *p)
 	return 0;
 }
 
-/* A child is CPython, or not yet (it may exec later), or never: children
- * seen not to be Python are rechecked only when their executable changes. */
-static void follow_child(struct session *s, pid_t pid)
-{
-	struct pyproc *p = find_proc(s, pid), fresh;
-	char exe[PATH_MAX];
-	uint64_t h;
-	uint64_t *seen;
-
-	int err;
-
-	if (p && !p->gone && sampler_has_proc(s->sampler, pid))
-		return;
-	proc_exe(pid, exe, sizeof(exe));
-	h = hash_bytes(exe, strlen(exe), 1);
-	seen = htab_get(&s->not_python, &(uint64_t){ (uint64_t)pid });
-	if (seen && *seen == h)
-		return;
-	err = pyproc_inspect(pid, &fresh);
-	if (err == -EAGAIN || err == -ESRCH || err == -EPROTO) {
-		/* not yet, gone, or a state read mid-change: look again next scan */
-		if (err == -EPROTO)
-			pb_debug("pid %d: %s (will retry)", pid, fresh.err);
-		return;
-	}
-	if (err) {
-		uint64_t key = (uint64_t)pid, *v = htab_put(&s->not_python, &key, NULL);
-
-		if (v)
-			*v = h;
-		if (err != -ENOEXEC)
-			pb_debug("skipping pid %d: %s", pid, fresh.err);
-		return;
-	}
-	if (!p) {
-		struct pyproc **n = s->kids;
-
-		if (s->nkids == s->capkids) {
-			s->capkids = s->capkids ? s->capkids * 2 : 8;
-			n = realloc(s->kids, s->capkids * sizeof(*n));
-			if (!n)
-				return;
-			s->kids = n;
-		}
-		p = malloc(sizeof(*p));
-		if (!p)
-			return;
-		s->kids[s->nkids++] = p;
-	}
-	*p = fresh;
-	if (push_proc(s, p)) {
-		/* refused (map full): not retried on every scan */
-		uint64_t key = (uint64_t)pid, *v = htab_put(&s->not_python, &key, NULL);
-
-		if (v)
-			*v = h;
-		p->gone = 1;
-	}
-}
-
-static int wanted(struct session *s, pid_t pid)
-{
-	char comm[64] = "", path[64];
-	FILE *f;
-	size_t i;
-
-	if (pid == getpid())
-		return 0;
-	for (i = 0; s->o.exclude && s->o.exclude[i]; i++)
-		if (s->o.exclude[i] == pid)
-			return 0;
-	if (!s->o.comm_re)
-		return 1;
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (f) {
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		fclose(f);
-	}
-	return regexec(s->o.comm_re, comm, 0, NULL, 0) == 0;
-}
-
-/* Processes that exited: out of the BPF map, kept for output. */
-static void reap_gone(struct session *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->nkids; i++) {
-		struct pyproc *p = s->kids[i];
-
-		if (!p->gone && kill(p->pid, 0) && errno == ESRCH) {
-			p->gone = 1;
-			sampler_remove_proc(s->sampler, p->pid);
-		}
-	}
-}
-
-/* -s: the target's descendants; --all: every process on the host. */
-static void scan_children(struct session *s)
-{
-	static pid_t pids[65536];
-	struct dirent *e;
-	size_t n = 0, i;
-	DIR *dir;
-
-	if (now_ns() < s->next_scan_ns)
-		return;
-	s->next_scan_ns = now_ns() + (s->o.all ? 500000000ull : 250000000ull);
-	if (s->o.all) {
-		dir = opendir("/proc");
-		while (dir && (e = readdir(dir)) && n < sizeof(pids) / sizeof(pids[0]))
-			if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
-				pids[n++] = atoi(e->d_name);
-		if (dir)
-			closedir(dir);
-		i = 0;
-	} else {
-		n = proc_descendants(s->proc.pid, pids, sizeof(pids) / sizeof(pids[0]));
-		i = 1;
-	}
-	for (; i < n; i++)
-		if (wanted(s, pids[i]))
-			follow_child(s, pids[i]);
-	reap_gone(s);
-}
-
-static int inspect_target(struct session *s)
-{
-	int err = target_inspect(s->proc.pid, s->child, &s->proc, &s->child_exited,
-				 &s->child_code);
-
-	if (err && s->child && !s->child_exited) {
-		usleep(10000); /* an exiting child: let it become reapable */
-		s->child_exited = launch_reaped(s->child, &s->child_code);
-	}
-	if (err && s->child_exited)
-		pb_err("%s exited (status %d) without running Python", s->o.cmd[0], s->child_code);
-	else if (err)
-		pb_err("%s", s->proc.err);
-	return err;
-}
-
 int session_start(struct session *s, const struct session_opts *o)
 {
 	struct sampler_opts so = {
@@ -423,7 +266,7 @@ int session_start(struct session *s, const struct session_opts *o)
 		return err;
 	if (!o->cmd && !o->all) {
 		s->proc.pid = o->pid;
-		err = inspect_target(s);
+		err = targets_inspect(s);
 		if (err)
 			return err;
 	}
@@ -440,17 +283,17 @@ int session_start(struct session *s, const struct session_opts *o)
 		if (err)
 			return err;
 		s->proc.pid = s->child;
-		err = inspect_target(s);
+		err = targets_inspect(s);
 		if (err)
 			return err;
 	}
 	if (!o->all) {
-		err = push_proc(s, &s->proc);
+		err = session_add_proc(s, &s->proc);
 		if (err)
 			return err;
 	}
 	if (o->subprocesses || o->all)
-		scan_children(s);
+		targets_scan(s);
 	s->start_ns = s->last_ns = now_ns();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->start_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
@@ -468,7 +311,7 @@ int session_run(struct session *s, int timeout_ms)
 	s->last_ns = now_ns();
 	native_refresh(s, 0);
 	if (s->o.subprocesses || s->o.all)
-		scan_children(s);
+		targets_scan(s);
 	if (session_interrupted)
 		return 0;
 	if (s->o.duration > 0 && session_elapsed(s) >= s->o.duration)
@@ -510,21 +353,16 @@ void session_finish(struct session *s)
 
 /* ---- forgetting, so a long run keeps flat memory ---------------------- */
 
-static int alive_pid(pid_t pid)
-{
-	return kill(pid, 0) == 0 || errno != ESRCH;
-}
-
 static int keep_symbol(void *ctx, const struct symbol *sym)
 {
-	struct pyproc *p = find_proc(ctx, (pid_t)sym->pid);
+	struct pyproc *p = targets_find(ctx, (pid_t)sym->pid);
 
 	return p && !p->gone;
 }
 
 static int keep_process(void *ctx, const void *key, void *val)
 {
-	struct pyproc *p = find_proc(ctx, (pid_t)*(const uint32_t *)key);
+	struct pyproc *p = targets_find(ctx, (pid_t)*(const uint32_t *)key);
 
 	(void)val;
 	return p && !p->gone;
@@ -533,23 +371,16 @@ static int keep_process(void *ctx, const void *key, void *val)
 static int keep_thread(void *ctx, const void *key, void *val)
 {
 	const struct agg_thread *t = val;
-	struct pyproc *p = find_proc(ctx, (pid_t)t->pid);
+	struct pyproc *p = targets_find(ctx, (pid_t)t->pid);
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%u/task/%u", t->pid, *(const uint32_t *)key);
 	return p && !p->gone && access(path, F_OK) == 0;
 }
 
-static int keep_not_python(void *ctx, const void *key, void *val)
-{
-	(void)ctx;
-	(void)val;
-	return alive_pid((pid_t)*(const uint64_t *)key);
-}
-
 void session_forget(struct session *s)
 {
-	size_t i, n = 0, syms;
+	size_t n, syms;
 
 	sampler_forget_stacks(s->sampler);
 	/* what only exited processes and threads needed: their samples are
@@ -557,18 +388,8 @@ void session_forget(struct session *s)
 	syms = symbols_forget(&s->syms, keep_symbol, s);
 	htab_retain(&s->agg.processes, keep_process, s);
 	htab_retain(&s->agg.threads, keep_thread, s);
-	htab_retain(&s->not_python, keep_not_python, NULL);
-	for (i = 0; i < s->nkids; i++) {
-		if (s->kids[i]->gone && !sampler_has_proc(s->sampler, s->kids[i]->pid)) {
-			if (sampler_native(s->sampler))
-				native_sampler_remove(sampler_native(s->sampler), s->kids[i]->pid);
-			free(s->kids[i]);
-		}
-		else
-			s->kids[n++] = s->kids[i];
-	}
-	pb_debug("forgot %zu exited processes, %zu symbols", s->nkids - n, syms);
-	s->nkids = n;
+	n = targets_forget(s);
+	pb_debug("forgot %zu exited processes, %zu symbols", n, syms);
 }
 
 
@@ -586,9 +407,6 @@ void session_close(struct session *s)
 	sampler_close(s->sampler);
 	nprof_free(s->nprof);
 	agg_free(&s->agg);
-	htab_free(&s->not_python);
-	while (s->nkids)
-		free(s->kids[--s->nkids]);
-	free(s->kids);
+	targets_free(s);
 	symbols_free(&s->syms);
 }

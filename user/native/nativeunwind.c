@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* nativeunwind.c - unwind a stopped thread's native stack from userspace
- * (`dump --native`): pcs placed with user/nativemaps.c, rows built per
- * file with user/ehframe.c, and each step taken by bpf/unwind_step.h, the
+ * (`dump --native`): pcs placed with user/native/nativemaps.c, rows built per
+ * file with user/native/ehframe.c, and each step taken by bpf/unwind_step.h, the
  * one description of a row the BPF unwinder uses too.  Files without a
  * table, the vdso and anonymous code fall back to frame pointers there. */
 #include <errno.h>

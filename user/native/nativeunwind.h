@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* nativeunwind.h - the userspace native unwinder of `dump --native`: a
  * stopped thread's C stack from its registers, over the same rows
- * (user/ehframe.c) and the same step (bpf/unwind_step.h) as the BPF
+ * (user/native/ehframe.c) and the same step (bpf/unwind_step.h) as the BPF
  * unwinder, reading the target's stack with process_vm_readv. */
 #ifndef PYBPF_NATIVEUNWIND_H
 #define PYBPF_NATIVEUNWIND_H

@@ -86,7 +86,7 @@ static void emit(struct frame_vars *fv, size_t i, int is_arg)
 /* The values of a frame's first n slots.  With fv->head, the frame's first
  * bytes come in the same copy: a frame's memory is reused as soon as it
  * returns, and only its code and instruction, read with the values, say
- * whose values they are (user/dump.c compares them with the walk's). */
+ * whose values they are (user/commands/dump.c compares them with the walk's). */
 static int read_values(struct frame_vars *fv, uint64_t frame, size_t n)
 {
 	size_t off = (size_t)fv->r->f->frame_localsplus, len = off + n * 8;
