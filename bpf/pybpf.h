@@ -44,9 +44,11 @@ enum pybpf_lasti_kind {
 	LASTI_INSTR_PTR  = 3, /* _Py_CODEUNIT *instr_ptr (3.13+, gh-105727) */
 };
 
-/* Struct offsets of one CPython minor version, generated from DWARF by
- * tools/gen-offsets.py into user/process/offsets_table.c.  -1 means "this version
- * has no such field". */
+/* Struct offsets of one CPython minor version that the BPF side reads
+ * (the `procs` map carries them), generated from DWARF by
+ * tools/gen-offsets.py into user/process/offsets_table.c.  -1 means "this
+ * version has no such field".  What only userspace reads (locals, object
+ * reprs, thread names) is struct py_user_offsets, user/process/offsets.h. */
 struct py_offsets {
 	/* _PyRuntimeState (3.7+); 2.7 and 3.6 have none: their runtime address
 	 * is that of the static interp_head itself, and this offset is 0 */
@@ -105,82 +107,6 @@ struct py_offsets {
 	__s32 interp_gil;            /* interp->ceval.gil pointer (3.12+) */
 	__s32 gil_locked;            /* int; -1: the holder pointer alone says */
 	__s32 gil_last_holder;
-	/* ---- `dump --locals` (user/live/pyobj.c); the BPF side ignores these ---- */
-	/* fast locals: args, locals, cells, free vars, in this order */
-	__s32 frame_localsplus;      /* f_localsplus (<= 3.10), localsplus (3.11+) */
-	__s32 code_argcount;         /* int; includes positional-only (3.8+) */
-	__s32 code_posonlyargcount;  /* int (3.8+) */
-	__s32 code_kwonlyargcount;   /* int */
-	__s32 code_flags;            /* int */
-	__s32 code_nlocals;          /* int: entries of co_varnames */
-	__s32 code_nlocalsplus;      /* int (3.11+) */
-	__s32 code_varnames;         /* tuple (<= 3.10) */
-	__s32 code_cellvars;         /* tuple (<= 3.10) */
-	__s32 code_freevars;         /* tuple (<= 3.10) */
-	__s32 code_localsplusnames;  /* tuple (3.11+) */
-	__s32 code_localspluskinds;  /* bytes, one kind per slot (3.11+) */
-	__s32 co_varargs;            /* CO_VARARGS flag value */
-	__s32 co_varkeywords;        /* CO_VARKEYWORDS flag value */
-	__s32 fast_cell;             /* CO_FAST_CELL kind bit (3.11+) */
-	__s32 fast_free;             /* CO_FAST_FREE kind bit (3.11+) */
-	__s32 cell_ref;              /* PyCellObject.ob_ref */
-	/* objects */
-	__s32 type_name;             /* PyTypeObject.tp_name (char *) */
-	__s32 instance_class;        /* PyInstanceObject.in_class (2.7 classic classes) */
-	__s32 class_name;            /* PyClassObject.cl_name */
-	__s32 tuple_size;
-	__s32 tuple_items;           /* inline PyObject *[] */
-	__s32 list_size;
-	__s32 list_items;            /* PyObject ** */
-	__s32 long_size;             /* ob_size: signed digit count (<= 3.11) */
-	__s32 long_tag;              /* long_value.lv_tag (3.12+) */
-	__s32 long_digits;           /* ob_digit[] */
-	__s32 long_digit_size;       /* sizeof(digit) */
-	__s32 long_digit_bits;       /* PyLong_SHIFT */
-	__s32 long_tag_size_shift;   /* _PyLong_NON_SIZE_BITS (3.12+) */
-	__s32 long_tag_sign_mask;    /* _PyLong_SIGN_MASK (3.12+) */
-	__s32 long_tag_negative;     /* SIGN_NEGATIVE (3.12+) */
-	__s32 int_value;             /* PyIntObject.ob_ival, a C long (2.7) */
-	__s32 float_value;           /* PyFloatObject.ob_fval */
-	__s32 ustr_length;           /* 2.7 unicode (PyUnicodeObject): length */
-	__s32 ustr_data;             /* Py_UNICODE *str */
-	__s32 ustr_char_size;        /* sizeof(Py_UNICODE): 2 (UTF-16) or 4 */
-	__s32 dict_used;             /* PyDictObject.ma_used */
-	__s32 dict_table;            /* ma_table, the entries (2.7: no keys object) */
-	__s32 dict_mask;             /* ma_mask: entries - 1 (2.7) */
-	__s32 dict_keys;             /* ma_keys */
-	__s32 dict_values;           /* ma_values: non-NULL for split tables */
-	__s32 dkeys_size;            /* dk_size (<= 3.10) */
-	__s32 dkeys_log2_index_bytes; /* 3.11+ */
-	__s32 dkeys_kind;            /* uint8_t dk_kind (3.11+) */
-	__s32 dkeys_kind_general;    /* DICT_KEYS_GENERAL (3.11+) */
-	__s32 dkeys_nentries;
-	__s32 dkeys_indices;         /* entries follow the index table */
-	__s32 dentry_size;           /* sizeof(PyDictKeyEntry) */
-	__s32 dentry_key;
-	__s32 dentry_value;
-	__s32 dentry_unicode_size;   /* sizeof(PyDictUnicodeEntry) (3.11+) */
-	__s32 dentry_unicode_key;
-	__s32 dentry_unicode_value;
-	__s32 set_used;              /* PySetObject.used */
-	__s32 set_mask;
-	__s32 set_table;
-	__s32 setentry_size;
-	__s32 setentry_key;
-	/* ---- thread names (user/live/pythreads.c): Thread._name, threading._active ---- */
-	__s32 type_flags;            /* PyTypeObject.tp_flags (unsigned long) */
-	__s32 type_basicsize;        /* tp_basicsize: 3.13 inline values start there */
-	__s32 type_dictoffset;       /* tp_dictoffset: > 0, the instance dict pointer */
-	__s32 type_cached_keys;      /* PyHeapTypeObject.ht_cached_keys (shared keys) */
-	__s32 tpflags_managed_dict;  /* Py_TPFLAGS_MANAGED_DICT (3.11+) */
-	__s32 tpflags_inline_values; /* Py_TPFLAGS_INLINE_VALUES (3.13+) */
-	__s32 managed_dict;          /* bytes BEFORE the object: its dict pointer (3.11+) */
-	__s32 managed_values;        /* bytes before: values pointer (3.11), tagged (3.12) */
-	__s32 managed_values_tag;    /* 3.12: odd word = values - tag */
-	__s32 dvalues_values;        /* PyDictValues.values (3.11+), 0 (<= 3.10) */
-	__s32 dvalues_valid;         /* PyDictValues.valid, a byte (3.13+) */
-	__s32 interp_modules;        /* sys.modules: modules, imports.modules (3.12+) */
-	__s32 module_dict;           /* PyModuleObject.md_dict */
 };
 
 /* One profiled process, keyed by tgid in the `procs` map. */

@@ -23,6 +23,7 @@ import tempfile
 PYENV = os.environ.get("PYENV_VERSIONS", "/root/.pyenv/versions")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ABI_HEADER = os.path.join(HERE, "..", "bpf", "pybpf.h")
+USER_HEADER = os.path.join(HERE, "..", "user", "process", "offsets.h")
 
 TESTBED = os.environ.get("PYBPF_TESTBED") or "/var/cache/pybpf-testbed"
 
@@ -293,7 +294,8 @@ FIELDS = [
                          ((3, 7), off("struct _gil_runtime_state",
                                       "last_holder"))]),
 
-    # ---- dump --locals: userspace only, the BPF side never reads these ----
+    # ---- struct py_user_offsets: userspace only, the BPF side never reads these ----
+    # dump --locals:
     # The fast locals: args first, then locals, cells and free variables.
     # 3.11 moved them into _PyInterpreterFrame (bpo-44590).
     ("frame_localsplus", [((2, 7), off(FO, "f_localsplus")),
@@ -460,15 +462,22 @@ def die(msg):
     sys.exit("gen-offsets: " + msg)
 
 
-def abi_members():
-    """Member names of struct py_offsets in bpf/pybpf.h, in order."""
-    with open(ABI_HEADER) as f:
+def struct_members(path, struct):
+    """Member names of a struct of offsets in a header, in order."""
+    with open(path) as f:
         text = f.read()
-    body = re.search(r"struct py_offsets \{(.*?)\n\};", text, re.S)
+    body = re.search(r"struct %s \{(.*?)\n\};" % struct, text, re.S)
     if not body:
-        die("struct py_offsets not found in " + ABI_HEADER)
+        die("struct %s not found in %s" % (struct, path))
     body = re.sub(r"/\*.*?\*/", "", body.group(1), flags=re.S)
     return re.findall(r"__[su]32\s+(\w+)\s*;", body)
+
+
+def abi_members():
+    """struct py_offsets (bpf/pybpf.h, what BPF reads) then struct
+    py_user_offsets (user/process/offsets.h), in order."""
+    return (struct_members(ABI_HEADER, "py_offsets"),
+            struct_members(USER_HEADER, "py_user_offsets"))
 
 
 def query_for(schedule, version):
@@ -611,10 +620,13 @@ def offsets_of(version, build):
     return rows
 
 
-def emit_entry(version, build, rows):
+def emit_entry(version, build, rows, nkernel):
+    """One table entry: the kernel's offsets, then the userspace ones."""
     lines = ["\t{ %d, %d, %d, { /* %s */" % (version + (int(build.free_threaded), build.label))]
     width = max(len(name) for name, _, _ in rows)
-    for name, value, what in rows:
+    for i, (name, value, what) in enumerate(rows):
+        if i == nkernel:
+            lines.append("\t}, {")
         comment = " /* %s */" % what if what else ""
         lines.append(("\t\t.%-*s = %-6s%s" % (width, name, value + ",",
                                                  comment)).rstrip())
@@ -624,9 +636,11 @@ def emit_entry(version, build, rows):
 
 def main():
     names = [name for name, _ in FIELDS]
-    if names != abi_members():
-        die("FIELDS does not match struct py_offsets in bpf/pybpf.h:\n"
-            "  script: %s\n  header: %s" % (names, abi_members()))
+    kernel, user = abi_members()
+    if names != kernel + user:
+        die("FIELDS does not match struct py_offsets (bpf/pybpf.h) followed by struct "
+            "py_user_offsets (user/process/offsets.h):\n  script: %s\n  headers: %s"
+            % (names, kernel + user))
     out = [
         "/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */",
         "/* offsets_table.c - CPython struct offsets per minor version.",
@@ -640,7 +654,7 @@ def main():
     ]
     for version, make_build in VERSIONS:
         build = make_build()
-        out += emit_entry(version, build, offsets_of(version, build))
+        out += emit_entry(version, build, offsets_of(version, build), len(kernel))
     out += [
         "};",
         "",

@@ -103,15 +103,25 @@ static void test_parse_errors(void)
 	CHECK_EQ_INT(debug_offsets_parse(buf, 100, &d, err, sizeof(err)), -EPROTO);
 }
 
-/* Every py_offsets member, as an array of int32 (the struct is only those). */
-#define NMEMBERS (sizeof(struct py_offsets) / sizeof(__s32))
+/* Every member of py_offsets and py_user_offsets, as arrays of int32
+ * (the structs are only those). */
+#define NKERNEL (sizeof(struct py_offsets) / sizeof(__s32))
+#define NUSER (sizeof(struct py_user_offsets) / sizeof(__s32))
 
 static const char *member_name(size_t i)
 {
-	static char buf[16];
+	static char buf[32];
 
-	snprintf(buf, sizeof(buf), "member %zu", i);
+	if (i < NKERNEL)
+		snprintf(buf, sizeof(buf), "py_offsets member %zu", i);
+	else
+		snprintf(buf, sizeof(buf), "py_user_offsets member %zu", i - NKERNEL);
 	return buf;
+}
+
+static __s32 member(const struct offsets_entry *e, size_t i)
+{
+	return i < NKERNEL ? ((const __s32 *)&e->off)[i] : ((const __s32 *)&e->uoff)[i - NKERNEL];
 }
 
 /* Read _PyRuntime's head from path, decode it, lay it over the table's
@@ -121,8 +131,8 @@ static void cross_check(const char *path)
 	uint8_t raw[DEBUG_OFFSETS_MAX];
 	struct elf_file *ef = NULL;
 	struct debug_offsets d;
-	struct py_offsets mine;
-	const struct py_offsets *table;
+	struct offsets_entry mine;
+	const struct offsets_entry *table;
 	char err[256] = "";
 	uint64_t addr;
 	unsigned minor;
@@ -152,9 +162,9 @@ static void cross_check(const char *path)
 		return;
 	}
 	mine = *table;
-	CHECK_EQ_INT(debug_offsets_apply(&d, &mine, err, sizeof(err)), 0);
-	for (i = 0; i < NMEMBERS; i++) {
-		__s32 a = ((const __s32 *)&mine)[i], b = ((const __s32 *)table)[i];
+	CHECK_EQ_INT(debug_offsets_apply(&d, &mine.off, &mine.uoff, err, sizeof(err)), 0);
+	for (i = 0; i < NKERNEL + NUSER; i++) {
+		__s32 a = member(&mine, i), b = member(table, i);
 
 		if (a != b) {
 			fprintf(stderr, "%s: %s: _Py_DebugOffsets gives %d, DWARF %d\n", path,

@@ -134,7 +134,8 @@ static void test_utf8_get(void)
  * out as UTF-8, other bytes as Latin-1, a cut copy ends in "...". */
 static void test_names_27(void)
 {
-	const struct py_offsets *o = offsets_find(2, 7, 0);
+	const struct offsets_entry *e = offsets_find(2, 7, 0);
+	const struct py_offsets *o = e ? &e->off : NULL;
 	const char name[] = "na\xc3\xafve_\xff";
 	uint8_t blob[64] = { 0 };
 	int64_t len = (int64_t)strlen(name);

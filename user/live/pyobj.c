@@ -104,6 +104,7 @@ void obj_reader(struct reader *r, const struct pyproc *p)
 {
 	r->p = p;
 	r->f = &p->off;
+	r->u = &p->uoff;
 	r->k = known_get(p);
 }
 
@@ -226,7 +227,7 @@ static void repr_other(const struct reader *r, uint64_t addr, uint64_t type, str
 	uint64_t tp_name = 0;
 	size_t i;
 
-	if (obj_read(r, type + r->f->type_name, &tp_name, 8) ||
+	if (obj_read(r, type + r->u->type_name, &tp_name, 8) ||
 	    read_cstr(r, tp_name, name, sizeof(name))) {
 		out_puts(o, "<unreadable>");
 		return;
@@ -304,25 +305,25 @@ static size_t int_to_decimal(uint32_t *d, size_t ndig, uint64_t bits, char *dec)
  * and digit count from ob_size into lv_tag (gh-101291). */
 static void repr_int(const struct reader *r, uint64_t addr, int detail, struct out *o)
 {
-	const struct py_offsets *f = r->f;
-	uint64_t ndig, bits = (uint64_t)f->long_digit_bits, nbits;
-	size_t nd = 0, i, dsize = (size_t)f->long_digit_size;
+	const struct py_user_offsets *u = r->u;
+	uint64_t ndig, bits = (uint64_t)u->long_digit_bits, nbits;
+	size_t nd = 0, i, dsize = (size_t)u->long_digit_size;
 	uint8_t *raw = NULL;
 	uint32_t *d = NULL;
 	char *dec = NULL;
 	int neg;
 
-	if (f->long_tag >= 0) {
+	if (u->long_tag >= 0) {
 		uint64_t tag;
 
-		if (obj_read(r, addr + f->long_tag, &tag, 8))
+		if (obj_read(r, addr + u->long_tag, &tag, 8))
 			goto unreadable;
-		ndig = tag >> f->long_tag_size_shift;
-		neg = (int64_t)(tag & (uint64_t)f->long_tag_sign_mask) == f->long_tag_negative;
+		ndig = tag >> u->long_tag_size_shift;
+		neg = (int64_t)(tag & (uint64_t)u->long_tag_sign_mask) == u->long_tag_negative;
 	} else {
 		int64_t size;
 
-		if (obj_read_ssize(r, addr + f->long_size, &size))
+		if (obj_read_ssize(r, addr + u->long_size, &size))
 			goto unreadable;
 		neg = size < 0;
 		ndig = size < 0 ? (uint64_t)-size : (uint64_t)size;
@@ -342,7 +343,7 @@ static void repr_int(const struct reader *r, uint64_t addr, int detail, struct o
 	raw = malloc(ndig * dsize);
 	d = malloc(ndig * sizeof(*d));
 	dec = malloc(ndig * 10 + 1);
-	if (!raw || !d || !dec || obj_read(r, addr + f->long_digits, raw, ndig * dsize))
+	if (!raw || !d || !dec || obj_read(r, addr + u->long_digits, raw, ndig * dsize))
 		goto unreadable;
 	for (i = 0; i < ndig; i++) {
 		d[i] = dsize == 4 ? (uint32_t)raw[4 * i] | (uint32_t)raw[4 * i + 1] << 8 |
@@ -378,7 +379,7 @@ static void repr_float(const struct reader *r, uint64_t addr, struct out *o)
 	double v;
 	char tmp[40];
 
-	if (obj_read(r, addr + r->f->float_value, &v, sizeof(v))) {
+	if (obj_read(r, addr + r->u->float_value, &v, sizeof(v))) {
 		out_puts(o, "<unreadable>");
 		return;
 	}
@@ -392,17 +393,17 @@ static void repr_float(const struct reader *r, uint64_t addr, struct out *o)
  * list ends in ", ...] (len=N)". */
 static void repr_seq(const struct reader *r, uint64_t addr, int tuple, int detail, struct out *o)
 {
-	const struct py_offsets *f = r->f;
+	const struct py_user_offsets *u = r->u;
 	uint64_t items[ITEMS_MAX], base;
 	int64_t size;
 	size_t n, i;
 
-	if (obj_read_ssize(r, addr + (tuple ? f->tuple_size : f->list_size), &size) || size < 0) {
+	if (obj_read_ssize(r, addr + (tuple ? u->tuple_size : u->list_size), &size) || size < 0) {
 		out_puts(o, "<unreadable>");
 		return;
 	}
 	n = (size_t)size < items_limit(detail) ? (size_t)size : items_limit(detail);
-	base = tuple ? addr + f->tuple_items : obj_read_ptr(r, addr + f->list_items);
+	base = tuple ? addr + u->tuple_items : obj_read_ptr(r, addr + u->list_items);
 	if (detail <= 1 || (n && obj_read(r, base, items, n * 8))) {
 		out_printf(o, "%s(len=%" PRId64 ")", tuple ? "tuple" : "list", size);
 		return;
@@ -428,7 +429,7 @@ static void repr_dict(const struct reader *r, uint64_t addr, int detail, struct 
 	int64_t used;
 	size_t n = 0, i;
 
-	if (obj_read_ssize(r, addr + r->f->dict_used, &used) || used < 0) {
+	if (obj_read_ssize(r, addr + r->u->dict_used, &used) || used < 0) {
 		out_puts(o, "<unreadable>");
 		return;
 	}
@@ -455,19 +456,19 @@ static void repr_dict(const struct reader *r, uint64_t addr, int detail, struct 
 static void repr_set(const struct reader *r, uint64_t addr, int frozen, int detail,
 		     struct out *o)
 {
-	const struct py_offsets *f = r->f;
+	const struct py_user_offsets *u = r->u;
 	const char *name = frozen ? "frozenset" : "set";
 	uint64_t keys[ITEMS_MAX], table, e[2 * 64];
 	int64_t used, mask;
 	size_t n = 0, max = items_limit(detail), i, j, chunk, step;
 
-	if (obj_read_ssize(r, addr + f->set_used, &used) || used < 0) {
+	if (obj_read_ssize(r, addr + u->set_used, &used) || used < 0) {
 		out_puts(o, "<unreadable>");
 		return;
 	}
-	table = obj_read_ptr(r, addr + f->set_table);
-	step = (size_t)f->setentry_size;
-	if (detail <= 1 || !table || obj_read_ssize(r, addr + f->set_mask, &mask) || mask < 0 ||
+	table = obj_read_ptr(r, addr + u->set_table);
+	step = (size_t)u->setentry_size;
+	if (detail <= 1 || !table || obj_read_ssize(r, addr + u->set_mask, &mask) || mask < 0 ||
 	    mask > (1 << 20) || step != 16) {
 		out_printf(o, "%s(len=%" PRId64 ")", name, used);
 		return;
@@ -477,7 +478,7 @@ static void repr_set(const struct reader *r, uint64_t addr, int frozen, int deta
 		if (obj_read(r, table + i * step, e, chunk * step))
 			break;
 		for (j = 0; j < chunk && n < max; j++) {
-			uint64_t key = e[2 * j + f->setentry_key / 8];
+			uint64_t key = e[2 * j + u->setentry_key / 8];
 
 			if (key && key != r->k->set_dummy)
 				keys[n++] = key;

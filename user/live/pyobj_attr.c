@@ -31,44 +31,44 @@ struct table {
  * the split table's values array (0 for a combined table). */
 static int table_of(const struct reader *r, uint64_t keys, uint64_t values, struct table *t)
 {
-	const struct py_offsets *f = r->f;
+	const struct py_user_offsets *u = r->u;
 	uint64_t idx_bytes;
 
-	if (!keys || obj_read_ssize(r, keys + f->dkeys_nentries, &t->nentries) || t->nentries < 0)
+	if (!keys || obj_read_ssize(r, keys + u->dkeys_nentries, &t->nentries) || t->nentries < 0)
 		return -EIO;
-	if (f->dkeys_log2_index_bytes >= 0) {          /* 3.11+ */
+	if (u->dkeys_log2_index_bytes >= 0) {          /* 3.11+ */
 		uint8_t log2 = 0, kind = 0;
 
-		if (obj_read(r, keys + f->dkeys_log2_index_bytes, &log2, 1) || log2 > 40 ||
-		    obj_read(r, keys + f->dkeys_kind, &kind, 1))
+		if (obj_read(r, keys + u->dkeys_log2_index_bytes, &log2, 1) || log2 > 40 ||
+		    obj_read(r, keys + u->dkeys_kind, &kind, 1))
 			return -EIO;
 		idx_bytes = 1ull << log2;
 		/* str keys (split tables too): entries without the hash */
-		if (kind != f->dkeys_kind_general) {
-			t->esize = f->dentry_unicode_size;
-			t->ekey = f->dentry_unicode_key;
-			t->evalue = f->dentry_unicode_value;
+		if (kind != u->dkeys_kind_general) {
+			t->esize = u->dentry_unicode_size;
+			t->ekey = u->dentry_unicode_key;
+			t->evalue = u->dentry_unicode_value;
 		} else {
-			t->esize = f->dentry_size;
-			t->ekey = f->dentry_key;
-			t->evalue = f->dentry_value;
+			t->esize = u->dentry_size;
+			t->ekey = u->dentry_key;
+			t->evalue = u->dentry_value;
 		}
 	} else {                                       /* <= 3.10: DK_IXSIZE */
 		int64_t size;
 
-		if (obj_read_ssize(r, keys + f->dkeys_size, &size) || size <= 0 ||
+		if (obj_read_ssize(r, keys + u->dkeys_size, &size) || size <= 0 ||
 		    size > (1ll << 40))
 			return -EIO;
 		idx_bytes = (uint64_t)size * (size <= 0xff ? 1 : size <= 0xffff ? 2 :
 					      size <= 0xffffffffll ? 4 : 8);
-		t->esize = f->dentry_size;
-		t->ekey = f->dentry_key;
-		t->evalue = f->dentry_value;
+		t->esize = u->dentry_size;
+		t->ekey = u->dentry_key;
+		t->evalue = u->dentry_value;
 	}
 	if (!t->esize || t->esize > ENTRY_MAX || t->ekey + 8 > t->esize ||
 	    t->evalue + 8 > t->esize)
 		return -EIO;
-	t->entries = keys + f->dkeys_indices + idx_bytes;
+	t->entries = keys + u->dkeys_indices + idx_bytes;
 	t->values = values;
 	return 0;
 }
@@ -77,16 +77,16 @@ static int table_of(const struct reader *r, uint64_t keys, uint64_t values, stru
  * (no keys object, no index table); free and deleted slots have no value. */
 static int table27_of(const struct reader *r, uint64_t dict, struct table *t)
 {
-	const struct py_offsets *f = r->f;
+	const struct py_user_offsets *u = r->u;
 	int64_t mask;
 
-	if (obj_read_ssize(r, dict + f->dict_mask, &mask) || mask < 0 || mask > (1ll << 40))
+	if (obj_read_ssize(r, dict + u->dict_mask, &mask) || mask < 0 || mask > (1ll << 40))
 		return -EIO;
-	t->entries = obj_read_ptr(r, dict + f->dict_table);
+	t->entries = obj_read_ptr(r, dict + u->dict_table);
 	t->nentries = mask + 1;
-	t->esize = f->dentry_size;
-	t->ekey = f->dentry_key;
-	t->evalue = f->dentry_value;
+	t->esize = u->dentry_size;
+	t->ekey = u->dentry_key;
+	t->evalue = u->dentry_value;
 	t->values = 0;
 	if (!t->entries || !t->esize || t->esize > ENTRY_MAX || t->ekey + 8 > t->esize ||
 	    t->evalue + 8 > t->esize)
@@ -98,19 +98,20 @@ static int table27_of(const struct reader *r, uint64_t dict, struct table *t)
 static int dict_table(const struct reader *r, uint64_t dict, struct table *t)
 {
 	const struct py_offsets *f = r->f;
+	const struct py_user_offsets *u = r->u;
 	uint64_t type = 0, values;
 
-	if (f->dict_keys < 0 && f->dict_table < 0)
+	if (u->dict_keys < 0 && u->dict_table < 0)
 		return -ENOTSUP;
 	if (obj_read(r, dict + f->object_type, &type, 8))
 		return -EIO;
 	if (r->k->types[T_DICT] && type != r->k->types[T_DICT])
 		return -EINVAL;
-	if (f->dict_keys < 0)
+	if (u->dict_keys < 0)
 		return table27_of(r, dict, t);
-	values = obj_read_ptr(r, dict + f->dict_values);
-	return table_of(r, obj_read_ptr(r, dict + f->dict_keys),
-			values ? values + (uint64_t)f->dvalues_values : 0, t);
+	values = obj_read_ptr(r, dict + u->dict_values);
+	return table_of(r, obj_read_ptr(r, dict + u->dict_keys),
+			values ? values + (uint64_t)u->dvalues_values : 0, t);
 }
 
 typedef int (*entry_fn)(const struct reader *r, void *ctx, uint64_t key, uint64_t value);
@@ -229,29 +230,30 @@ static int table_find(const struct reader *r, const struct table *t, const char 
 static int attr_table(const struct reader *r, uint64_t obj, struct table *t)
 {
 	const struct py_offsets *f = r->f;
+	const struct py_user_offsets *u = r->u;
 	uint64_t type, flags = 0, dict = 0, values = 0, word;
 	int64_t off;
 
 	type = obj_read_ptr(r, obj + f->object_type);
-	if (!type || obj_read(r, type + f->type_flags, &flags, sizeof(flags)))
+	if (!type || obj_read(r, type + u->type_flags, &flags, sizeof(flags)))
 		return -EIO;
-	if (f->tpflags_managed_dict > 0 && (flags & (uint64_t)f->tpflags_managed_dict)) {
-		dict = obj_read_ptr(r, obj - (uint64_t)f->managed_dict);
-		if (f->managed_values >= 0) {
-			word = obj_read_ptr(r, obj - (uint64_t)f->managed_values);
-			if (f->managed_values_tag <= 0) {
+	if (u->tpflags_managed_dict > 0 && (flags & (uint64_t)u->tpflags_managed_dict)) {
+		dict = obj_read_ptr(r, obj - (uint64_t)u->managed_dict);
+		if (u->managed_values >= 0) {
+			word = obj_read_ptr(r, obj - (uint64_t)u->managed_values);
+			if (u->managed_values_tag <= 0) {
 				values = word;
 			} else if (word & 1) {
-				values = word + (uint64_t)f->managed_values_tag;
+				values = word + (uint64_t)u->managed_values_tag;
 				dict = 0;
 			}
 		}
-		if (!dict && !values && f->tpflags_inline_values > 0 &&
-		    (flags & (uint64_t)f->tpflags_inline_values)) {
+		if (!dict && !values && u->tpflags_inline_values > 0 &&
+		    (flags & (uint64_t)u->tpflags_inline_values)) {
 			uint8_t valid = 0;
 
-			if (obj_read_ssize(r, type + f->type_basicsize, &off) || off <= 0 ||
-			    obj_read(r, obj + (uint64_t)off + f->dvalues_valid, &valid, 1))
+			if (obj_read_ssize(r, type + u->type_basicsize, &off) || off <= 0 ||
+			    obj_read(r, obj + (uint64_t)off + u->dvalues_valid, &valid, 1))
 				return -EIO;
 			values = valid ? obj + (uint64_t)off : 0;
 		}
@@ -259,12 +261,12 @@ static int attr_table(const struct reader *r, uint64_t obj, struct table *t)
 			return dict_table(r, dict, t);
 		if (!values)
 			return -ENOENT;
-		return table_of(r, obj_read_ptr(r, type + f->type_cached_keys),
-				values + (uint64_t)f->dvalues_values, t);
+		return table_of(r, obj_read_ptr(r, type + u->type_cached_keys),
+				values + (uint64_t)u->dvalues_values, t);
 	}
 	/* negative offsets count from the end of variable-sized objects:
 	 * not handled, nor needed for threading.Thread */
-	if (obj_read_ssize(r, type + f->type_dictoffset, &off))
+	if (obj_read_ssize(r, type + u->type_dictoffset, &off))
 		return -EIO;
 	if (off <= 0 || !(dict = obj_read_ptr(r, obj + (uint64_t)off)))
 		return -ENOENT;
@@ -275,7 +277,7 @@ static int attr_table(const struct reader *r, uint64_t obj, struct table *t)
 
 static int reader_for(const struct pyproc *p, struct reader *r)
 {
-	if (!p || !p->major || (p->off.dict_keys < 0 && p->off.dict_table < 0))
+	if (!p || !p->major || (p->uoff.dict_keys < 0 && p->uoff.dict_table < 0))
 		return -EINVAL;
 	obj_reader(r, p);
 	return 0;
@@ -310,7 +312,7 @@ int pyobj_attr(const struct pyproc *p, uint64_t obj, const char *name, uint64_t 
 	struct table t;
 	int err;
 
-	if (!name || !value || reader_for(p, &r) || r.f->type_flags < 0)
+	if (!name || !value || reader_for(p, &r) || r.u->type_flags < 0)
 		return -EINVAL;
 	*value = 0;
 	err = attr_table(&r, obj, &t);

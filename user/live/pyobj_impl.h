@@ -56,7 +56,8 @@ struct known {
 
 struct reader {
 	const struct pyproc *p;
-	const struct py_offsets *f;
+	const struct py_offsets *f;      /* what BPF reads too (str, type) */
+	const struct py_user_offsets *u; /* objects, locals, names */
 	const struct known *k;
 };
 

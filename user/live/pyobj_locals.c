@@ -53,7 +53,7 @@ static int deref(const struct reader *r, uint64_t v, uint64_t *out)
 	if (obj_read(r, v + r->f->object_type, &type, 8))
 		return -EIO;
 	if (r->k->types[T_CELL] && type == r->k->types[T_CELL])
-		return obj_read(r, v + r->f->cell_ref, out, 8);
+		return obj_read(r, v + r->u->cell_ref, out, 8);
 	return 0;
 }
 
@@ -89,7 +89,7 @@ static void emit(struct frame_vars *fv, size_t i, int is_arg)
  * whose values they are (user/commands/dump.c compares them with the walk's). */
 static int read_values(struct frame_vars *fv, uint64_t frame, size_t n)
 {
-	size_t off = (size_t)fv->r->f->frame_localsplus, len = off + n * 8;
+	size_t off = (size_t)fv->r->u->frame_localsplus, len = off + n * 8;
 	uint8_t *buf;
 	int err;
 
@@ -117,10 +117,10 @@ static int read_names(const struct reader *r, uint64_t tuple, uint64_t *out, siz
 	*got = 0;
 	if (!want)
 		return 0;
-	if (!tuple || obj_read_ssize(r, tuple + r->f->tuple_size, &size) || size < 0)
+	if (!tuple || obj_read_ssize(r, tuple + r->u->tuple_size, &size) || size < 0)
 		return -EIO;
 	*got = (size_t)size < want ? (size_t)size : want;
-	return *got ? obj_read(r, tuple + r->f->tuple_items, out, *got * 8) : 0;
+	return *got ? obj_read(r, tuple + r->u->tuple_items, out, *got * 8) : 0;
 }
 
 /* Length of the tuple a code object field points at, 0 if unreadable. */
@@ -128,7 +128,7 @@ static size_t tuple_len(const struct reader *r, uint64_t field)
 {
 	int64_t size = 0;
 
-	if (obj_read_ssize(r, obj_read_ptr(r, field) + r->f->tuple_size, &size) || size < 0)
+	if (obj_read_ssize(r, obj_read_ptr(r, field) + r->u->tuple_size, &size) || size < 0)
 		return 0;
 	return (size_t)size;
 }
@@ -149,16 +149,17 @@ static int locals_plus(struct frame_vars *fv, uint64_t frame, uint64_t code, siz
 {
 	const struct reader *r = fv->r;
 	const struct py_offsets *f = r->f;
+	const struct py_user_offsets *u = r->u;
 	uint8_t kinds[MAX_SLOTS];
-	int32_t n = rd_int(r, code, f->code_nlocalsplus);
+	int32_t n = rd_int(r, code, u->code_nlocalsplus);
 	size_t i;
 	int err;
 
 	*total = n > 0 ? (size_t)n : 0;
-	err = read_names(r, obj_read_ptr(r, code + f->code_localsplusnames), fv->names,
+	err = read_names(r, obj_read_ptr(r, code + u->code_localsplusnames), fv->names,
 			 *total < MAX_SLOTS ? *total : MAX_SLOTS, &fv->n);
 	if (!err && fv->n)
-		err = obj_read(r, obj_read_ptr(r, code + f->code_localspluskinds) + f->bytes_data,
+		err = obj_read(r, obj_read_ptr(r, code + u->code_localspluskinds) + f->bytes_data,
 			       kinds, fv->n);
 	if (!err)
 		err = read_values(fv, frame, fv->n);
@@ -167,7 +168,7 @@ static int locals_plus(struct frame_vars *fv, uint64_t frame, uint64_t code, siz
 	for (i = 0; i < fv->n; i++) {
 		/* 3.14+: the slots are _PyStackRefs, tagged like f_executable */
 		fv->values[i] &= ~(uint64_t)(uint32_t)f->exec_tag_mask;
-		fv->cell[i] = (kinds[i] & (f->fast_cell | f->fast_free)) != 0;
+		fv->cell[i] = (kinds[i] & (u->fast_cell | u->fast_free)) != 0;
 	}
 	for (i = 0; i < fv->n; i++)
 		if (fv->values[i])
@@ -183,22 +184,22 @@ static int locals_classic(struct frame_vars *fv, uint64_t frame, uint64_t code, 
 			  size_t *total)
 {
 	const struct reader *r = fv->r;
-	const struct py_offsets *f = r->f;
-	int32_t nl = rd_int(r, code, f->code_nlocals);
+	const struct py_user_offsets *u = r->u;
+	int32_t nl = rd_int(r, code, u->code_nlocals);
 	size_t nlocals, ncells = 0, nfree = 0, i, j;
 	char a[NAME_LEN], b[NAME_LEN];
 	uint8_t done[MAX_SLOTS] = { 0 };
 	int err;
 
-	err = read_names(r, obj_read_ptr(r, code + f->code_varnames), fv->names,
+	err = read_names(r, obj_read_ptr(r, code + u->code_varnames), fv->names,
 			 nl > 0 ? (size_t)(nl < MAX_SLOTS ? nl : MAX_SLOTS) : 0, &nlocals);
 	if (!err && nl > 0 && nlocals < (size_t)nl && nlocals < MAX_SLOTS)
 		err = -EIO;             /* fewer names than locals */
 	if (!err)
-		err = read_names(r, obj_read_ptr(r, code + f->code_cellvars), fv->names + nlocals,
+		err = read_names(r, obj_read_ptr(r, code + u->code_cellvars), fv->names + nlocals,
 				 MAX_SLOTS - nlocals, &ncells);
 	if (!err)
-		err = read_names(r, obj_read_ptr(r, code + f->code_freevars),
+		err = read_names(r, obj_read_ptr(r, code + u->code_freevars),
 				 fv->names + nlocals + ncells, MAX_SLOTS - nlocals - ncells,
 				 &nfree);
 	if (err)
@@ -207,8 +208,8 @@ static int locals_classic(struct frame_vars *fv, uint64_t frame, uint64_t code, 
 	*total = fv->n;
 	if (nl > 0 && nlocals < (size_t)nl) {
 		/* more locals than shown: their cells are out of reach */
-		*total = (size_t)nl + tuple_len(r, code + f->code_cellvars) +
-			 tuple_len(r, code + f->code_freevars);
+		*total = (size_t)nl + tuple_len(r, code + u->code_cellvars) +
+			 tuple_len(r, code + u->code_freevars);
 		ncells = nfree = 0;
 		fv->n = nlocals;
 	}
@@ -247,11 +248,12 @@ static int walk_frame(struct frame_vars *fv, const struct pyproc *p, uint64_t fr
 		      uint64_t code_addr, size_t *total)
 {
 	const struct py_offsets *f = p ? &p->off : NULL;
+	const struct py_user_offsets *u = p ? &p->uoff : NULL;
 	uint64_t type = 0;
 	size_t nargs;
 	int32_t flags, argc, kwonly;
 
-	if (!f || !frame_addr || f->frame_localsplus < 0)
+	if (!f || !frame_addr || u->frame_localsplus < 0)
 		return -EINVAL;
 	obj_reader(&fv->reader, p);
 	fv->r = &fv->reader;
@@ -262,14 +264,14 @@ static int walk_frame(struct frame_vars *fv, const struct pyproc *p, uint64_t fr
 		return -EIO;
 	if (p->code_type_addr && type != p->code_type_addr)
 		return -EINVAL;
-	flags = rd_int(fv->r, code_addr, f->code_flags);
-	argc = rd_int(fv->r, code_addr, f->code_argcount);
-	kwonly = rd_int(fv->r, code_addr, f->code_kwonlyargcount);
+	flags = rd_int(fv->r, code_addr, u->code_flags);
+	argc = rd_int(fv->r, code_addr, u->code_argcount);
+	kwonly = rd_int(fv->r, code_addr, u->code_kwonlyargcount);
 	if (argc < 0 || kwonly < 0)
 		return -EIO;
-	nargs = (size_t)argc + (size_t)kwonly + !!(flags & f->co_varargs) +
-		!!(flags & f->co_varkeywords);
-	if (f->code_localsplusnames >= 0)
+	nargs = (size_t)argc + (size_t)kwonly + !!(flags & u->co_varargs) +
+		!!(flags & u->co_varkeywords);
+	if (u->code_localsplusnames >= 0)
 		return locals_plus(fv, frame_addr, code_addr, nargs, total);
 	return locals_classic(fv, frame_addr, code_addr, nargs, total);
 }

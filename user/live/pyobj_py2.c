@@ -15,7 +15,7 @@ void obj_repr_int27(const struct reader *r, uint64_t addr, struct out *o)
 {
 	int64_t v;
 
-	if (obj_read(r, addr + r->f->int_value, &v, sizeof(v)))
+	if (obj_read(r, addr + r->u->int_value, &v, sizeof(v)))
 		out_puts(o, "<unreadable>");
 	else
 		out_printf(o, "%" PRId64, v);
@@ -25,14 +25,14 @@ void obj_repr_int27(const struct reader *r, uint64_t addr, struct out *o)
  * surrogate pairs) in narrow builds, UCS-4 in wide ones. */
 void obj_repr_unicode27(const struct reader *r, uint64_t addr, size_t max, struct out *o)
 {
-	const struct py_offsets *f = r->f;
-	size_t csize = (size_t)f->ustr_char_size, n, i, k = 0;
+	const struct py_user_offsets *u = r->u;
+	size_t csize = (size_t)u->ustr_char_size, n, i, k = 0;
 	uint8_t raw[UNICODE27_MAX * 4];
 	uint32_t chars[UNICODE27_MAX];
 	int64_t length = 0;
 	uint64_t data;
 
-	if (obj_read_ssize(r, addr + f->ustr_length, &length) || length < 0 ||
+	if (obj_read_ssize(r, addr + u->ustr_length, &length) || length < 0 ||
 	    (csize != 2 && csize != 4)) {
 		out_puts(o, "<unreadable>");
 		return;
@@ -40,7 +40,7 @@ void obj_repr_unicode27(const struct reader *r, uint64_t addr, size_t max, struc
 	if (max > UNICODE27_MAX)
 		max = UNICODE27_MAX;
 	n = (size_t)length < max ? (size_t)length : max;
-	data = obj_read_ptr(r, addr + f->ustr_data);
+	data = obj_read_ptr(r, addr + u->ustr_data);
 	if (n && obj_read(r, data, raw, n * csize)) {
 		out_puts(o, "<unreadable>");
 		return;
@@ -71,9 +71,9 @@ void obj_repr_instance27(const struct reader *r, uint64_t addr, struct out *o)
 	uint32_t chars[80];
 	char name[4 * 80 + 4];
 	size_t n = 0, total = 0, i, len = 0;
-	uint64_t cls = obj_read_ptr(r, addr + r->f->instance_class);
+	uint64_t cls = obj_read_ptr(r, addr + r->u->instance_class);
 
-	if (!cls || obj_read_str(r, obj_read_ptr(r, cls + r->f->class_name), chars, 80, &n,
+	if (!cls || obj_read_str(r, obj_read_ptr(r, cls + r->u->class_name), chars, 80, &n,
 				 &total)) {
 		out_puts(o, "<unreadable>");
 		return;

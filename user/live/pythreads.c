@@ -89,18 +89,19 @@ static int int_is(const struct pyproc *p, uint64_t obj, uint64_t v)
 static int active_thread(const struct pyproc *p, const struct pythread *t, uint64_t *thread)
 {
 	const struct py_offsets *o = &p->off;
+	const struct py_user_offsets *uo = &p->uoff;
 	uint64_t interp, mod = 0, active = 0, *kv;
 	size_t n = 0, i;
 	int err;
 
-	if (!t->thread_id || o->interp_modules < 0 || o->module_dict < 0)
+	if (!t->thread_id || uo->interp_modules < 0 || uo->module_dict < 0)
 		return -ENOENT;
 	interp = rd_ptr(p->pid, t->tstate + o->tstate_interp);
 	if (!interp)
 		return -EIO;
-	err = pyobj_dict_get(p, rd_ptr(p->pid, interp + o->interp_modules), "threading", &mod);
+	err = pyobj_dict_get(p, rd_ptr(p->pid, interp + uo->interp_modules), "threading", &mod);
 	if (!err)
-		err = pyobj_dict_get(p, rd_ptr(p->pid, mod + o->module_dict), "_active", &active);
+		err = pyobj_dict_get(p, rd_ptr(p->pid, mod + uo->module_dict), "_active", &active);
 	if (err)
 		return err;
 	kv = calloc(2 * ACTIVE_MAX, sizeof(*kv));

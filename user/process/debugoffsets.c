@@ -250,9 +250,11 @@ int debug_offsets_parse(const uint8_t *buf, size_t len, struct debug_offsets *d,
 	return validate(l, d, err, errlen);
 }
 
-/* Which struct py_offsets member each published value fills. */
-enum { REQUIRED = 1, FT_ONLY = 2 };
+/* Which member each published value fills: of struct py_offsets, or of
+ * struct py_user_offsets (USER). */
+enum { REQUIRED = 1, FT_ONLY = 2, USER = 4 };
 #define PO(field) offsetof(struct py_offsets, field)
+#define PU(field) offsetof(struct py_user_offsets, field)
 static const struct {
 	const char *name;
 	size_t member;
@@ -261,7 +263,7 @@ static const struct {
 	{ "runtime_state.interpreters_head", PO(runtime_interp_head), REQUIRED },
 	{ "interpreter_state.next", PO(interp_next), REQUIRED },
 	{ "interpreter_state.threads_head", PO(interp_tstate_head), REQUIRED },
-	{ "interpreter_state.imports_modules", PO(interp_modules), 0 },
+	{ "interpreter_state.imports_modules", PU(interp_modules), USER },
 	{ "interpreter_state.ceval_gil", PO(interp_gil), 0 },
 	{ "thread_state.next", PO(tstate_next), REQUIRED },
 	{ "thread_state.interp", PO(tstate_interp), REQUIRED },
@@ -272,7 +274,7 @@ static const struct {
 	{ "interpreter_frame.previous", PO(frame_back), REQUIRED },
 	{ "interpreter_frame.executable", PO(frame_code), REQUIRED },
 	{ "interpreter_frame.instr_ptr", PO(frame_lasti), REQUIRED },
-	{ "interpreter_frame.localsplus", PO(frame_localsplus), 0 },
+	{ "interpreter_frame.localsplus", PU(frame_localsplus), USER },
 	{ "interpreter_frame.owner", PO(frame_owner), REQUIRED },
 	{ "interpreter_frame.tlbc_index", PO(frame_tlbc_index), FT_ONLY },
 	{ "code_object.filename", PO(code_filename), REQUIRED },
@@ -280,29 +282,29 @@ static const struct {
 	{ "code_object.qualname", PO(code_qualname), REQUIRED },
 	{ "code_object.linetable", PO(code_linetable), REQUIRED },
 	{ "code_object.firstlineno", PO(code_firstlineno), REQUIRED },
-	{ "code_object.argcount", PO(code_argcount), 0 },
-	{ "code_object.localsplusnames", PO(code_localsplusnames), 0 },
-	{ "code_object.localspluskinds", PO(code_localspluskinds), 0 },
+	{ "code_object.argcount", PU(code_argcount), USER },
+	{ "code_object.localsplusnames", PU(code_localsplusnames), USER },
+	{ "code_object.localspluskinds", PU(code_localspluskinds), USER },
 	{ "code_object.co_code_adaptive", PO(code_adaptive), REQUIRED },
 	{ "code_object.co_tlbc", PO(code_tlbc), FT_ONLY },
 	{ "pyobject.ob_type", PO(object_type), REQUIRED },
-	{ "type_object.tp_name", PO(type_name), 0 },
-	{ "type_object.tp_flags", PO(type_flags), 0 },
-	{ "type_object.tp_basicsize", PO(type_basicsize), 0 },
-	{ "type_object.tp_dictoffset", PO(type_dictoffset), 0 },
-	{ "heap_type_object.ht_cached_keys", PO(type_cached_keys), 0 },
-	{ "set_object.used", PO(set_used), 0 },
-	{ "set_object.table", PO(set_table), 0 },
-	{ "set_object.mask", PO(set_mask), 0 },
-	{ "tuple_object.ob_item", PO(tuple_items), 0 },
-	{ "tuple_object.ob_size", PO(tuple_size), 0 },
-	{ "list_object.ob_item", PO(list_items), 0 },
-	{ "list_object.ob_size", PO(list_size), 0 },
-	{ "dict_object.ma_keys", PO(dict_keys), 0 },
-	{ "dict_object.ma_values", PO(dict_values), 0 },
-	{ "float_object.ob_fval", PO(float_value), 0 },
-	{ "long_object.lv_tag", PO(long_tag), 0 },
-	{ "long_object.ob_digit", PO(long_digits), 0 },
+	{ "type_object.tp_name", PU(type_name), USER },
+	{ "type_object.tp_flags", PU(type_flags), USER },
+	{ "type_object.tp_basicsize", PU(type_basicsize), USER },
+	{ "type_object.tp_dictoffset", PU(type_dictoffset), USER },
+	{ "heap_type_object.ht_cached_keys", PU(type_cached_keys), USER },
+	{ "set_object.used", PU(set_used), USER },
+	{ "set_object.table", PU(set_table), USER },
+	{ "set_object.mask", PU(set_mask), USER },
+	{ "tuple_object.ob_item", PU(tuple_items), USER },
+	{ "tuple_object.ob_size", PU(tuple_size), USER },
+	{ "list_object.ob_item", PU(list_items), USER },
+	{ "list_object.ob_size", PU(list_size), USER },
+	{ "dict_object.ma_keys", PU(dict_keys), USER },
+	{ "dict_object.ma_values", PU(dict_values), USER },
+	{ "float_object.ob_fval", PU(float_value), USER },
+	{ "long_object.lv_tag", PU(long_tag), USER },
+	{ "long_object.ob_digit", PU(long_digits), USER },
 	{ "bytes_object.ob_size", PO(bytes_size), REQUIRED },
 	{ "bytes_object.ob_sval", PO(bytes_data), REQUIRED },
 	{ "unicode_object.state", PO(unicode_state), REQUIRED },
@@ -310,13 +312,16 @@ static const struct {
 	{ "unicode_object.asciiobject_size", PO(unicode_ascii_size), REQUIRED },
 };
 
-static void set_member(struct py_offsets *off, size_t member, int64_t v)
+static void set_member(struct py_offsets *off, struct py_user_offsets *uoff, size_t member,
+		       unsigned flags, int64_t v)
 {
-	*(__s32 *)((char *)off + member) = (__s32)v;
+	char *base = flags & USER ? (char *)uoff : (char *)off;
+
+	*(__s32 *)(base + member) = (__s32)v;
 }
 
-int debug_offsets_apply(const struct debug_offsets *d, struct py_offsets *off, char *err,
-			size_t errlen)
+int debug_offsets_apply(const struct debug_offsets *d, struct py_offsets *off,
+			struct py_user_offsets *uoff, char *err, size_t errlen)
 {
 	int64_t gil, locked, holder, v;
 	size_t i;
@@ -336,7 +341,7 @@ int debug_offsets_apply(const struct debug_offsets *d, struct py_offsets *off, c
 			return -EPROTO;
 		}
 		if (v >= 0 || (fills[i].flags & FT_ONLY))
-			set_member(off, fills[i].member, v);
+			set_member(off, uoff, fills[i].member, fills[i].flags, v);
 	}
 	/* 3.13+ keeps the current frame in the thread state itself */
 	off->tstate_cframe = -1;

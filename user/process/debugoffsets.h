@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "offsets.h"
 #include "pybpf.h"
 
 #define DEBUG_OFFSETS_COOKIE "xdebugpy"
@@ -31,11 +32,11 @@ int debug_offsets_present(const uint8_t *buf, size_t len);
 int debug_offsets_parse(const uint8_t *buf, size_t len, struct debug_offsets *d,
 			char *err, size_t errlen);
 
-/* Overwrite the fields of *off that the struct gives (and the few derived
- * from them).  0, or -EPROTO with a reason when a field pybpf needs is
- * missing from this layout. */
+/* Overwrite the fields of *off and *uoff that the struct gives (and the
+ * few derived from them).  0, or -EPROTO with a reason when a field pybpf
+ * needs is missing from this layout. */
 int debug_offsets_apply(const struct debug_offsets *d, struct py_offsets *off,
-			char *err, size_t errlen);
+			struct py_user_offsets *uoff, char *err, size_t errlen);
 
 /* The value of "section.field" (e.g. "thread_state.current_frame"), or -1
  * if the layout has no such field. */

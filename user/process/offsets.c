@@ -2,13 +2,13 @@
 /* offsets.c - look up the generated per-version offsets table.
  *
  * This is pybpf's only version switch: everything downstream reads the
- * struct py_offsets it returns and never branches on the version.
+ * offsets of the entry it returns and never branches on the version.
  */
 #include <stdio.h>
 
 #include "offsets.h"
 
-const struct py_offsets *offsets_find(unsigned major, unsigned minor, int free_threaded)
+const struct offsets_entry *offsets_find(unsigned major, unsigned minor, int free_threaded)
 {
 	unsigned i;
 
@@ -16,7 +16,7 @@ const struct py_offsets *offsets_find(unsigned major, unsigned minor, int free_t
 		if (offsets_table[i].major == major &&
 		    offsets_table[i].minor == minor &&
 		    offsets_table[i].free_threaded == (unsigned)!!free_threaded)
-			return &offsets_table[i].off;
+			return &offsets_table[i];
 	}
 	return NULL;
 }
@@ -25,8 +25,8 @@ const struct py_offsets *offsets_find(unsigned major, unsigned minor, int free_t
  * are taken to be those of the newest known minor, and the process is
  * profiled with a warning (proc.c); the live check of the offsets and
  * _Py_DebugOffsets' own validation guard the rest. */
-const struct py_offsets *offsets_base(unsigned major, unsigned minor, int free_threaded,
-				      int *exact)
+const struct offsets_entry *offsets_base(unsigned major, unsigned minor, int free_threaded,
+					int *exact)
 {
 	const struct offsets_entry *best = NULL;
 	int pass;
@@ -49,7 +49,7 @@ const struct py_offsets *offsets_base(unsigned major, unsigned minor, int free_t
 	if (!best)
 		return NULL;
 	*exact = best->minor == minor && best->free_threaded == (unsigned)!!free_threaded;
-	return &best->off;
+	return best;
 }
 
 const char *offsets_supported(void)

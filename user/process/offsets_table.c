@@ -48,6 +48,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = -1,    /* absent */
 		.gil_locked              = -1,    /* no flag: _PyThreadState_Current says */
 		.gil_last_holder         = 0,     /* _PyThreadState_Current itself */
+	}, {
 		.frame_localsplus        = 376,   /* PyFrameObject.f_localsplus */
 		.code_argcount           = 16,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = -1,    /* absent */
@@ -162,6 +163,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = -1,    /* absent */
 		.gil_locked              = -1,    /* no flag: _PyThreadState_Current says */
 		.gil_last_holder         = 0,     /* _PyThreadState_Current itself */
+	}, {
 		.frame_localsplus        = 376,   /* PyFrameObject.f_localsplus */
 		.code_argcount           = 16,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = -1,    /* absent */
@@ -276,6 +278,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = -1,    /* absent */
 		.gil_locked              = 16,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 8,     /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 360,   /* PyFrameObject.f_localsplus */
 		.code_argcount           = 16,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = -1,    /* absent */
@@ -390,6 +393,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = -1,    /* absent */
 		.gil_locked              = 16,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 8,     /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 360,   /* PyFrameObject.f_localsplus */
 		.code_argcount           = 16,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 20,    /* PyCodeObject.co_posonlyargcount */
@@ -504,6 +508,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = -1,    /* absent */
 		.gil_locked              = 16,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 8,     /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 360,   /* PyFrameObject.f_localsplus */
 		.code_argcount           = 16,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 20,    /* PyCodeObject.co_posonlyargcount */
@@ -618,6 +623,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = -1,    /* absent */
 		.gil_locked              = 16,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 8,     /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 352,   /* PyFrameObject.f_localsplus */
 		.code_argcount           = 16,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 20,    /* PyCodeObject.co_posonlyargcount */
@@ -732,6 +738,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = -1,    /* absent */
 		.gil_locked              = 16,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 8,     /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 72,    /* _PyInterpreterFrame.localsplus */
 		.code_argcount           = 56,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 60,    /* PyCodeObject.co_posonlyargcount */
@@ -846,6 +853,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = 384,   /* PyInterpreterState.ceval.gil */
 		.gil_locked              = 16,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 8,     /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 72,    /* _PyInterpreterFrame.localsplus */
 		.code_argcount           = 52,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 56,    /* PyCodeObject.co_posonlyargcount */
@@ -960,6 +968,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = 16,    /* PyInterpreterState.ceval.gil */
 		.gil_locked              = 16,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 8,     /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 72,    /* _PyInterpreterFrame.localsplus */
 		.code_argcount           = 52,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 56,    /* PyCodeObject.co_posonlyargcount */
@@ -1074,6 +1083,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = 16,    /* PyInterpreterState.ceval.gil */
 		.gil_locked              = 24,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 16,    /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 72,    /* _PyInterpreterFrame.localsplus */
 		.code_argcount           = 68,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 72,    /* PyCodeObject.co_posonlyargcount */
@@ -1188,6 +1198,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = 16,    /* PyInterpreterState.ceval.gil */
 		.gil_locked              = 16,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 8,     /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 80,    /* _PyInterpreterFrame.localsplus */
 		.code_argcount           = 52,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 56,    /* PyCodeObject.co_posonlyargcount */
@@ -1302,6 +1313,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = 16,    /* PyInterpreterState.ceval.gil */
 		.gil_locked              = 24,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 16,    /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 80,    /* _PyInterpreterFrame.localsplus */
 		.code_argcount           = 68,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 72,    /* PyCodeObject.co_posonlyargcount */
@@ -1416,6 +1428,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = 16,    /* PyInterpreterState.ceval.gil */
 		.gil_locked              = 16,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 8,     /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 80,    /* _PyInterpreterFrame.localsplus */
 		.code_argcount           = 52,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 56,    /* PyCodeObject.co_posonlyargcount */
@@ -1530,6 +1543,7 @@ const struct offsets_entry offsets_table[] = {
 		.interp_gil              = 16,    /* PyInterpreterState.ceval.gil */
 		.gil_locked              = 24,    /* struct _gil_runtime_state.locked */
 		.gil_last_holder         = 16,    /* struct _gil_runtime_state.last_holder */
+	}, {
 		.frame_localsplus        = 80,    /* _PyInterpreterFrame.localsplus */
 		.code_argcount           = 68,    /* PyCodeObject.co_argcount */
 		.code_posonlyargcount    = 72,    /* PyCodeObject.co_posonlyargcount */

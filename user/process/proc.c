@@ -313,7 +313,7 @@ out:
 static int choose_offsets(struct pyproc *p)
 {
 	uint8_t raw[DEBUG_OFFSETS_MAX];
-	const struct py_offsets *base;
+	const struct offsets_entry *base;
 	struct debug_offsets d;
 	uint64_t version;
 	int exact, err;
@@ -337,8 +337,9 @@ static int choose_offsets(struct pyproc *p)
 		if (!err && !base)
 			err = -ENOTSUP;
 		if (!err) {
-			p->off = *base;
-			err = debug_offsets_apply(&d, &p->off, p->err, sizeof(p->err));
+			p->off = base->off;
+			p->uoff = base->uoff;
+			err = debug_offsets_apply(&d, &p->off, &p->uoff, p->err, sizeof(p->err));
 		}
 		if (err) {
 			char why[sizeof(p->err)];
@@ -359,7 +360,8 @@ static int choose_offsets(struct pyproc *p)
 			 p->version, p->elf_path, offsets_supported());
 		return -ENOTSUP;
 	}
-	p->off = *base;
+	p->off = base->off;
+	p->uoff = base->uoff;
 	p->offsets_source = OFFSETS_TABLE;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "offsets.h"
 #include "pybpf.h"
 
 struct pyproc {
@@ -28,7 +29,8 @@ struct pyproc {
 	int free_threaded;          /* a --disable-gil build (3.13t+) */
 	enum { OFFSETS_TABLE = 1, OFFSETS_DEBUG } offsets_source; /* generated table, _Py_DebugOffsets */
 	int untested;               /* newer than the newest build this pybpf knows */
-	struct py_offsets off;      /* struct layouts of this interpreter */
+	struct py_offsets off;      /* struct layouts the BPF side reads ... */
+	struct py_user_offsets uoff; /* ... that only userspace reads */
 	int initialized;            /* runtime had an interpreter at inspection */
 	int gone;                   /* exited (kept for its symbols and samples) */
 	char err[512];              /* why inspection failed */
