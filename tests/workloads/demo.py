@@ -45,6 +45,11 @@ class Request:
         for line in lines[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
+        cookies = {}
+        for pair in headers.get("cookie", "").split(";"):
+            key, _, value = pair.strip().partition("=")
+            cookies[key] = value
+        headers["cookie"] = cookies
         return cls(method, path, query, headers, body)
 
 
@@ -141,7 +146,7 @@ class Metrics:
         for path, values in snapshot.items():
             summary[path] = {"n": len(values), "p50": values[len(values) // 2],
                              "p99": values[int(len(values) * 0.99)]}
-        return zlib.compress(json.dumps(summary).encode() * 50, 6)
+        return zlib.compress(json.dumps(summary).encode() * 200, 6)
 
 
 def metrics_loop(metrics, stop):
@@ -149,10 +154,16 @@ def metrics_loop(metrics, stop):
         metrics.flush()
 
 
+# What a browser sends besides the request line: headers and a long
+# cookie, enough that parsing shows in the flame graph next to the work.
+HEADERS = "".join("X-Header-%d: value-%d\r\n" % (i, i) for i in range(20)) + \
+    "Cookie: %s\r\n" % "; ".join("pref%d=%x" % (i, i * 7919) for i in range(600))
+
+
 def fake_request(rnd):
     path = rnd.choice(PATHS)
     return ("GET %s HTTP/1.1\r\nHost: demo.local\r\nUser-Agent: pybpf-demo\r\n"
-            "Accept: text/html\r\n\r\n" % path)
+            "Accept: text/html\r\n%s\r\n" % (path, HEADERS))
 
 
 def serve(router, renderer, metrics, raw):

@@ -49,7 +49,9 @@ int target_check_kernel(void)
 int target_inspect(pid_t pid, pid_t child, struct pyproc *p, int *child_exited,
 		   int *child_code)
 {
-	uint64_t deadline = mono_ns() + (child ? 3000000000ull : 2000000000ull);
+	/* a launched wrapper (a pyenv shim runs several shells) can take seconds
+	 * on a loaded machine before it execs python */
+	uint64_t deadline = mono_ns() + (child ? 10000000000ull : 2000000000ull);
 	char exe[PATH_MAX], seen[PATH_MAX] = "";
 	int err;
 
