@@ -258,7 +258,8 @@ static int attach(struct gil_run *g)
 }
 
 /* The thread holding the GIL now has no take to be seen: start its hold
- * at attach time (unless a probe already created its entry). */
+ * now (attach time, or a later poll with fallback probes) unless a probe
+ * or an earlier seeding already created its entry. */
 static void seed_holder(struct gil_run *g, uint64_t attach_ns)
 {
 	struct pythread th[256];
@@ -420,6 +421,11 @@ static int trace(struct gil_run *g)
 		timeout = next > now ? (int)((next - now) / 1000000 + 1) : 0;
 		ring_buffer__poll(g->rb, timeout < 100 ? timeout : 100);
 		now = now_ns();
+		/* Fallback probes never see a forced switch: a thread that got the
+		 * GIL that way and never blocks (a pure-Python spinner) would stay
+		 * unseen if another held the GIL at the first seeding. */
+		if (g->probes.fallback)
+			seed_holder(g, now);
 		if (now >= next) {
 			err = interval(g);
 			next += step;
