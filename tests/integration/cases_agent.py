@@ -696,3 +696,46 @@ def case_agent_sigterm(ctx):
                             % (cpu[0]["app"], want))
     if problems:
         raise Fail(problems[0], problems[1:] + evidence(recv, res))
+
+
+def case_agent_vs_record(ctx):
+    """The agent and `record --all` over the same 6 s of the same workload:
+    the samples the agent pushed for it and those the recording counted
+    agree within 15 %, and so do work_a/b/c's shares (within 5 points):
+    what reaches the backend is what pybpf measures."""
+    recv = Receiver().start()
+    out = ctx.dir / "all.txt"
+    try:
+        target = start_workload(ctx, "split.py", WORKLOAD_MAX)
+        ag = agent(ctx, recv.url(), ["--interval", "2s", "-d", 6])
+        rec = pybpf_start(["record", "--all", "--merge", "--comm", "^%s$" % COMM, "-r", RATE,
+                           "-d", 6, "-f", "collapsed", "-o", out], ctx.dir, "record")
+        res = finish(ag, 60)
+        rres = finish(rec, 60)
+    finally:
+        recv.stop()
+    target.kill()
+    if res.rc != 0 or rres.rc != 0:
+        raise Fail("agent exited %s, record %s" % (res.rc, rres.rc),
+                   evidence(recv, res) + rres.describe(5))
+    pushed = [s for r in mine(recv, target.pid) for s in pprof_stacks(r["prof"])]
+    recorded = [P.Stack(s.frames[1:], s.count)
+                for s in P.parse_collapsed(out.read_text(errors="replace"))
+                if s.frames and s.frames[0].label.startswith("process %d:" % target.pid)]
+    a, b = P.total(pushed), P.total(recorded)
+    ctx.note("pushed %d samples, recorded %d" % (a, b))
+    problems = []
+    if min(a, b) < RATE:
+        problems.append("too few samples to compare: pushed %d, recorded %d" % (a, b))
+    elif abs(a - b) > 0.15 * max(a, b):
+        problems.append("the agent pushed %d samples of pid %d, record --all counted %d over "
+                        "the same 6 s (more than 15 %% apart)" % (a, target.pid, b))
+    la, lb = P.leaf_names(pushed), P.leaf_names(recorded)
+    for f in ("work_a", "work_b", "work_c"):
+        sa, sb = 100.0 * la.get(f, 0) / max(a, 1), 100.0 * lb.get(f, 0) / max(b, 1)
+        ctx.note("%s: pushed %.1f %%, recorded %.1f %%" % (f, sa, sb))
+        if abs(sa - sb) > 5:
+            problems.append("%s has %.1f %% of the pushed samples and %.1f %% of the recorded "
+                            "ones" % (f, sa, sb))
+    if problems:
+        raise Fail(problems[0], problems[1:] + evidence(recv, res) + rres.describe(3))
