@@ -32,7 +32,7 @@ from cases_nativerec import (case_native_record, case_native_record_idle,
                              case_native_record_cthread)
 from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
                          case_agent_service, case_agent_otlp, case_agent_sigterm,
-                         case_agent_vs_record)
+                         case_agent_vs_record, case_agent_native)
 
 # Cases that judge names, lines, shapes and structure, never time or CPU
 # shares against a clock, and that only look at their own processes: run.py
@@ -115,4 +115,5 @@ CASES = [
     ("agent-otlp", case_agent_otlp, None),
     ("agent-sigterm", case_agent_sigterm, None),
     ("agent-vs-record", case_agent_vs_record, None),
+    ("agent-native", case_agent_native, None),
 ]

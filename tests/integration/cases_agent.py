@@ -739,3 +739,34 @@ def case_agent_vs_record(ctx):
                             "ones" % (f, sa, sb))
     if problems:
         raise Fail(problems[0], problems[1:] + evidence(recv, res) + rres.describe(3))
+
+
+def case_agent_native(ctx):
+    """agent --native: the pushed profiles carry zlib's C frames under the
+    Python line that calls zlib.compress (tests/workloads/native.py)."""
+    from cases_nativerec import ZLIB_RE
+    recv = Receiver().start()
+    try:
+        target = start_workload(ctx, "native.py", WORKLOAD_MAX)
+        ag = agent(ctx, recv.url(), ["--interval", "2s", "-d", 5, "--native"])
+        res = finish(ag, 60)
+    finally:
+        recv.stop()
+    target.kill()
+    if res.rc != 0:
+        raise Fail("agent exited with status %s" % res.rc, evidence(recv, res))
+    stacks = [s for r in mine(recv, target.pid) for s in pprof_stacks(r["prof"])]
+    zl = [s for s in stacks if any(f.name == "do_zlib" for f in s.frames)]
+    under = 0
+    for s in zl:
+        at = [i for i, f in enumerate(s.frames) if f.name == "do_zlib"][0]
+        if any(ZLIB_RE.search(f.label) and ".py" not in f.label for f in s.frames[at + 1:]):
+            under += s.count
+    n = sum(s.count for s in zl)
+    ctx.note("do_zlib: %d pushed samples, %d with zlib's C frames under it" % (n, under))
+    if n < 50:
+        raise Fail("only %d pushed samples of do_zlib" % n, evidence(recv, res))
+    if under < 0.6 * n:
+        raise Fail("zlib's C frames under do_zlib in %d of %d pushed samples" % (under, n),
+                   [";".join(f.label for f in s.frames)[-300:] for s in zl[:4]] +
+                   evidence(recv, res))

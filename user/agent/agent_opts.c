@@ -38,6 +38,8 @@ static void usage(FILE *f)
 "      --comm REGEX       only processes whose command name matches\n"
 "      --idle             also off-CPU time: a second profile per process, of\n"
 "                         Pyroscope's wall type (on-CPU + off-CPU, leaf <idle>)\n"
+"      --native           native (C) and kernel frames too, unwound in the kernel\n"
+"                         and merged with the Python ones (as record --native)\n"
 "  -r, --rate HZ          samples per second per CPU (default 100)\n"
 "      --max-depth N      frames per stack, at most %d (default %d)\n\n"
 "Delivery (nothing is lost while the backend is away):\n"
@@ -167,7 +169,8 @@ int agent_parse(int argc, char **argv, struct agent_opts *o)
 {
 	enum { OPT_PUSH = 500, OPT_INTERVAL, OPT_HEADER, OPT_TAG, OPT_SERVICE, OPT_SPOOL,
 	       OPT_SPOOL_MAX, OPT_TIMEOUT, OPT_BACKOFF, OPT_FLUSH, OPT_STATUS, OPT_AIDLE,
-	       OPT_ACOMM, OPT_DEPTH, OPT_HEADER_FILE, OPT_METRICS, OPT_PER_SERVICE, OPT_OTLP };
+	       OPT_ACOMM, OPT_DEPTH, OPT_HEADER_FILE, OPT_METRICS, OPT_PER_SERVICE, OPT_OTLP,
+	       OPT_ANATIVE };
 	static const struct option longopts[] = {
 		{ "push", required_argument, NULL, OPT_PUSH },
 		{ "otlp", required_argument, NULL, OPT_OTLP },
@@ -178,6 +181,7 @@ int agent_parse(int argc, char **argv, struct agent_opts *o)
 		{ "service", required_argument, NULL, OPT_SERVICE },
 		{ "comm", required_argument, NULL, OPT_ACOMM },
 		{ "idle", no_argument, NULL, OPT_AIDLE },
+		{ "native", no_argument, NULL, OPT_ANATIVE },
 		{ "spool", required_argument, NULL, OPT_SPOOL },
 		{ "spool-max", required_argument, NULL, OPT_SPOOL_MAX },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -265,6 +269,9 @@ int agent_parse(int argc, char **argv, struct agent_opts *o)
 			break;
 		case OPT_AIDLE:
 			o->session.idle = 1;
+			break;
+		case OPT_ANATIVE:
+			o->session.native = 1;
 			break;
 		case OPT_SPOOL:
 			o->spool_dir = optarg;
