@@ -121,6 +121,10 @@ struct proc_info {
 				      * &_PyThreadState_Current); 0: via interp */
 	__u32 want_gil;              /* mark samples of the GIL holder (COUNT_GIL) */
 	__u32 pad;
+	__u64 current_addr;          /* the GIL holder's current thread state pointer:
+				      * _PyRuntime.gilstate.tstate_current (3.7-3.11),
+				      * _PyThreadState_Current (2.7, 3.6); 0 from 3.12,
+				      * where _status says which state is in use */
 	struct py_offsets off;
 };
 

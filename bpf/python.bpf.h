@@ -292,6 +292,36 @@ static __always_inline int cached_ok(struct proc_info *proc, const struct thread
 	return !te->multi && lists_sig(proc) == te->lists_sig;
 }
 
+/* Before 3.12 a thread state has no _status, but the GIL holder's current
+ * state is a global: when it is this thread's, it is the state in use (a
+ * thread inside a subinterpreter holds the GIL with that interpreter's
+ * state).  0 when the thread does not hold the GIL, or from 3.12. */
+static __always_inline __u64 current_of(struct proc_info *proc, __u64 fsbase)
+{
+	__u64 cur;
+
+	if (!proc->current_addr)
+		return 0;
+	cur = read_u64(proc->current_addr);
+	return cur && read_u64(cur + proc->off.tstate_thread_id) == fsbase ? cur : 0;
+}
+
+/* Before 3.12: the cached state, or the current one if the thread holds
+ * the GIL with another (the cache follows it: at the thread's next block,
+ * after it released the GIL, the state it last ran is the one kept). */
+static __always_inline __u64 follow_current(struct proc_info *proc, struct thread_entry *te,
+					    __u64 fsbase)
+{
+	__u64 cur;
+
+	if (!proc->current_addr)
+		return te->tstate;
+	cur = read_u64(proc->current_addr);
+	if (cur && cur != te->tstate && read_u64(cur + proc->off.tstate_thread_id) == fsbase)
+		te->tstate = cur;
+	return te->tstate;
+}
+
 /* tid -> its PyThreadState: the cached one if it is still the thread's
  * (cached_ok); a cached "none" while every thread list is unchanged and
  * the answer young; else a scan.  A scan that failed to read is not
@@ -313,13 +343,16 @@ static __always_inline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 		     !bpf_probe_read_user(&status, sizeof(status),
 					  (void *)(te->tstate + o->tstate_status))) &&
 		    cached_ok(proc, te, status))
-			return te->tstate;
+			return follow_current(proc, te, fsbase);
 		if (!te->tstate && now - te->scan_ns < NEG_CACHE_NS &&
 		    lists_sig(proc) == te->lists_sig)
 			return 0;
 	}
 	fresh.lists_sig = lists_sig(proc);
-	fresh.tstate = scan_threads(proc, fsbase, &failed, &fresh.multi);
+	fresh.tstate = current_of(proc, fsbase);
+	failed = 0;
+	if (!fresh.tstate)
+		fresh.tstate = scan_threads(proc, fsbase, &failed, &fresh.multi);
 	fresh.multi = fresh.multi > 1;
 	if (failed)
 		return 0;
@@ -367,8 +400,12 @@ static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info 
 				status = (__u32)buf_u64(w->s->ts_buf, o->tstate_status - (__s32)lo,
 							TS_MASK);
 			if (cached_ok(proc, te, status)) {
+				__u64 tstate = te->tstate;
+
+				if (follow_current(proc, te, task->thread.fsbase) != tstate)
+					return te->tstate; /* another state: ts_buf is not its */
 				w->ts_read = 1;
-				return te->tstate;
+				return tstate;
 			}
 		}
 	}

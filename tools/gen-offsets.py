@@ -455,6 +455,11 @@ FIELDS = [
     ("interp_modules", [((2, 7), off(IS, "modules")),
                         ((3, 12), off(IS, "imports.modules"))]),
     ("module_dict", [((2, 7), off("PyModuleObject", "md_dict"))]),
+    # The GIL holder's thread state before 3.12 (a thread-local since):
+    # 2.7 and 3.6 keep it in _PyThreadState_Current, found by symbol.
+    ("runtime_tstate_current", [((2, 7), NONE),
+                                ((3, 7), off(RT, "gilstate.tstate_current")),
+                                ((3, 12), NONE)]),
 ]
 
 

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """cases_subinterp.py - a thread with two thread states: its own and one in
-a subinterpreter (tests/workloads/subinterp.py, 3.12+).
+a subinterpreter (tests/workloads/subinterp.py, 3.8+: _xxsubinterpreters,
+_interpreters from 3.13).  From 3.12 the states' _status says which is in
+use; before, the GIL holder's current state does.
 
 Thread "hopper" spins 0.2 s in the subinterpreter (sub_spin), sleeps 0.2 s
 there (sub_nap), then spins 0.2 s back in the main interpreter
@@ -29,9 +31,8 @@ def shares(mine, leaves):
 
 
 def case_subinterp(ctx):
-    if ctx.interp.version < (3, 12):
-        raise Skip("before 3.12 a thread state has no _status to tell which of a thread's "
-                   "states runs (pybpf takes the first)")
+    if ctx.interp.version < (3, 8):
+        raise Skip("no _xxsubinterpreters before 3.8: no subinterpreter to enter from Python")
     marks = markers(WORKLOADS / "subinterp.py")
     sub_marks = markers(WORKLOADS / "subwork.py")
     target = start(ctx, "subinterp.py", WORKLOAD_MAX)

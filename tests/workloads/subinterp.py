@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """subinterp.py - a thread that takes turns between a subinterpreter and
-its own (main) interpreter (3.12+).
+its own (main) interpreter (3.8+).
 
 Usage: subinterp.py [SECONDS]   (default 30)
 
@@ -19,7 +19,7 @@ import time
 try:
     import _interpreters as subinterpreters   # 3.13+
 except ImportError:
-    import _xxsubinterpreters as subinterpreters  # 3.12
+    import _xxsubinterpreters as subinterpreters  # 3.8-3.12
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CODE = "import sys; sys.path.insert(0, %r); import subwork; subwork.sub_spin(0.2); " \

@@ -89,6 +89,8 @@ struct py_user_offsets {
 	__s32 dvalues_valid;         /* PyDictValues.valid, a byte (3.13+) */
 	__s32 interp_modules;        /* sys.modules: modules, imports.modules (3.12+) */
 	__s32 module_dict;           /* PyModuleObject.md_dict */
+	/* ---- the current thread state (before 3.12): proc_info.current_addr ---- */
+	__s32 runtime_tstate_current; /* _PyRuntime.gilstate.tstate_current (3.7-3.11) */
 };
 
 struct offsets_entry {

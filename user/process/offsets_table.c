@@ -121,6 +121,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = -1,    /* absent */
 		.interp_modules          = 16,    /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = -1,    /* absent */
 	} },
 	{ 3, 6, 0, { /* 3.6.15 */
 		.runtime_interp_head     = 0,     /* the runtime address is &interp_head */
@@ -236,6 +237,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = -1,    /* absent */
 		.interp_modules          = 16,    /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = -1,    /* absent */
 	} },
 	{ 3, 7, 0, { /* 3.7.16 */
 		.runtime_interp_head     = 24,    /* _PyRuntimeState.interpreters.head */
@@ -351,6 +353,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = -1,    /* absent */
 		.interp_modules          = 40,    /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = 1480,  /* _PyRuntimeState.gilstate.tstate_current */
 	} },
 	{ 3, 8, 0, { /* 3.8.18 */
 		.runtime_interp_head     = 32,    /* _PyRuntimeState.interpreters.head */
@@ -466,6 +469,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = -1,    /* absent */
 		.interp_modules          = 56,    /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = 1368,  /* _PyRuntimeState.gilstate.tstate_current */
 	} },
 	{ 3, 9, 0, { /* 3.9.18 */
 		.runtime_interp_head     = 32,    /* _PyRuntimeState.interpreters.head */
@@ -581,6 +585,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = -1,    /* absent */
 		.interp_modules          = 856,   /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = 568,   /* _PyRuntimeState.gilstate.tstate_current */
 	} },
 	{ 3, 10, 0, { /* 3.10.13 */
 		.runtime_interp_head     = 32,    /* _PyRuntimeState.interpreters.head */
@@ -696,6 +701,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = -1,    /* absent */
 		.interp_modules          = 856,   /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = 568,   /* _PyRuntimeState.gilstate.tstate_current */
 	} },
 	{ 3, 11, 0, { /* 3.11.7 */
 		.runtime_interp_head     = 40,    /* _PyRuntimeState.interpreters.head */
@@ -811,6 +817,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = -1,    /* absent */
 		.interp_modules          = 888,   /* PyInterpreterState.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = 576,   /* _PyRuntimeState.gilstate.tstate_current */
 	} },
 	{ 3, 12, 0, { /* 3.12.1 */
 		.runtime_interp_head     = 40,    /* _PyRuntimeState.interpreters.head */
@@ -926,6 +933,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = -1,    /* absent */
 		.interp_modules          = 944,   /* PyInterpreterState.imports.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = -1,    /* absent */
 	} },
 	{ 3, 13, 0, { /* 3.13.0 */
 		.runtime_interp_head     = 632,   /* _PyRuntimeState.interpreters.head */
@@ -1041,6 +1049,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = 3,     /* PyDictValues.valid */
 		.interp_modules          = 7656,  /* PyInterpreterState.imports.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = -1,    /* absent */
 	} },
 	{ 3, 13, 1, { /* 3.13.5t */
 		.runtime_interp_head     = 632,   /* _PyRuntimeState.interpreters.head */
@@ -1156,6 +1165,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = 3,     /* PyDictValues.valid */
 		.interp_modules          = 7664,  /* PyInterpreterState.imports.modules */
 		.module_dict             = 32,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = -1,    /* absent */
 	} },
 	{ 3, 14, 0, { /* debian-3.14.10 */
 		.runtime_interp_head     = 808,   /* _PyRuntimeState.interpreters.head */
@@ -1271,6 +1281,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = 3,     /* PyDictValues.valid */
 		.interp_modules          = 7688,  /* PyInterpreterState.imports.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = -1,    /* absent */
 	} },
 	{ 3, 14, 1, { /* 3.14t, from Debian's debian-3.14.10 headers */
 		.runtime_interp_head     = 808,   /* _PyRuntimeState.interpreters.head */
@@ -1386,6 +1397,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = 3,     /* PyDictValues.valid */
 		.interp_modules          = 7712,  /* PyInterpreterState.imports.modules */
 		.module_dict             = 32,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = -1,    /* absent */
 	} },
 	{ 3, 15, 0, { /* debian-3.15.2 */
 		.runtime_interp_head     = 936,   /* _PyRuntimeState.interpreters.head */
@@ -1501,6 +1513,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = 3,     /* PyDictValues.valid */
 		.interp_modules          = 7592,  /* PyInterpreterState.imports.modules */
 		.module_dict             = 16,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = -1,    /* absent */
 	} },
 	{ 3, 15, 1, { /* 3.15t, from Debian's debian-3.15.2 headers */
 		.runtime_interp_head     = 936,   /* _PyRuntimeState.interpreters.head */
@@ -1616,6 +1629,7 @@ const struct offsets_entry offsets_table[] = {
 		.dvalues_valid           = 3,     /* PyDictValues.valid */
 		.interp_modules          = 7592,  /* PyInterpreterState.imports.modules */
 		.module_dict             = 32,    /* PyModuleObject.md_dict */
+		.runtime_tstate_current  = -1,    /* absent */
 	} },
 };
 

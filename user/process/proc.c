@@ -456,6 +456,10 @@ void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *i
 		info->gil_addr = p->runtime_addr + o->runtime_gil;
 	else if (o->gil_locked < 0)
 		info->gil_addr = p->gil_holder_addr;
+	if (p->uoff.runtime_tstate_current >= 0)
+		info->current_addr = p->runtime_addr + p->uoff.runtime_tstate_current;
+	else if (o->gil_locked < 0) /* 2.7, 3.6: _PyThreadState_Current */
+		info->current_addr = p->gil_holder_addr;
 	info->off = p->off;
 }
 
