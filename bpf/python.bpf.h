@@ -236,6 +236,19 @@ static __always_inline __u64 lists_sig(struct proc_info *proc)
 	return sig;
 }
 
+/* Is the first interpreter's newest thread state this thread's?  A state
+ * freed and made again at the same address (a C thread calling in through
+ * PyGILState_Ensure, 1000 times a second) leaves the list heads as they
+ * were, so a "none" found while the new state had no thread_id yet would
+ * otherwise stand. */
+static __always_inline int head_is_mine(struct proc_info *proc, __u64 fsbase)
+{
+	__u64 interp = read_u64(proc->runtime_addr + proc->off.runtime_interp_head);
+	__u64 head = interp ? read_u64(interp + proc->off.interp_tstate_head) : 0;
+
+	return head && read_u64(head + proc->off.tstate_thread_id) == fsbase;
+}
+
 /* Walk every interpreter's thread list for this thread's state: the
  * thread_id is its pthread_self(), which x86_64 keeps in fsbase.  Never
  * the GIL holder's state: that would give C-busy threads wrong stacks.
@@ -345,7 +358,7 @@ static __always_inline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 		    cached_ok(proc, te, status))
 			return follow_current(proc, te, fsbase);
 		if (!te->tstate && now - te->scan_ns < NEG_CACHE_NS &&
-		    lists_sig(proc) == te->lists_sig)
+		    lists_sig(proc) == te->lists_sig && !head_is_mine(proc, fsbase))
 			return 0;
 	}
 	fresh.lists_sig = lists_sig(proc);
