@@ -5,8 +5,7 @@ import re
 import subprocess
 
 from harness import WORKLOADS, Fail, Skip, markers
-from casekit import check, collapsed, start
-import profiles as P
+from casekit import record, start
 
 
 def build_helper(ctx):
@@ -29,36 +28,43 @@ def case_cthread(ctx):
     """Its thread state comes and goes with every call: a thread found
     without one must be looked up again when the thread list changes, not
     remembered as "not Python" (the old 200 ms negative cache lost those
-    samples).  The C thread's samples are in work() at its lines, and the
-    samples that find no thread state are no more (within 10 points) than
-    the C thread's CPU time outside work() (truth.json): samples outside
-    the calls (the loop, usleep, making and deleting the thread state)
-    find none, rightly; samples inside them must not."""
-    import json
+    samples).  Recorded with --native, a sample of the C thread that has
+    no Python frame shows where it was: between calls (the loop, usleep,
+    making or deleting the thread state) is right; inside the eval loop
+    (_PyEval_EvalFrameDefault raw, under no Python frame) is a call into
+    Python that was missed: at most 2 % of the C thread's samples.  And
+    work() has its samples at its lines."""
+    from cases_native import EVAL_RE
+    from cases_nativerec import name_of, stacks_of
     lib = build_helper(ctx)
     marks = markers(WORKLOADS / "cthread.py")
-    truth_path = ctx.dir / "truth.json"
-    target = start(ctx, "cthread.py", 5, truth_path, lib)
-    stacks, res = collapsed(ctx, target, 4, ["-v"])
-    counters = {}
-    for line in res.err_lines():
-        m = re.match(r"pybpf:\s+(\d+)\s+(.*)$", line)
-        if m:
-            counters[m.group(2)] = int(m.group(1))
-    sampled = counters.get("samples in profiled processes", 0)
-    no_tstate = counters.get("threads without a Python thread state", 0)
-    problems = P.check_hot_function(stacks, "work", "cthread.py", marks["work"], 50)
-    if target.wait(30) != 0 or not truth_path.exists():
-        raise Fail("cthread.py did not write its truth (status %s)" % target.p.returncode,
-                   target.err().splitlines()[-5:])
-    truth = json.loads(truth_path.read_text())
-    outside = 100.0 - 100.0 * truth["work"] / max(truth["thread_cpu"], 1e-9)
-    missed = 100.0 * no_tstate / max(sampled, 1)
-    ctx.note("%d samples in the process, %d (%.1f %%) without a thread state; the C thread "
-             "spent %.1f %% of its CPU time outside work()" % (sampled, no_tstate, missed,
-                                                                outside))
-    if missed > outside + 10:
-        problems.append("%d of %d samples (%.1f %%) found no thread state, but the C thread "
-                        "spent only %.1f %% of its CPU time outside work(): its calls into "
-                        "Python were missed" % (no_tstate, sampled, missed, outside))
-    check(problems, stacks, res)
+    target = start(ctx, "cthread.py", 30, ctx.dir / "truth.json", lib)
+    out, res = record(ctx, target, 4, extra=("--native", "-v"))
+    stacks = stacks_of(out)
+    in_work = on_lines = missed = total = 0
+    for frames, count in stacks:
+        py = [f for f in frames if ".py:" in f]
+        if any(f.startswith("loop (cthread.so") for f in frames):
+            total += count
+        if py and py[-1].startswith("work (cthread.py:"):
+            in_work += count
+            if int(py[-1].rsplit(":", 1)[1].rstrip(")")) in marks["work"]:
+                on_lines += count
+        if not py and any(EVAL_RE.match(name_of(f)) for f in frames):
+            missed += count
+    ctx.note("C thread: %d samples, %d in work() (%d on its lines), %d in the eval loop "
+             "with no Python frame" % (total, in_work, on_lines, missed))
+    problems = []
+    if in_work < 50:
+        problems.append("work(): %d samples, expected >= 50" % in_work)
+    elif on_lines < 0.9 * in_work:
+        problems.append("work(): %d of %d samples on its lines %s" % (on_lines, in_work,
+                                                                       marks["work"]))
+    if missed > 0.02 * max(total, 1):
+        problems.append("%d of the C thread's %d samples ran Python (the eval loop) but "
+                        "found no Python frame: its calls into Python were missed"
+                        % (missed, total))
+    if problems:
+        raise Fail(problems[0], problems[1:] + ["%d %s" % (c, ";".join(f)[-300:]) for f, c in
+                                                sorted(stacks, key=lambda s: -s[1])[:6]] +
+                   res.describe(10))
