@@ -30,7 +30,7 @@ def case_names(ctx):
     problems = []
     expected = {tag: NAMES[tag][1 if qualified(ctx) else 0] for tag in NAMES}
     for tag, name in expected.items():
-        problems += P.check_hot_function(stacks, name, "names.py", marks[tag], 50)
+        problems += P.check_hot_function(stacks, name, "names.py", marks[tag], 30)
         problems += P.check_parent(stacks, name, "main", marks["call-" + tag])
         wrong = NAMES[tag][0 if qualified(ctx) else 1]
         if wrong != name and P.leaf_lines(stacks, wrong):
