@@ -36,9 +36,11 @@ from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
 
 # Cases that judge names, lines, shapes and structure, never time or CPU
 # shares against a clock, and that only look at their own processes: run.py
-# runs them two at a time (the others alone, after them).
+# runs them two at a time (the others alone, after them).  Not dump: a
+# thread's idle/active state is read from the kernel, and a sleeper that
+# wakes on a loaded machine waits runnable for a while.
 SHARED = {"names", "options", "shapes", "threads", "recursion", "truncation", "churn",
-          "reload", "exitcode", "formats", "dump", "dump-json", "locals", "dump-consistency",
+          "reload", "exitcode", "formats", "locals", "dump-consistency",
           "native", "native-cthread", "native-record", "native-record-cthread", "cthread",
           "subprocesses"}
 
