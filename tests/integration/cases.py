@@ -38,9 +38,10 @@ from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
 # shares against a clock, and that only look at their own processes: run.py
 # runs them two at a time (the others alone, after them).  Not dump: a
 # thread's idle/active state is read from the kernel, and a sleeper that
-# wakes on a loaded machine waits runnable for a while.
+# wakes on a loaded machine waits runnable for a while.  Not exitcode: its
+# command spins for 1 s of wall time and must be sampled 62 times.
 SHARED = {"names", "options", "shapes", "threads", "recursion", "truncation", "churn",
-          "reload", "exitcode", "formats", "locals", "dump-consistency",
+          "reload", "formats", "locals", "dump-consistency",
           "native", "native-cthread", "native-record", "native-record-cthread", "cthread",
           "subprocesses"}
 
