@@ -36,7 +36,7 @@ def case_exitcode(ctx):
 def case_target_exit(ctx):
     """record -p stops soon after its target exits and still writes the profile."""
     marks = markers(WORKLOADS / "exitcode.py")
-    target = start(ctx, "exitcode.py", 5)
+    target = start(ctx, "exitcode.py", 4)
     out = ctx.dir / "exit.txt"
     proc = pybpf_start(["record", "-p", target.pid, "-o", out, "-f", "collapsed", "-r", RATE,
                         "-d", 60], ctx.dir)
@@ -48,12 +48,12 @@ def case_target_exit(ctx):
     if res.rc != 0:
         problems.append("exit status %s after the target exited, expected 0" % res.rc)
     if res.elapsed > 9:
-        problems.append("pybpf ran %.1f s; the target exited after 5 s" % res.elapsed)
+        problems.append("pybpf ran %.1f s; the target exited after 4 s" % res.elapsed)
     if not out.exists() or out.stat().st_size == 0:
         problems.append("no profile written")
         check(problems, None, res)
     stacks = P.parse_collapsed(out.read_text(encoding="utf-8", errors="replace"))
-    # RATE // 5: the program spins 5 s from "ready", and on a busy machine
+    # RATE // 5: the program spins 4 s from "ready", and on a busy machine
     # loading the BPF programs can take 2-3 s of that; the case is about the
     # exit, the profile only has to hold the hot function
     problems += P.check_hot_function(stacks, "busy", "exitcode.py", marks["busy"], RATE // 5)
