@@ -176,22 +176,33 @@ static __always_inline int first_frame(struct proc_info *proc, __u64 tstate, __u
 struct scan_ctx {
 	struct proc_info *proc;
 	__u64 fsbase;
-	__u64 tstate;        /* cursor */
+	__u64 interp;        /* the interpreter whose list is being walked */
+	__u64 tstate;        /* cursor in its list, 0 = at its end */
 	__u64 found;         /* the active match (any match if _status is unknown) */
 	__u64 first;         /* the first inactive match, */
 	__u64 with_frame;    /* and the first one with a frame */
-	__u32 matches;       /* this thread's live thread states */
+	__u32 multi;         /* the thread has more than one live state */
 	int failed;          /* a thread state could not be read */
 };
 
+/* One step of the scan over every interpreter's thread list: one thread
+ * state, or at a list's end the move to the next interpreter.  A single
+ * loop over both (not a loop per interpreter) is verified once; the loop's
+ * bound is the only bound (a count in the context would be a value the
+ * verifier tells states apart by, and multiply its work). */
 static long scan_step(__u32 i, struct scan_ctx *c)
 {
 	const struct py_offsets *o = &c->proc->off;
 	__u64 tid, frame;
 	__u32 status = 0;
 
-	if (!c->tstate)
-		return 1;
+	if (!c->tstate) {
+		c->interp = read_u64(c->interp + o->interp_next);
+		if (!c->interp)
+			return 1;
+		c->tstate = read_u64(c->interp + o->interp_tstate_head);
+		return 0;
+	}
 	if (bpf_probe_read_user(&tid, sizeof(tid), (void *)(c->tstate + o->tstate_thread_id)) ||
 	    (o->tstate_status >= 0 && tid == c->fsbase &&
 	     bpf_probe_read_user(&status, sizeof(status),
@@ -200,7 +211,6 @@ static long scan_step(__u32 i, struct scan_ctx *c)
 		return 1;
 	}
 	if (tid == c->fsbase && !(status & PY_TSTATUS_UNBOUND)) {
-		c->matches++;
 		if (o->tstate_status < 0) {
 			c->found = c->tstate;
 			return 1;
@@ -208,7 +218,9 @@ static long scan_step(__u32 i, struct scan_ctx *c)
 		/* on to the end: how many states the thread has counts too */
 		if ((status & PY_TSTATUS_ACTIVE) && !c->found)
 			c->found = c->tstate;
-		if (!c->first)
+		if (c->first)
+			c->multi = 1;
+		else
 			c->first = c->tstate;
 		if (!c->with_frame && first_frame(c->proc, c->tstate, &frame) == 0 && frame)
 			c->with_frame = c->tstate;
@@ -220,12 +232,16 @@ static long scan_step(__u32 i, struct scan_ctx *c)
 /* Every interpreter's thread list head, mixed into one value: a new
  * thread state is pushed at the head of its list, so this changes when a
  * thread gains one, or an interpreter comes or goes.  0 if unreadable. */
-static __always_inline __u64 lists_sig(struct proc_info *proc)
+__noinline __u64 lists_sig(struct proc_info *proc)
 {
-	const struct py_offsets *o = &proc->off;
-	__u64 interp = read_u64(proc->runtime_addr + o->runtime_interp_head), sig = 1;
+	const struct py_offsets *o;
+	__u64 interp, sig = 1;
 	int i;
 
+	if (!proc)
+		return 0;
+	o = &proc->off;
+	interp = read_u64(proc->runtime_addr + o->runtime_interp_head);
 	if (!interp)
 		return 0;
 	for (i = 0; i < PYBPF_MAX_INTERPS && interp; i++) {
@@ -253,41 +269,36 @@ static __always_inline int head_is_mine(struct proc_info *proc, __u64 fsbase)
  * thread_id is its pthread_self(), which x86_64 keeps in fsbase.  Never
  * the GIL holder's state: that would give C-busy threads wrong stacks.
  * Of several, the active one, else the first (newest interpreter first)
- * with a frame, else the first.  *matches: how many it has.
+ * with a frame, else the first.  *multi: it has more than one.
  * *failed: the lists could not be read, so "not found" proves nothing. */
 static __always_inline __u64 scan_threads(struct proc_info *proc, __u64 fsbase, int *failed,
-					  __u32 *matches)
+					  __u32 *multi)
 {
 	struct scan_ctx c = { .proc = proc, .fsbase = fsbase };
 	const struct py_offsets *o = &proc->off;
-	__u64 interp = 0;
-	int i;
 
 	*failed = 1;
-	*matches = 0;
-	if (bpf_probe_read_user(&interp, sizeof(interp),
+	*multi = 0;
+	if (bpf_probe_read_user(&c.interp, sizeof(c.interp),
 				(void *)(proc->runtime_addr + o->runtime_interp_head))) {
 		stat_inc(STAT_ERR_RUNTIME);
 		return 0;
 	}
-	if (!interp) {
+	if (!c.interp) {
 		/* just started: the interpreter does not exist yet */
 		stat_inc(STAT_NOT_READY);
 		return 0;
 	}
-	for (i = 0; i < PYBPF_MAX_INTERPS && interp && !(c.found && o->tstate_status < 0); i++) {
-		c.tstate = read_u64(interp + o->interp_tstate_head);
-		bpf_loop(PYBPF_MAX_THREADS, scan_step, &c, 0);
-		if (c.failed) {
-			stat_inc(STAT_ERR_TSTATE);
-			return 0;
-		}
-		if (c.tstate && !(c.found && o->tstate_status < 0))
-			stat_inc(STAT_THREAD_SCAN);
-		interp = read_u64(interp + o->interp_next);
+	c.tstate = read_u64(c.interp + o->interp_tstate_head);
+	bpf_loop(PYBPF_MAX_THREADS + PYBPF_MAX_INTERPS, scan_step, &c, 0);
+	if (c.failed) {
+		stat_inc(STAT_ERR_TSTATE);
+		return 0;
 	}
+	if (c.tstate && !c.found)
+		stat_inc(STAT_THREAD_SCAN); /* lists longer than the scan */
 	*failed = 0;
-	*matches = c.matches;
+	*multi = c.multi;
 	return c.found ?: c.with_frame ?: c.first;
 }
 
@@ -339,9 +350,9 @@ static __always_inline __u64 follow_current(struct proc_info *proc, struct threa
  * (cached_ok); a cached "none" while every thread list is unchanged and
  * the answer young; else a scan.  A scan that failed to read is not
  * cached. */
-static __always_inline __u64 find_tstate(struct proc_info *proc, __u32 tid)
+__noinline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 {
-	const struct py_offsets *o = &proc->off;
+	const struct py_offsets *o;
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 fsbase = task->thread.fsbase;
 	struct thread_entry *te, fresh = {};
@@ -349,6 +360,9 @@ static __always_inline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 	__u32 status = 0;
 	int failed;
 
+	if (!proc)
+		return 0;
+	o = &proc->off;
 	te = bpf_map_lookup_elem(&threads, &tid);
 	if (te) {
 		if (te->tstate && read_u64(te->tstate + o->tstate_thread_id) == fsbase &&
@@ -366,7 +380,6 @@ static __always_inline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 	failed = 0;
 	if (!fresh.tstate)
 		fresh.tstate = scan_threads(proc, fsbase, &failed, &fresh.multi);
-	fresh.multi = fresh.multi > 1;
 	if (failed)
 		return 0;
 	fresh.scan_ns = now;
