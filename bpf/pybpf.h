@@ -56,6 +56,8 @@ struct py_offsets {
 	/* PyInterpreterState */
 	__s32 interp_next;
 	__s32 interp_tstate_head;    /* tstate_head (<= 3.10), threads.head (3.11+) */
+	__s32 interp_code_gen;       /* _code_object_generation, u64 bumped as a code
+				      * object is freed (3.14+) */
 	/* PyThreadState */
 	__s32 tstate_next;
 	__s32 tstate_interp;

@@ -27,13 +27,19 @@
  * co_version, and a hit needs only the code object's header, which the
  * type check reads anyway.  A co_version of 0 is not trusted.  Before
  * 3.12 there is no such number and the slot holds the full validator
- * (code_validator), which reads the name and line table heads. */
+ * (code_validator), which reads the name and line table heads.
+ *
+ * From 3.14 on a hit needs no read of the code object at all while its
+ * interpreter's code-object generation is that of the walk that last
+ * found it in the slot (walk_gen_tag). */
 #define CODE_CACHE_SLOTS 1024 /* 32 KiB a CPU: the most a per-CPU value can be */
 #define SLOT_SERIAL (1ull << 63)
 struct code_slot {
-	struct code_key key;
+	__u64 code_addr;
+	__u64 validator;     /* the code_key's, or SLOT_SERIAL | co_version */
+	__u64 gen_tag;       /* walk_gen_tag of the walk that last found it, 0 = none */
+	__u32 pid;
 	__u32 sym_id;
-	__u32 pad;
 };
 
 struct code_cache {
@@ -100,6 +106,7 @@ struct walk_ctx {
 	__u64 frame;         /* next frame to read, 0 = done */
 	__u64 hash;          /* running stack hash */
 	__u64 tstate;        /* the walked thread's PyThreadState */
+	__u64 gen_tag;       /* walk_gen_tag, 0 = none */
 	__u64 last_code;     /* code object of the previous frame ... */
 	__u32 last_id;       /* ... and its symbol id */
 	__u32 frame_read;    /* bytes of a frame the walk uses */
@@ -388,8 +395,9 @@ __noinline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 	return fresh.tstate;
 }
 
-/* Where the thread state's fields a walk needs (thread_id, _status, and
- * the frame or cframe pointer) sit: one span, read at once. */
+/* Where the thread state's fields a walk needs (thread_id, _status, the
+ * frame or cframe pointer, and with a code-object generation the
+ * interpreter) sit: one span, read at once. */
 static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
 {
 	__s32 a = o->tstate_thread_id;
@@ -400,6 +408,10 @@ static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
 		lo = o->tstate_status;
 	if (o->tstate_status + 4 > hi)
 		hi = o->tstate_status + 4;
+	if (o->interp_code_gen >= 0 && o->tstate_interp < lo)
+		lo = o->tstate_interp;
+	if (o->interp_code_gen >= 0 && o->tstate_interp + 8 > hi)
+		hi = o->tstate_interp + 8;
 	*len = lo >= 0 && hi - lo <= TS_READ ? (__u32)(hi - lo) : 0;
 	return (__u32)lo;
 }
@@ -458,6 +470,30 @@ static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *p
 		return 0;
 	return bpf_probe_read_user(frame, sizeof(*frame),
 				   (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
+}
+
+/* 3.14+: a tag for what the walk may assume of code objects seen
+ * before.  code_dealloc bumps its interpreter's _code_object_generation
+ * before the memory can be reused, so a cache slot last found by a walk
+ * that began with the same (interpreter, generation) still describes the
+ * code object at its address: the header read then was of this very
+ * object, and none has been freed since.  0: no generation (before 3.14)
+ * or unreadable. */
+static __always_inline __u64 walk_gen_tag(struct walk_ctx *w, struct proc_info *proc,
+					  __u64 tstate)
+{
+	const struct py_offsets *o = &proc->off;
+	__u32 len, lo = tstate_span(o, &len);
+	__u64 interp, gen;
+
+	if (o->interp_code_gen < 0)
+		return 0;
+	interp = w->ts_read ? buf_u64(w->s->ts_buf, o->tstate_interp - (__s32)lo, TS_MASK) :
+		 read_u64(tstate + o->tstate_interp);
+	if (!interp ||
+	    bpf_probe_read_user(&gen, sizeof(gen), (void *)(interp + o->interp_code_gen)))
+		return 0;
+	return mix64(mix64(0x9e3779b97f4a7c15ull, interp), gen) ?: 1;
 }
 
 /* Does tstate hold the GIL?  locked && last_holder == tstate, from
@@ -588,41 +624,51 @@ static __always_inline __u64 code_validator(struct walk_ctx *w, const __u8 *cb, 
 	return v;
 }
 
+/* The cache slot for the code object at code: objects are 16-byte
+ * aligned, the bits above those pick it. */
+static __always_inline struct code_slot *code_slot_of(struct walk_ctx *w, __u64 code)
+{
+	return &w->cache->slots[((code >> 4) ^ (code >> 16) ^ w->pid) & (CODE_CACHE_SLOTS - 1)];
+}
+
 /* The symbol id of the code object whose header is at cb (in s->cwin).
  * A cache hit on (address, co_version) (3.12+) reads nothing more;
  * anything else computes the full validator and asks `codes`,
- * registering the code object on first sight. */
+ * registering the code object on first sight.  The slot found or filled
+ * takes the walk's generation tag. */
 static __always_inline __u32 code_symbol(struct walk_ctx *w, __u64 code, const __u8 *cb)
 {
 	const struct py_offsets *o = &w->proc->off;
 	struct code_key key = { .pid = w->pid, .code_addr = code };
-	struct code_slot *slot;
+	struct code_slot *slot = code_slot_of(w, code);
 	__u64 serial = 0;
 	__u32 *sym, id;
 
-	/* objects are 16-byte aligned: the bits above those pick the slot */
-	slot = &w->cache->slots[((code >> 4) ^ (code >> 16) ^ w->pid) & (CODE_CACHE_SLOTS - 1)];
 	if (o->code_version >= 0) {
 		serial = buf_u32(cb, o->code_version, CODE_MASK);
 		if (serial)
 			serial |= SLOT_SERIAL;
-		if (serial && slot->key.validator == serial && slot->key.code_addr == code &&
-		    slot->key.pid == w->pid)
-			return slot->sym_id;
+		if (serial && slot->validator == serial && slot->code_addr == code &&
+		    slot->pid == w->pid)
+			goto hit;
 	}
 	key.validator = code_validator(w, cb, pycode_name(o, cb));
-	if (!serial && slot->key.validator == key.validator && slot->key.code_addr == code &&
-	    slot->key.pid == w->pid)
-		return slot->sym_id;
+	if (!serial && slot->validator == key.validator && slot->code_addr == code &&
+	    slot->pid == w->pid)
+		goto hit;
 	sym = bpf_map_lookup_elem(&codes, &key);
 	id = sym ? *sym : register_code(w, cb, code, key.validator);
 	if (id >= PYBPF_SYM_FIRST) {
-		slot->key = key;
-		if (serial)
-			slot->key.validator = serial;
+		slot->code_addr = code;
+		slot->validator = serial ?: key.validator;
+		slot->pid = w->pid;
 		slot->sym_id = id;
+		slot->gen_tag = w->gen_tag;
 	}
 	return id;
+hit:
+	slot->gen_tag = w->gen_tag;
+	return slot->sym_id;
 }
 
 /* The code object at addr, from the code window if it holds it, else
@@ -715,6 +761,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	struct proc_info *proc = w->proc;
 	const struct py_offsets *o = &proc->off;
 	struct walk_scratch *s = w->s;
+	struct code_slot *slot;
 	struct frame_rec *rec;
 	const __u8 *fb, *cb;
 	__u64 frame = w->frame, code;
@@ -750,6 +797,14 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	}
 	if (!code) /* 3.14: a thread's bottom frame runs nothing */
 		return 0;
+	slot = code_slot_of(w, code);
+	if (w->gen_tag && slot->gen_tag == w->gen_tag && slot->code_addr == code &&
+	    slot->pid == w->pid) {
+		/* 3.14+: no code object freed since the slot was found */
+		id = slot->sym_id;
+		lasti = pyframe_lasti(o, fb, bytecode_base(w, fb, code));
+		goto seen;
+	}
 	cb = load_code(w, code);
 	if (!cb) {
 		stat_inc(STAT_ERR_CODE);
@@ -764,6 +819,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		id = code_symbol(w, code, cb);
 		lasti = pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 	}
+seen:
 	w->last_code = code;
 	w->last_id = id;
 record:
@@ -807,6 +863,7 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 		stat_inc(STAT_ERR_TSTATE);
 		return -1;
 	}
+	w->gen_tag = w->frame ? walk_gen_tag(w, proc, tstate) : 0;
 	bpf_loop(PYBPF_WALK_STEPS, walk_step, w, 0);
 	if (w->frame)
 		w->flags |= STACK_TRUNCATED;

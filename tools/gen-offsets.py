@@ -179,6 +179,10 @@ FIELDS = [
     # 3.11 grouped the thread list into interp->threads.
     ("interp_tstate_head", [((2, 7), off(IS, "tstate_head")),
                             ((3, 11), off(IS, "threads.head"))]),
+    # 3.14 counts code objects freed (code_dealloc bumps the freeing
+    # thread's interpreter's counter), for debuggers' caches.
+    ("interp_code_gen", [((2, 7), NONE),
+                         ((3, 14), off(IS, "_code_object_generation"))]),
     ("tstate_next", [((2, 7), off(TS, "next"))]),
     ("tstate_interp", [((2, 7), off(TS, "interp"))]),
     ("tstate_thread_id", [((2, 7), off(TS, "thread_id"))]),

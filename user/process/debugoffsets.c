@@ -265,6 +265,7 @@ static const struct {
 	{ "interpreter_state.threads_head", PO(interp_tstate_head), REQUIRED },
 	{ "interpreter_state.imports_modules", PU(interp_modules), USER },
 	{ "interpreter_state.ceval_gil", PO(interp_gil), 0 },
+	{ "interpreter_state.code_object_generation", PO(interp_code_gen), 0 },
 	{ "thread_state.next", PO(tstate_next), REQUIRED },
 	{ "thread_state.interp", PO(tstate_interp), REQUIRED },
 	{ "thread_state.current_frame", PO(tstate_frame), REQUIRED },
