@@ -81,6 +81,18 @@ struct walk_scratch {
 	 * the stack, and never find two iterations' states equal). */
 	__u64 win_lo, win_hi;   /* target addresses copied into win */
 	__u64 cwin_lo, cwin_hi; /* ... into cwin */
+	/* The walk's own state, here and not in struct walk_ctx for the same
+	 * reason: values on the stack that change every iteration (the
+	 * depth, the previous code object) are values the verifier tells
+	 * states apart by, and it re-checked walk_step for many of them. */
+	__u64 frame;            /* next frame to read, 0 = done */
+	__u64 hash;             /* running stack hash */
+	__u64 last_code;        /* code object of the previous frame ... */
+	__u64 gen_tag;          /* walk_gen_tag, 0 = none */
+	__u32 last_id;          /* ... and its symbol id */
+	__u32 depth;            /* frames recorded */
+	__u32 last_in_stack;    /* the frame read last lives in a data stack (3.11+) */
+	__u32 pad2;
 	__u64 last_frame;       /* address of the frame read last */
 	__u64 entry[PYBPF_ENTRY_WORDS]; /* --native: activation bits (struct native_stack) */
 	struct stack_chunk chunks[PYBPF_MAX_CHUNKS];
@@ -103,18 +115,13 @@ struct walk_ctx {
 	struct walk_scratch *s;  /* this CPU's scratch, held between walk_begin and walk_end */
 	struct code_cache *cache;
 	struct proc_info *proc;
-	__u64 frame;         /* next frame to read, 0 = done */
-	__u64 hash;          /* running stack hash */
+	__u64 hash;          /* the walked stack's hash (from s->hash at the end) */
 	__u64 tstate;        /* the walked thread's PyThreadState */
-	__u64 gen_tag;       /* walk_gen_tag, 0 = none */
-	__u64 last_code;     /* code object of the previous frame ... */
-	__u32 last_id;       /* ... and its symbol id */
 	__u32 frame_read;    /* bytes of a frame the walk uses */
-	__u32 last_in_stack; /* the frame read last lives in a data stack (3.11+) */
 	__u32 ts_read;       /* s->ts_buf holds the thread state read by find_tstate_w */
 	__u32 code_read;     /* bytes of a code object the walk uses */
 	__u32 pid;
-	__u32 depth;
+	__u32 depth;         /* frames in the walked stack (from s->depth at the end) */
 	__u32 max_depth;
 	__u32 flags;         /* STACK_* */
 	__u32 entries;       /* --native: mark activations in s->entry (enum walk_entries) */
@@ -663,11 +670,11 @@ static __always_inline __u32 code_symbol(struct walk_ctx *w, __u64 code, const _
 		slot->validator = serial ?: key.validator;
 		slot->pid = w->pid;
 		slot->sym_id = id;
-		slot->gen_tag = w->gen_tag;
+		slot->gen_tag = w->s->gen_tag;
 	}
 	return id;
 hit:
-	slot->gen_tag = w->gen_tag;
+	slot->gen_tag = w->s->gen_tag;
 	return slot->sym_id;
 }
 
@@ -736,7 +743,7 @@ static __always_inline const __u8 *load_frame(struct walk_ctx *w, __u64 addr)
 
 	if (addr >= s->win_lo && addr + fr <= s->win_hi)
 		goto have;
-	if (w->last_in_stack && addr < s->last_frame && s->last_frame - addr < DATASTACK_NEAR) {
+	if (s->last_in_stack && addr < s->last_frame && s->last_frame - addr < DATASTACK_NEAR) {
 		lo = addr & ~(__u64)(WIN_PAGE - 1);
 		if (addr + fr - lo > FRAME_SPAN)
 			lo = addr + fr - FRAME_SPAN;
@@ -764,33 +771,33 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	struct code_slot *slot;
 	struct frame_rec *rec;
 	const __u8 *fb, *cb;
-	__u64 frame = w->frame, code;
+	__u64 frame = s->frame, code;
 	__u32 id, lasti, idx;
 
 	if (!frame)
 		return 1;
-	if (w->depth >= w->max_depth)
+	if (s->depth >= w->max_depth)
 		return 1;
 	fb = load_frame(w, frame);
 	if (!fb) {
 		stat_inc(STAT_ERR_FRAME);
 		return 1;
 	}
-	w->frame = pyframe_back(o, fb);
+	s->frame = pyframe_back(o, fb);
 	s->last_frame = frame;
 	/* owner 0, FRAME_OWNED_BY_THREAD (3.11+): a frame in the data stack */
-	w->last_in_stack = o->frame_owner >= 0 && !fb[(__u32)o->frame_owner & FRAME_MASK];
+	s->last_in_stack = o->frame_owner >= 0 && !fb[(__u32)o->frame_owner & FRAME_MASK];
 	if (pyframe_is_shim(o, fb)) {
-		if (w->entries == WALK_ENTRIES_SHIM && w->depth)
-			walk_set_entry(s, w->depth - 1);
+		if (w->entries == WALK_ENTRIES_SHIM && s->depth)
+			walk_set_entry(s, s->depth - 1);
 		return 0;
 	}
 
 	code = pyframe_code(o, fb);
-	if (code && code == w->last_code) {
+	if (code && code == s->last_code) {
 		/* recursion: every frame of one walk is alive at once, so the
 		 * same address is the same code object */
-		id = w->last_id;
+		id = s->last_id;
 		lasti = id == PYBPF_SYM_NOT_CODE ? PYBPF_LASTI_NONE :
 			pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 		goto record;
@@ -798,7 +805,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	if (!code) /* 3.14: a thread's bottom frame runs nothing */
 		return 0;
 	slot = code_slot_of(w, code);
-	if (w->gen_tag && slot->gen_tag == w->gen_tag && slot->code_addr == code &&
+	if (s->gen_tag && slot->gen_tag == s->gen_tag && slot->code_addr == code &&
 	    slot->pid == w->pid) {
 		/* 3.14+: no code object freed since the slot was found */
 		id = slot->sym_id;
@@ -820,10 +827,10 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		lasti = pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 	}
 seen:
-	w->last_code = code;
-	w->last_id = id;
+	s->last_code = code;
+	s->last_id = id;
 record:
-	idx = w->depth;
+	idx = s->depth;
 	rec = &s->chunks[(idx / PYBPF_CHUNK_FRAMES) & (PYBPF_MAX_CHUNKS - 1)]
 		       .frames[idx & (PYBPF_CHUNK_FRAMES - 1)];
 	rec->sym_id = id;
@@ -831,8 +838,8 @@ record:
 	if (w->entries == WALK_ENTRIES_IS_ENTRY && o->frame_owner > 0 &&
 	    fb[(__u32)(o->frame_owner - 1) & FRAME_MASK])
 		walk_set_entry(s, idx);
-	w->hash = mix64(w->hash, ((__u64)id << 32) | lasti);
-	w->depth++;
+	s->hash = mix64(s->hash, ((__u64)id << 32) | lasti);
+	s->depth++;
 	return 0;
 }
 
@@ -847,26 +854,33 @@ record:
 static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *proc, __u32 pid,
 				       __u64 tstate)
 {
+	struct walk_scratch *s = w->s;
+
 	w->proc = proc;
 	w->pid = pid;
 	w->tstate = tstate;
 	w->max_depth = proc->max_depth < PYBPF_MAX_DEPTH ? proc->max_depth : PYBPF_MAX_DEPTH;
-	w->hash = 0x9e3779b97f4a7c15ull;
 	w->frame_read = proc->frame_read < PYBPF_FRAME_READ ? proc->frame_read : PYBPF_FRAME_READ;
-	w->s->win_lo = w->s->win_hi = 0;
-	w->last_in_stack = 0;
 	w->code_read = proc->code_read < PYBPF_CODE_READ ? proc->code_read : PYBPF_CODE_READ;
-	w->s->cwin_lo = w->s->cwin_hi = 0;
+	s->win_lo = s->win_hi = 0;
+	s->cwin_lo = s->cwin_hi = 0;
+	s->hash = 0x9e3779b97f4a7c15ull;
+	s->depth = 0;
+	s->last_code = 0;
+	s->last_id = 0;
+	s->last_in_stack = 0;
 	if (w->entries)
-		__builtin_memset(w->s->entry, 0, sizeof(w->s->entry));
-	if (first_frame_w(w, proc, tstate, &w->frame)) {
+		__builtin_memset(s->entry, 0, sizeof(s->entry));
+	if (first_frame_w(w, proc, tstate, &s->frame)) {
 		stat_inc(STAT_ERR_TSTATE);
 		return -1;
 	}
-	w->gen_tag = w->frame ? walk_gen_tag(w, proc, tstate) : 0;
+	s->gen_tag = s->frame ? walk_gen_tag(w, proc, tstate) : 0;
 	bpf_loop(PYBPF_WALK_STEPS, walk_step, w, 0);
-	if (w->frame)
+	if (s->frame)
 		w->flags |= STACK_TRUNCATED;
+	w->hash = s->hash;
+	w->depth = s->depth;
 	return 0;
 }
 

@@ -153,6 +153,66 @@ static void lazy_map(struct bpf_map *map)
 		bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_NO_PREALLOC);
 }
 
+/* PYBPF_VERIFIER_LOG=DIR (a developer's aid, tools/verifier_lines.py):
+ * every program is loaded with the verifier's full log, written to
+ * DIR/<program>.log.  The logs run to hundreds of megabytes. */
+#define VERIFIER_LOG_BYTES (1023u << 20) /* the most the kernel takes */
+
+static char **verifier_logs_begin(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	char **bufs;
+	int n = 0;
+
+	if (!getenv("PYBPF_VERIFIER_LOG"))
+		return NULL;
+	bpf_object__for_each_program(prog, obj)
+		n++;
+	bufs = calloc(n + 1, sizeof(*bufs));
+	n = 0;
+	bpf_object__for_each_program(prog, obj) {
+		if (!bufs || !bpf_program__autoload(prog))
+			continue;
+		bufs[n] = malloc(VERIFIER_LOG_BYTES);
+		if (bufs[n]) {
+			bpf_program__set_log_level(prog, 2);
+			bpf_program__set_log_buf(prog, bufs[n++], VERIFIER_LOG_BYTES);
+		}
+	}
+	return bufs;
+}
+
+static void verifier_logs_end(struct bpf_object *obj, char **bufs)
+{
+	const char *dir = getenv("PYBPF_VERIFIER_LOG");
+	struct bpf_program *prog;
+	char path[4096];
+	size_t size;
+	FILE *f;
+	int i;
+
+	if (!bufs)
+		return;
+	bpf_object__for_each_program(prog, obj) {
+		const char *log = bpf_program__log_buf(prog, &size);
+
+		if (!log)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.log", dir, bpf_program__name(prog));
+		f = fopen(path, "w");
+		if (!f) {
+			pb_warn("cannot write %s: %s", path, strerror(errno));
+			continue;
+		}
+		fputs(log, f);
+		fclose(f);
+		bpf_program__set_log_buf(prog, NULL, 0);
+	}
+	for (i = 0; bufs[i]; i++)
+		free(bufs[i]);
+	free(bufs);
+}
+
 /* -v: how much the verifier had to do for each program loaded (its run
  * time is the sampler's start-up time). */
 static void log_verifier_work(struct bpf_object *obj)
@@ -177,6 +237,7 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		 struct sampler **out)
 {
 	struct sampler *s;
+	char **vlogs;
 	int err;
 
 	libbpf_set_print(libbpf_log);
@@ -230,7 +291,9 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	bpf_program__set_autoload(s->skel->progs.pybpf_drop_exit, opts->gil_wait);
 
 	/* load: the verifier runs here */
+	vlogs = verifier_logs_begin(s->skel->obj);
 	err = sampler_bpf__load(s->skel);
+	verifier_logs_end(s->skel->obj, vlogs);
 	if (err) {
 		pb_err("failed to load BPF programs: %s (run with -v for the verifier log)",
 		       strerror(-err));
