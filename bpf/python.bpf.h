@@ -12,6 +12,11 @@
 #include "maps.bpf.h"
 #include "pyframe.h"
 
+/* pythread.h's read primitive: the target's memory, from any context */
+typedef int py_rctx_t;
+#define PY_READ(rc, dst, len, addr) bpf_probe_read_user((dst), (len), (void *)(addr))
+#include "pythread.h"
+
 #define NEG_CACHE_NS (200ull * 1000 * 1000) /* re-scan threads without a tstate */
 
 /* A per-CPU direct-mapped cache of code objects seen, slot chosen by
@@ -71,6 +76,15 @@ struct {
 #define TS_READ      256  /* span of a thread state read at once */
 #define TS_MASK      (TS_READ - 1)
 
+struct scan_state {
+	__u64 fsbase;        /* the thread's thread_id */
+	__u64 interp;        /* the interpreter whose list is being walked */
+	__u64 tstate;        /* cursor in its list, 0 = at its end */
+	struct py_pick pick;
+	__u32 failed;        /* a thread state could not be read */
+	__u32 pad;
+};
+
 /* Per-CPU scratch: too big for the 512-byte BPF stack. */
 struct walk_scratch {
 	__u32 busy;          /* a program on this CPU is using it */
@@ -94,6 +108,7 @@ struct walk_scratch {
 	__u32 last_in_stack;    /* the frame read last lives in a data stack (3.11+) */
 	__u32 pad2;
 	__u64 last_frame;       /* address of the frame read last */
+	struct scan_state scan; /* find_tstate's scan of the thread lists */
 	__u64 entry[PYBPF_ENTRY_WORDS]; /* --native: activation bits (struct native_stack) */
 	struct stack_chunk chunks[PYBPF_MAX_CHUNKS];
 	__u8 frame_buf[PYBPF_FRAME_READ + 8];
@@ -153,50 +168,23 @@ static __always_inline __u64 mix64(__u64 h, __u64 v)
 
 static __always_inline __u64 read_u64(__u64 addr)
 {
-	__u64 v = 0;
-
-	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
-		return 0;
-	return v;
+	return py_read_u64(0, addr);
 }
 
 /* ---- thread state lookup ------------------------------------------- */
 
-/* The thread's innermost frame into *frame (0: none).  -1 if the thread
- * state could not be read. */
 static __always_inline int first_frame(struct proc_info *proc, __u64 tstate, __u64 *frame)
 {
-	const struct py_offsets *o = &proc->off;
-	__u64 cframe = 0;
-
-	*frame = 0;
-	if (o->tstate_cframe >= 0) { /* 3.11, 3.12: tstate->cframe->current_frame */
-		if (bpf_probe_read_user(&cframe, sizeof(cframe), (void *)(tstate + o->tstate_cframe)))
-			return -1;
-		if (!cframe)
-			return 0;
-		return bpf_probe_read_user(frame, sizeof(*frame),
-					   (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
-	}
-	return bpf_probe_read_user(frame, sizeof(*frame), (void *)(tstate + o->tstate_frame)) ?
-	       -1 : 0;
+	return py_first_frame(0, &proc->off, tstate, frame);
 }
 
-/* A thread owns one thread state per interpreter it entered
- * (subinterpreters), all with its thread_id.  From 3.12 their _status
- * tells them apart: the one in use is active (so is none while the
- * thread has released the GIL), a deleted one is unbound (it keeps its
- * thread_id). */
+/* The scan for a thread's state (pythread.h says which one).  Its
+ * changing values live in the per-CPU scratch, as the walk's do (see
+ * struct walk_scratch): the loop callback's stack context holds only
+ * pointers, which stay the same from step to step. */
 struct scan_ctx {
 	struct proc_info *proc;
-	__u64 fsbase;
-	__u64 interp;        /* the interpreter whose list is being walked */
-	__u64 tstate;        /* cursor in its list, 0 = at its end */
-	__u64 found;         /* the active match (any match if _status is unknown) */
-	__u64 first;         /* the first inactive match, */
-	__u64 with_frame;    /* and the first one with a frame */
-	__u32 multi;         /* the thread has more than one live state */
-	int failed;          /* a thread state could not be read */
+	struct scan_state *st;
 };
 
 /* One step of the scan over every interpreter's thread list: one thread
@@ -207,39 +195,27 @@ struct scan_ctx {
 static long scan_step(__u32 i, struct scan_ctx *c)
 {
 	const struct py_offsets *o = &c->proc->off;
-	__u64 tid, frame;
-	__u32 status = 0;
+	struct scan_state *st = c->st;
+	struct py_tstate_id id;
+	__u64 frame;
 
-	if (!c->tstate) {
-		c->interp = read_u64(c->interp + o->interp_next);
-		if (!c->interp)
+	if (!st->tstate) {
+		st->interp = read_u64(st->interp + o->interp_next);
+		if (!st->interp)
 			return 1;
-		c->tstate = read_u64(c->interp + o->interp_tstate_head);
+		st->tstate = read_u64(st->interp + o->interp_tstate_head);
 		return 0;
 	}
-	if (bpf_probe_read_user(&tid, sizeof(tid), (void *)(c->tstate + o->tstate_thread_id)) ||
-	    (o->tstate_status >= 0 && tid == c->fsbase &&
-	     bpf_probe_read_user(&status, sizeof(status),
-				 (void *)(c->tstate + o->tstate_status)))) {
-		c->failed = 1;
+	if (py_tstate_id(0, o, st->tstate, st->fsbase, &id)) {
+		st->failed = 1;
 		return 1;
 	}
-	if (tid == c->fsbase && !(status & PY_TSTATUS_UNBOUND)) {
-		if (o->tstate_status < 0) {
-			c->found = c->tstate;
-			return 1;
-		}
-		/* on to the end: how many states the thread has counts too */
-		if ((status & PY_TSTATUS_ACTIVE) && !c->found)
-			c->found = c->tstate;
-		if (c->first)
-			c->multi = 1;
-		else
-			c->first = c->tstate;
-		if (!c->with_frame && first_frame(c->proc, c->tstate, &frame) == 0 && frame)
-			c->with_frame = c->tstate;
-	}
-	c->tstate = read_u64(c->tstate + o->tstate_next);
+	if (id.thread_id == st->fsbase && py_tstate_live(&id) &&
+	    py_pick_add(&st->pick, o, st->tstate, id.status, 0,
+			py_pick_wants_frame(&st->pick, o) &&
+			first_frame(c->proc, st->tstate, &frame) == 0 && frame))
+		return 1;
+	st->tstate = read_u64(st->tstate + o->tstate_next);
 	return 0;
 }
 
@@ -282,38 +258,45 @@ static __always_inline int head_is_mine(struct proc_info *proc, __u64 fsbase)
 /* Walk every interpreter's thread list for this thread's state: the
  * thread_id is its pthread_self(), which x86_64 keeps in fsbase.  Never
  * the GIL holder's state: that would give C-busy threads wrong stacks.
- * Of several, the active one, else the first (newest interpreter first)
- * with a frame, else the first.  *multi: it has more than one.
+ * Of several, py_pick's choice.  *multi: it has more than one.
  * *failed: the lists could not be read, so "not found" proves nothing. */
 static __always_inline __u64 scan_threads(struct proc_info *proc, __u64 fsbase, int *failed,
 					  __u32 *multi)
 {
-	struct scan_ctx c = { .proc = proc, .fsbase = fsbase };
 	const struct py_offsets *o = &proc->off;
+	struct scan_ctx c = { .proc = proc };
+	struct scan_state *st;
+	__u32 zero = 0;
+	struct walk_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 
 	*failed = 1;
 	*multi = 0;
-	if (bpf_probe_read_user(&c.interp, sizeof(c.interp),
+	if (!s)
+		return 0;
+	st = c.st = &s->scan;
+	__builtin_memset(st, 0, sizeof(*st));
+	st->fsbase = fsbase;
+	if (bpf_probe_read_user(&st->interp, sizeof(st->interp),
 				(void *)(proc->runtime_addr + o->runtime_interp_head))) {
 		stat_inc(STAT_ERR_RUNTIME);
 		return 0;
 	}
-	if (!c.interp) {
+	if (!st->interp) {
 		/* just started: the interpreter does not exist yet */
 		stat_inc(STAT_NOT_READY);
 		return 0;
 	}
-	c.tstate = read_u64(c.interp + o->interp_tstate_head);
+	st->tstate = read_u64(st->interp + o->interp_tstate_head);
 	bpf_loop(PYBPF_MAX_THREADS + PYBPF_MAX_INTERPS, scan_step, &c, 0);
-	if (c.failed) {
+	if (st->failed) {
 		stat_inc(STAT_ERR_TSTATE);
 		return 0;
 	}
-	if (c.tstate && !c.found)
+	if (st->tstate && !py_pick_result(&st->pick))
 		stat_inc(STAT_THREAD_SCAN); /* lists longer than the scan */
 	*failed = 0;
-	*multi = c.multi;
-	return c.found ?: c.with_frame ?: c.first;
+	*multi = st->pick.multi;
+	return py_pick_result(&st->pick);
 }
 
 /* A cached thread state whose thread_id is still this thread's: from
@@ -510,18 +493,11 @@ static __always_inline __u64 walk_gen_tag(struct walk_ctx *w, struct proc_info *
 static __always_inline int holds_gil(struct proc_info *proc, __u64 tstate)
 {
 	const struct py_offsets *o = &proc->off;
-	__u64 gil = proc->gil_addr, holder;
-	__s32 locked = 1;
+	__u64 gil = proc->gil_addr;
 
 	if (!gil && o->interp_gil >= 0)
 		gil = read_u64(read_u64(tstate + o->tstate_interp) + o->interp_gil);
-	if (!gil)
-		return 0;
-	if (o->gil_locked >= 0 &&
-	    bpf_probe_read_user(&locked, sizeof(locked), (void *)(gil + o->gil_locked)))
-		return 0;
-	holder = read_u64(gil + o->gil_last_holder);
-	return locked && holder == tstate;
+	return gil && py_gil_holder(0, o, gil) == tstate;
 }
 
 /* ---- first sight of a code object ------------------------------------ */

@@ -12,15 +12,18 @@
 #include "pyframe.h"
 #include "pywalk.h"
 
+/* pythread.h's read primitive: process_vm_readv of the target */
+typedef pid_t py_rctx_t;
+#define PY_READ(rc, dst, len, addr) proc_read((rc), (addr), (dst), (len))
+#include "pythread.h"
+
 /* glibc's struct pthread keeps the kernel tid at this offset on x86_64
  * (unchanged since glibc 2.x's NPTL); checked against /proc below. */
 #define GLIBC_PTHREAD_TID 720
 
 static uint64_t rd64(pid_t pid, uint64_t addr)
 {
-	uint64_t v = 0;
-
-	return addr && proc_read(pid, addr, &v, sizeof(v)) == 0 ? v : 0;
+	return addr ? py_read_u64(pid, addr) : 0;
 }
 
 static int task_exists(pid_t pid, int32_t tid)
@@ -43,14 +46,12 @@ static int32_t thread_tid(const struct pyproc *p, uint64_t tstate, uint64_t thre
 	return task_exists(p->pid, tid) ? tid : 0;
 }
 
-/* The GIL state: _PyRuntime.ceval.gil (3.7-3.11), interp->ceval.gil
- * (3.12+); without a locked flag (gil_locked < 0: 2.7, 3.6) the holder
- * pointer alone, _PyThreadState_Current, NULL while the GIL is free. */
+/* The GIL holder of interp's GIL: _PyRuntime.ceval.gil (3.7-3.11),
+ * interp->ceval.gil (3.12+), _PyThreadState_Current (2.7, 3.6). */
 static uint64_t gil_holder(const struct pyproc *p, uint64_t interp)
 {
 	const struct py_offsets *o = &p->off;
 	uint64_t gil = 0;
-	int32_t locked = 1;
 
 	if (o->runtime_gil >= 0)
 		gil = p->runtime_addr + o->runtime_gil;
@@ -58,10 +59,39 @@ static uint64_t gil_holder(const struct pyproc *p, uint64_t interp)
 		gil = rd64(p->pid, interp + o->interp_gil);
 	else if (o->gil_locked < 0)
 		gil = p->gil_holder_addr;
-	if (!gil || (o->gil_locked >= 0 &&
-		     proc_read(p->pid, gil + o->gil_locked, &locked, sizeof(locked))) || !locked)
-		return 0;
-	return rd64(p->pid, gil + o->gil_last_holder);
+	return py_gil_holder(p->pid, o, gil);
+}
+
+/* Mark each thread's picked state: the one the sampler charges its
+ * samples to (pythread.h), so --idle's seeds and the sampler agree. */
+static void pick_states(const struct pyproc *p, struct pythread *t, size_t n)
+{
+	const struct py_offsets *o = &p->off;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		struct py_pick pick = { 0 };
+		__u64 frame;
+		int cur;
+
+		for (j = 0; j < i && t[j].thread_id != t[i].thread_id; j++)
+			;
+		if (j < i)
+			continue; /* this thread's states were picked from */
+		for (j = i; j < n; j++) {
+			if (t[j].thread_id != t[i].thread_id)
+				continue;
+			cur = o->tstate_status < 0 && t[j].owns_gil;
+			if (py_pick_add(&pick, o, t[j].tstate, t[j].status, cur,
+					py_pick_wants_frame(&pick, o) &&
+					!py_first_frame(p->pid, o, t[j].tstate, &frame) && frame) &&
+			    cur)
+				break; /* the current state: nothing later changes it */
+		}
+		for (j = i; j < n; j++)
+			t[j].picked = t[j].thread_id == t[i].thread_id &&
+				      t[j].tstate == py_pick_result(&pick);
+	}
 }
 
 int pywalk_threads(const struct pyproc *p, struct pythread *out, size_t max, size_t *n)
@@ -77,37 +107,30 @@ int pywalk_threads(const struct pyproc *p, struct pythread *out, size_t max, siz
 		ts = rd64(p->pid, interp + o->interp_tstate_head);
 		while (ts && *n < max) {
 			struct pythread *t = &out[*n];
-			uint32_t status = 0;
+			struct py_tstate_id id;
 
 			/* 3.12+: a deleted state keeps its thread_id: leave it out */
-			if (o->tstate_status >= 0 &&
-			    (proc_read(p->pid, ts + o->tstate_status, &status, sizeof(status)) ||
-			     (status & PY_TSTATUS_UNBOUND))) {
-				ts = rd64(p->pid, ts + o->tstate_next);
-				continue;
+			if (!py_tstate_id(p->pid, o, ts, 0, &id) && py_tstate_live(&id)) {
+				(*n)++;
+				t->tstate = ts;
+				t->thread_id = id.thread_id;
+				t->status = id.status;
+				t->tid = thread_tid(p, ts, t->thread_id);
+				t->owns_gil = holder == ts;
 			}
-			(*n)++;
-			t->tstate = ts;
-			t->thread_id = rd64(p->pid, ts + o->tstate_thread_id);
-			t->tid = thread_tid(p, ts, t->thread_id);
-			t->owns_gil = holder == ts;
 			ts = rd64(p->pid, ts + o->tstate_next);
 		}
 		interp = rd64(p->pid, interp + o->interp_next);
 	}
+	pick_states(p, out, *n);
 	return 0;
 }
 
-/* Where the thread's innermost frame pointer is: tstate->cframe->
- * current_frame (3.11, 3.12; the cframe lives on the C stack and is read
- * once), else tstate->frame. */
 static uint64_t first_frame_slot(const struct pyproc *p, uint64_t tstate)
 {
-	const struct py_offsets *o = &p->off;
+	__u64 slot = 0;
 
-	if (o->tstate_cframe >= 0) /* 3.11, 3.12 */
-		return rd64(p->pid, tstate + o->tstate_cframe) + o->cframe_current_frame;
-	return tstate + o->tstate_frame;
+	return py_frame_slot(p->pid, &p->off, tstate, &slot) ? 0 : slot;
 }
 
 /* What a walk saw of each frame it stepped through (shims included), to

@@ -14,7 +14,11 @@ struct pythread {
 	uint64_t tstate;
 	uint64_t thread_id;      /* pthread_self() of the thread */
 	int32_t tid;             /* kernel thread id, 0 if unknown */
+	uint32_t status;         /* _status (3.12+), PY_TSTATUS_* */
 	int owns_gil;
+	int picked;              /* the state the sampler charges its thread's
+				  * samples to, of the thread's states (one per
+				  * interpreter it entered: bpf/pythread.h) */
 };
 
 struct pyframe_ref {

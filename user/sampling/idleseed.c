@@ -52,8 +52,9 @@ int idle_seed_process(struct sampler *smp, struct symbols *syms, const struct py
 		char state = threads[i].tid ? proc_state(p->pid, threads[i].tid) : 0;
 		uint32_t depth;
 
-		/* only threads waiting now; a running one is the sampler's */
-		if (state != 'S' && state != 'D')
+		/* only threads waiting now, a running one is the sampler's; and
+		 * of a thread's states the one the sampler would walk */
+		if ((state != 'S' && state != 'D') || !threads[i].picked)
 			continue;
 		if (pywalk_stack(p, &threads[i], refs, PYBPF_MAX_DEPTH, &n, &truncated,
 				 &consistent) || !n || !consistent)
