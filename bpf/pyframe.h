@@ -63,6 +63,31 @@ static __always_inline __u64 pycode_tlbc_slot(const struct py_offsets *o, const 
 	return buf_u64(code, o->code_tlbc, CODE_MASK) + 8 + 8 * (__u64)(idx & 0xffff);
 }
 
+/* Where the bytecode the frame runs starts: co_code_adaptive (returned),
+ * or the thread's own copy in free-threaded builds that keep one (3.14t):
+ * then 0 is returned and *slot is the address of the pointer to it, for
+ * the caller to read.  code is the code object's address, cb its copy. */
+static __always_inline __u64 pyframe_bytecode(const struct py_offsets *o, const __u8 *frame,
+					      const __u8 *cb, __u64 code, __u64 *slot)
+{
+	__u32 idx = pyframe_tlbc_index(o, frame);
+
+	*slot = 0;
+	if (!idx || o->code_tlbc < 0)
+		return code + o->code_adaptive;
+	*slot = pycode_tlbc_slot(o, cb, idx);
+	return 0;
+}
+
+/* Is the object whose copy is cb a code object?  From 3.13 f_executable
+ * may be something else; code_type is PyCode_Type's address there, 0
+ * where every frame runs a code object. */
+static __always_inline int pycode_is_code(const struct py_offsets *o, const __u8 *cb,
+					  __u64 code_type)
+{
+	return !code_type || buf_u64(cb, o->object_type, CODE_MASK) == code_type;
+}
+
 /* Byte offset of the frame's current instruction in its bytecode.  base
  * is the address of the bytecode copy the frame runs: code +
  * code_adaptive, or the thread's own copy (pyframe_tlbc_index). */

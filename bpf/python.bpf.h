@@ -689,18 +689,20 @@ have:
 	return s->cwin + ((addr - s->cwin_lo) & (WIN_PAGE - 1));
 }
 
-/* Start of the bytecode the frame runs: co_code_adaptive, or the thread's
- * own copy in free-threaded builds that keep one (3.14t). */
+/* Start of the bytecode the frame runs (pyframe_bytecode); 0 if unreadable. */
 static __always_inline __u64 bytecode_base(struct walk_ctx *w, const __u8 *fb, __u64 code)
 {
 	const struct py_offsets *o = &w->proc->off;
-	__u32 idx = pyframe_tlbc_index(o, fb);
 	const __u8 *cb;
+	__u64 base, slot;
 
-	if (!idx || o->code_tlbc < 0)
-		return code + o->code_adaptive;
+	if (pyframe_tlbc_index(o, fb) == 0 || o->code_tlbc < 0)
+		return code + o->code_adaptive; /* without a code window load */
 	cb = load_code(w, code);
-	return cb ? read_u64(pycode_tlbc_slot(o, cb, idx)) : 0;
+	if (!cb)
+		return 0;
+	base = pyframe_bytecode(o, fb, cb, code, &slot);
+	return slot ? read_u64(slot) : base;
 }
 
 /* The frame at addr, from the window if it holds it, else after copying
@@ -794,8 +796,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		return 1;
 	}
 	/* 3.13+: f_executable may be something other than a code object */
-	if (proc->code_type_addr &&
-	    buf_u64(cb, o->object_type, CODE_MASK) != proc->code_type_addr) {
+	if (!pycode_is_code(o, cb, proc->code_type_addr)) {
 		id = PYBPF_SYM_NOT_CODE;
 		lasti = PYBPF_LASTI_NONE;
 	} else {

@@ -163,8 +163,7 @@ int pywalk_frame_decode(const struct pyproc *p, uint64_t frame, const uint8_t *b
 {
 	const struct py_offsets *o = &p->off;
 	uint8_t cb[PYBPF_CODE_READ + 8] = {};
-	uint64_t type, base;
-	uint32_t idx;
+	__u64 base, slot;
 
 	r->frame = frame;
 	r->code = 0;
@@ -176,12 +175,11 @@ int pywalk_frame_decode(const struct pyproc *p, uint64_t frame, const uint8_t *b
 		return 1; /* 3.14: a thread's bottom frame runs nothing */
 	if (proc_read(p->pid, r->code, cb, PYBPF_CODE_READ))
 		return 1;
-	type = buf_u64(cb, o->object_type, CODE_MASK);
-	if (p->code_type_addr && type != p->code_type_addr)
+	if (!pycode_is_code(o, cb, p->code_type_addr))
 		return 1; /* not a code object (3.13+ f_executable) */
-	idx = pyframe_tlbc_index(o, buf);
-	base = idx && o->code_tlbc >= 0 ? rd64(p->pid, pycode_tlbc_slot(o, cb, idx))
-					: r->code + o->code_adaptive;
+	base = pyframe_bytecode(o, buf, cb, r->code, &slot);
+	if (slot)
+		base = rd64(p->pid, slot);
 	r->lasti = pyframe_lasti(o, buf, base);
 	return 0;
 }
