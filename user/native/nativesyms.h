@@ -3,7 +3,8 @@
  * bpf/unwind.h keys code: pc - vm_start + vm_pgoff) -> the function there,
  * from the file's .symtab, else the .symtab of its separate debug file
  * (by build id or .gnu_debuglink), else its .dynsym.  One table per file,
- * cached by build id and shared by every process mapping it. */
+ * cached by build id and shared by every process mapping it.  C++ names
+ * are demangled (foo::bar(), not _ZN3foo3barEv) when the table is built. */
 #ifndef PYBPF_NATIVESYMS_H
 #define PYBPF_NATIVESYMS_H
 
