@@ -357,6 +357,7 @@ int native_syms_file(struct native_syms *ns, const char *path, const char *shown
 	f->file_id = id;
 	base = strrchr(shown_as, '/');
 	snprintf(f->name, sizeof(f->name), "%s", base ? base + 1 : shown_as);
+	memcpy(f->build_id, hex, sizeof(f->build_id));
 	err = build(ns, ef, shown_as, hex, f);
 	if (err) {
 		free(f);

@@ -16,6 +16,7 @@ struct native_syms;
 /* One file's functions, sorted by file offset. */
 struct nsym_file {
 	uint64_t file_id;        /* ehframe_file_id of its build id (else a stat id) */
+	char build_id[65];       /* its GNU build id, lowercase hex; "" none */
 	char name[64];           /* base name used for "<name>+0xOFF" */
 	const char *source;      /* ".symtab", "debug file", ".dynsym" or "none" */
 	char debug_path[4096];   /* the separate debug file used, or "" (PATH_MAX) */
