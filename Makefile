@@ -10,7 +10,7 @@ CC       ?= cc
 PYTHON   ?= python3
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
-LDLIBS   := -lbpf -lelf -lz -lcurl
+LDLIBS   := -lbpf -lelf -lz -lcurl -lstdc++
 
 ifeq ($(V),1)
 Q :=

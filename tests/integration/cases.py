@@ -29,7 +29,7 @@ from cases_top import case_top_tty
 from cases_dumpconsistency import case_dump_consistency
 from cases_native import case_native, case_native_cthread
 from cases_nativerec import (case_native_record, case_native_record_idle,
-                             case_native_record_cthread)
+                             case_native_record_cthread, case_native_record_cxx)
 from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
                          case_agent_service, case_agent_otlp, case_agent_sigterm,
                          case_agent_vs_record, case_agent_native)
@@ -42,7 +42,8 @@ from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
 # command spins for 1 s of wall time and must be sampled 62 times.
 SHARED = {"names", "options", "shapes", "threads", "recursion", "truncation", "churn",
           "reload", "formats", "locals", "dump-consistency",
-          "native", "native-cthread", "native-record", "native-record-cthread", "cthread",
+          "native", "native-cthread", "native-record", "native-record-cthread",
+          "native-record-cxx", "cthread",
           "subprocesses"}
 
 CASES = [
@@ -74,6 +75,8 @@ CASES = [
     ("native-record", case_native_record, "supported"),
     ("native-record-idle", case_native_record_idle, "supported"),
     ("native-record-cthread", case_native_record_cthread, "supported"),
+    # demangling is the symbol table's, not the interpreter's: two versions
+    ("native-record-cxx", case_native_record_cxx, ((3, 11), (3, 12))),
     ("idle", case_idle, "supported"),
     ("idle-busy", case_idle_busy, "supported"),
     ("idle-thirds", case_idle_thirds, "supported"),

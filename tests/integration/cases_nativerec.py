@@ -6,12 +6,15 @@ main thread asleep in a Python comparison called by libc's qsort).
 
 Judged on the collapsed output (root first): zlib's C frames under the
 Python line that calls it; with --idle, compare under qsort under
-sort_with_qsort and the kernel's sleep path at the leaf; the eval loop
+sort_with_qsort and the kernel's sleep path at the leaf; a C++ function
+(tests/workloads/cxx.py) demangled under its Python caller; the eval loop
 never shown raw; no sample lost (a native side that could not be taken is
 a counted fallback: the sample stays, Python only)."""
 import re
+import shutil
+import subprocess
 
-from harness import Fail
+from harness import WORKLOADS, Fail, Skip, markers
 from casekit import WORKLOAD_MAX, record, start
 import profiles as P
 from cases_native import EVAL_RE, SLEEP_KERNEL
@@ -155,3 +158,60 @@ def case_native_record_cthread(ctx):
     if problems:
         raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
             "loop" in f for f in fr)) + res.describe(40))
+
+
+CXX_NAME = "pybpf_test::spin::Burner::burn(unsigned long)"
+
+
+def build_cxx(ctx):
+    """cxx.py's C++ library (its CXX_SOURCE) built with g++ into the case's
+    directory; Skip without a g++ that takes it."""
+    import importlib.util
+    if not shutil.which("g++"):
+        raise Skip("g++ is not installed (Debian package g++)")
+    spec = importlib.util.spec_from_file_location("cxx", str(WORKLOADS / "cxx.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    src, lib = ctx.dir / "cxxspin.cpp", ctx.dir / "cxxspin.so"
+    src.write_text(mod.CXX_SOURCE)
+    cc = subprocess.run(["g++", "-shared", "-fPIC", "-O2", "-o", str(lib), str(src)],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                        universal_newlines=True)
+    if cc.returncode:
+        raise Skip("cannot compile the C++ library: %s" % cc.stdout.strip()[-200:])
+    return lib
+
+
+def case_native_record_cxx(ctx):
+    """record --native of Python calling C++ (ctypes): the C++ function
+    shown demangled, pybpf_test::spin::Burner::burn(unsigned long), under
+    call_cxx's Python line; its mangled name nowhere."""
+    lib = build_cxx(ctx)
+    marks = markers(WORKLOADS / "cxx.py")
+    target = start(ctx, "cxx.py", WORKLOAD_MAX, lib)
+    out, res = record(ctx, target, 1, extra=("--native",), name="record-native-cxx")
+    target.kill()
+    stacks = stacks_of(out)
+    problems = []
+    common_problems(stacks, res, problems)
+    burn = under = 0
+    for fr, c in stacks:
+        at = index(fr, lambda f: name_of(f) == CXX_NAME)
+        if at is None:
+            continue
+        burn += c
+        caller = index(fr, lambda f: f.startswith("call_cxx (cxx.py:"))
+        if caller is not None and caller < at and \
+                int(fr[caller].rsplit(":", 1)[1].rstrip(")")) in marks["call"]:
+            under += c
+    mangled = [f for fr, _ in stacks for f in fr if "_ZN10pybpf_test" in f]
+    if mangled:
+        problems.append("the mangled name is shown: %s" % mangled[0])
+    if burn < 50:
+        problems.append("%s: %d samples, expected >= 50" % (CXX_NAME, burn))
+    elif under < 0.9 * burn:
+        problems.append("%s under call_cxx (cxx.py:%s) in %d of its %d samples"
+                        % (CXX_NAME, marks["call"], under, burn))
+    ctx.note("%s: %d samples, %d under call_cxx" % (CXX_NAME, burn, under))
+    if problems:
+        raise Fail(problems[0], problems[1:] + evidence(stacks) + res.describe(20))

@@ -7,7 +7,13 @@ without it the case says SKIP once the decoder's checks have passed).
 The writer does not depend on the Python version, so the case runs once,
 under Debian's python3.11 (qualified names with '<locals>', non-ASCII
 names), not once per interpreter.
+
+With --native (tests/workloads/native.py: zlib.compress in a loop), the
+native frames' mappings: one per mapped file, whose build id is the one
+`readelf -n` prints, with the native locations inside it, as `go tool
+pprof -raw` shows them, and zlib's functions in `-traces`.
 """
+import re
 import gzip
 import os
 import shutil
@@ -178,8 +184,8 @@ def top_rows(text):
     return rows
 
 
-def record_pprof(ctx, target, seconds, name):
-    out, res = record(ctx, target, seconds, "pprof", ["-t"], name=name, ext="pb.gz")
+def record_pprof(ctx, target, seconds, name, extra=("-t",)):
+    out, res = record(ctx, target, seconds, "pprof", list(extra), name=name, ext="pb.gz")
     data = out.read_bytes()
     if data[:2] != b"\x1f\x8b":
         raise Fail("%s is not gzip (starts %r)" % (out.name, data[:4]), res.describe())
@@ -189,6 +195,59 @@ def record_pprof(ctx, target, seconds, name):
         raise Fail("%s does not decode: %s" % (out.name, e), res.describe())
     check(check_pprof(prof), None, res)
     return out, prof, res
+
+
+# a file the zlib workload's native frames run in: libz, libpython, python3.x
+NATIVE_FILE_RE = re.compile(r"/(libz\.so[.0-9]*|libpython[0-9.]+\.so[.0-9]*|python[0-9.]+)$")
+
+
+def readelf_build_id(path):
+    r = subprocess.run(["readelf", "-n", path], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, universal_newlines=True)
+    m = re.search(r"Build ID:\s*([0-9a-f]+)", r.stdout)
+    return m.group(1) if m else None
+
+
+def native_mappings(prof):
+    """{mapping id: dict} of mappings with a file (not Python's, id 1)."""
+    st = prof["strings"]
+    return dict((m.get(1), {"start": m.get(2, 0), "limit": m.get(3, 0), "offset": m.get(4, 0),
+                            "file": st[m.get(5, 0)], "build_id": st[m.get(6, 0)],
+                            "has_functions": bool(m.get(7))})
+                for m in prof["mapping"] if m.get(5))
+
+
+def check_native_pprof(prof, ctx):
+    """Mappings of files with their build ids and native locations inside
+    them; a list of problems, and the mappings judged."""
+    problems = []
+    maps = native_mappings(prof)
+    ids = [m.get(1) for m in prof["mapping"]]
+    if ids != list(range(1, len(ids) + 1)):
+        problems.append("mapping ids are not 1..%d in order: %s" % (len(ids), ids))
+    if not prof["mapping"] or prof["mapping"][0].get(5):
+        problems.append("mapping 1 (Python frames) has a file")
+    locs = {}
+    for loc in prof["location"]:
+        locs.setdefault(loc.get(2, 0), []).append(loc.get(3, 0))
+    for mid, m in maps.items():
+        for addr in locs.get(mid, []):
+            if not m["start"] <= addr < m["limit"]:
+                problems.append("location at 0x%x outside its mapping %s [0x%x, 0x%x)"
+                                % (addr, m["file"], m["start"], m["limit"]))
+                break
+    judged = []
+    for mid, m in sorted(maps.items()):
+        if not NATIVE_FILE_RE.search(m["file"]):
+            continue
+        want = readelf_build_id(m["file"]) if os.path.exists(m["file"]) else None
+        judged.append("%s build id %r (readelf: %r), %d locations" % (
+            m["file"], m["build_id"], want, len(locs.get(mid, []))))
+        if want and m["build_id"] == want and locs.get(mid) and m["has_functions"]:
+            return problems, maps, judged
+    problems.append("no mapping of libz, libpython or the python binary with the build id "
+                    "readelf -n prints, has_functions and native locations in it")
+    return problems, maps, judged
 
 
 def case_pprof(ctx):
@@ -222,6 +281,14 @@ def case_pprof(ctx):
     seen = P.leaf_names(pprof_stacks(nprof))
     check(["%s is not a leaf of the decoded profile" % n for n in hot if not seen[n]],
           pprof_stacks(nprof), nres)
+    names.kill()
+
+    zipper = start(ctx, "native.py", WORKLOAD_MAX)
+    zout, zprof, zres = record_pprof(ctx, zipper, 2, "native", ("--native",))
+    zipper.kill()
+    zproblems, zmaps, judged = check_native_pprof(zprof, ctx)
+    ctx.note(*judged)
+    check(zproblems, None, zres)
 
     if not shutil.which("go"):
         raise Skip("decoded fine, but go is not installed: no go tool pprof check "
@@ -244,6 +311,22 @@ def case_pprof(ctx):
     ntext, _ = go_pprof(ctx, ["-top"], nout)
     problems += ["go tool pprof -top does not list %s" % n for n in hot
                  if n not in top_rows(ntext)]
+    # go tool pprof's own reading of the native profile: every file
+    # mapping with its build id in -raw, zlib's functions in -traces
+    raw, rerr = go_pprof(ctx, ["-raw"], zout)
+    raw_maps = raw.split("Mappings", 1)[-1] if "Mappings" in raw else ""
+    for m in zmaps.values():
+        if not re.search(r"\s%s\s+%s(\s|$)" % (re.escape(m["file"]), re.escape(m["build_id"])),
+                         raw_maps):
+            problems.append("go tool pprof -raw does not show mapping %s %s"
+                            % (m["file"], m["build_id"]))
+    if rerr.strip():
+        problems.append("go tool pprof -raw complains: %s" % rerr.strip().splitlines()[0])
+    ztraces, _ = go_pprof(ctx, ["-traces"], zout)
+    if not re.search(r"^\s+(\d+ms\s+)?(deflate|zlib_compress)\s*$", ztraces, re.M):
+        problems.append("go tool pprof -traces shows no deflate or zlib_compress frame")
     if problems:
         raise Fail(problems[0], problems[1:] + ["go tool pprof -top %s:" % out.name] +
-                   ["  " + l for l in text.splitlines()[:15]])
+                   ["  " + l for l in text.splitlines()[:15]] +
+                   ["go tool pprof -raw %s:" % zout.name] +
+                   ["  " + l for l in raw_maps.splitlines()[:12]])

@@ -137,6 +137,14 @@ def plan(supported, unsupported):
     for name, fn, which in cases.CASES:
         if which is None:
             out.append((name, fn, None))
+        elif isinstance(which, tuple):
+            # (major, minor) pairs: those pyenv interpreters alone, for a case
+            # whose subject does not depend on the version (CI's time budget)
+            for interp in supported:
+                if interp.kind == "pyenv" and any(
+                        interp.label == "%d.%d" % m or interp.label.startswith("%d.%d." % m)
+                        for m in which):
+                    out.append(("%s[%s]" % (name, interp.label), fn, interp))
         else:
             pool = {"supported": supported, "unsupported": unsupported,
                     "free-threaded": [i for i in supported if i.free_threaded],

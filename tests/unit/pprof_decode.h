@@ -146,7 +146,11 @@ struct dsample {
 	struct dlabel lab[MAX_LABELS];
 };
 struct dline { uint64_t func, line; };
-struct dloc { uint64_t id, mapping; struct dline line[2]; size_t nline; };
+struct dloc { uint64_t id, mapping, addr; struct dline line[2]; size_t nline; };
+/* a mapping: id, memory_start, memory_limit, file_offset, filename,
+ * build_id; flags: bit N set for the has_* field N (7-10) */
+struct dmap { uint64_t id, start, limit, offset, file, build_id, flags; };
+#define MAX_MAPS 16
 struct dfunc { uint64_t id, name, system_name, file, start_line; };
 struct dvt { uint64_t type, unit; };
 
@@ -158,6 +162,7 @@ struct dprof {
 	struct dfunc *fn;
 	char **str;
 	uint64_t period, time, duration, comment[4], map_id, map_flags;
+	struct dmap map[MAX_MAPS]; /* the first MAX_MAPS; map_id, map_flags: the last's */
 	int bad;
 };
 
@@ -210,6 +215,8 @@ static int d_location(struct rd r, struct dloc *l)
 			l->id = f.v;
 		else if (f.num == 2)
 			l->mapping = f.v;
+		else if (f.num == 3)
+			l->addr = f.v;
 		else if (f.num == 4 && f.len && l->nline < 2) {
 			while (rd_field(&f.sub, &g))
 				if (g.num == 1)
@@ -247,12 +254,18 @@ static void d_mapping(struct dprof *d, struct rd r)
 {
 	struct field f;
 
-	d->nmap++;
+	struct dmap m = { 0 };
+
 	while (rd_field(&r, &f))
-		if (f.num == 1)
-			d->map_id = f.v;
-		else if (f.num >= 7 && f.num <= 9 && f.v)
-			d->map_flags |= 1u << f.num;
+		if (f.num >= 1 && f.num <= 6)
+			(&m.id)[f.num - 1] = f.v;
+		else if (f.num >= 7 && f.num <= 10 && f.v)
+			m.flags |= 1u << f.num;
+	d->map_id = m.id;
+	d->map_flags = m.flags;
+	if (d->nmap < MAX_MAPS)
+		d->map[d->nmap] = m;
+	d->nmap++;
 	d->bad |= r.bad;
 }
 

@@ -3,7 +3,8 @@
  * real files: a pyenv libpython (.symtab), Debian's stripped
  * /usr/bin/python3.11 (.dynsym), this process's libc (its debug file by
  * build id when libc6-dbg is installed), this test binary; unknown
- * addresses as <file>+0xOFF.  A missing file is reported as SKIP. */
+ * addresses as <file>+0xOFF; libstdc++'s C++ names demangled, its build
+ * id as readelf shows it.  A missing file is reported as SKIP. */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <time.h>
@@ -227,6 +228,43 @@ static void test_self(struct native_syms *ns)
 	}
 }
 
+/* libstdc++ (linked for its demangler): a C++ function by its demangled
+ * name; the table's build id is the file's. */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+static void test_cxx(struct native_syms *ns)
+{
+	const struct nsym_file *f = NULL;
+	struct elf_file *ef;
+	char hex[65] = "";
+	uint64_t off;
+	Dl_info info;
+
+	if (!dladdr((void *)(uintptr_t)&__cxa_demangle, &info) || !info.dli_fname) {
+		printf("SKIP cxx: libstdc++ not found\n");
+		return;
+	}
+	CHECK_EQ_INT(native_syms_file(ns, info.dli_fname, info.dli_fname, &f), 0);
+	if (!f)
+		return;
+	printf("  %s: %zu functions from %s, build id %s\n", f->name, f->nsyms, f->source,
+	       f->build_id);
+	off = sym_off(info.dli_fname, "_ZNSt6chrono3_V212system_clock3nowEv");
+	CHECK(off != 0);
+	if (off)
+		check_name(f, off + 1, "std::chrono::_V2::system_clock::now()");
+	off = sym_off(info.dli_fname, "__cxa_demangle");
+	if (off)
+		check_name(f, off + 1, "__cxa_demangle");
+	CHECK_EQ_INT(elf_open(info.dli_fname, &ef), 0);
+	if (ef) {
+		CHECK_EQ_INT(elf_build_id(ef, hex, sizeof(hex)), 0);
+		elf_close(ef);
+	}
+	CHECK(hex[0] != 0);
+	CHECK_EQ_STR(f->build_id, hex);
+}
+
 int main(void)
 {
 	struct native_syms *ns = NULL;
@@ -238,6 +276,7 @@ int main(void)
 	test_prefix_debug(ns);
 	test_debuglink(ns);
 	test_self(ns);
+	test_cxx(ns);
 	native_syms_totals(ns, &files, &syms, &bytes);
 	printf("  cached: %zu files, %zu functions, %zu bytes\n", files, syms, bytes);
 	CHECK(files >= 1);

@@ -486,6 +486,81 @@ static char *go_pprof(const char *args, const char *path)
 	return out;
 }
 
+/* --native: native and kernel frames carry their address and mapping
+ * (struct paddr); each mapping is written once, as the process mapped it,
+ * with its file and build id; a location is (function, mapping, address),
+ * so deflate at two pcs is two locations of one function, and the same
+ * library in two processes two mappings. */
+static void test_native(void)
+{
+	static struct pframe nf[] = {
+		{ "<module>", "app.py", "/srv/app.py", 3, 1, PFRAME_PYTHON },
+		{ "deflate", "libz.so.1", "/usr/lib/libz.so.1", 0, 0, PFRAME_NATIVE },
+		{ "do_syscall_64", "", "", 0, 0, PFRAME_KERNEL },
+		{ "libz.so.1+0x4cf6", "", "/usr/lib/libz.so.1", 0, 0, PFRAME_NATIVE },
+	};
+	static const struct pmapping za = {
+		0x7f0000001000, 0x7f0000014000, 0x3000, "/usr/lib/libz.so.1",
+		"1f95d5498d283b79505861523e20b3db2afdf518", 1 };
+	static const struct pmapping zb = {
+		0x7f5000001000, 0x7f5000014000, 0x3000, "/usr/lib/libz.so.1",
+		"1f95d5498d283b79505861523e20b3db2afdf518", 1 };
+	static const struct pmapping kern = {
+		0xffffffff81000000, UINT64_MAX, 0, "[kernel.kallsyms]", "85c7e4e2", 1 };
+	static const uint32_t s0[] = { 0, 1, 2 }, s1[] = { 0, 1 }, s2[] = { 0, 3, 1 };
+	static const struct paddr a0[] = { { 0 }, { 0x7f0000004000, &za },
+					   { 0xffffffff81001234, &kern } };
+	static const struct paddr a1[] = { { 0 }, { 0x7f0000004010, &za } };
+	static const struct paddr a2[] = { { 0 }, { 0x7f5000003cf5, &zb },
+					   { 0x7f5000004000, &zb } };
+	static struct pstack st[] = {
+		{ 100, 100, "MainThread", 3, s0, 5, 0, NULL, NULL, 0, a0 },
+		{ 100, 100, "MainThread", 2, s1, 7, 0, NULL, NULL, 0, a1 },
+		{ 200, 200, "MainThread", 3, s2, 1, 0, NULL, NULL, 0, a2 },
+	};
+	struct profile p = { .frames = nf, .nframes = 4, .stacks = st, .nstacks = 3,
+			     .total = 13, .rate_hz = 99 };
+	struct dprof d;
+	size_t i;
+
+	if (roundtrip(&p, &d, NULL) == 0) {
+		CHECK_EQ_INT(d.nmap, 4);
+		for (i = 0; i < d.nmap && i < MAX_MAPS; i++)
+			CHECK_EQ_INT(d.map[i].id, i + 1);
+		/* 1: Python frames; then in order of first use, leaf first */
+		CHECK_EQ_INT(d.map[0].flags, (1u << 7) | (1u << 8) | (1u << 9));
+		CHECK_EQ_STR(S(&d, d.map[1].file), "[kernel.kallsyms]");
+		CHECK_EQ_STR(S(&d, d.map[1].build_id), "85c7e4e2");
+		CHECK(d.map[2].start == za.start && d.map[2].limit == za.limit &&
+		      d.map[2].offset == za.offset);
+		CHECK_EQ_STR(S(&d, d.map[2].file), "/usr/lib/libz.so.1");
+		CHECK_EQ_STR(S(&d, d.map[2].build_id), za.build_id);
+		CHECK_EQ_INT(d.map[2].flags, 1u << 7);
+		CHECK(d.map[3].start == zb.start);
+		/* leaf first: s0 is do_syscall_64, deflate, <module> */
+		if (d.ns == 3 && d.s[0].nloc == 3 && d.s[1].nloc == 2 && d.s[2].nloc == 3) {
+			const struct dloc *k = &d.l[d.s[0].loc[0] - 1], *z0 = &d.l[d.s[0].loc[1] - 1],
+					  *py = &d.l[d.s[0].loc[2] - 1], *z1 = &d.l[d.s[1].loc[0] - 1],
+					  *zb0 = &d.l[d.s[2].loc[0] - 1];
+
+			CHECK(k->mapping == 2 && k->addr == 0xffffffff81001234);
+			CHECK(z0->mapping == 3 && z0->addr == 0x7f0000004000);
+			CHECK(z1->mapping == 3 && z1->addr == 0x7f0000004010);
+			CHECK(z0->line[0].func == z1->line[0].func);
+			CHECK(py->mapping == 1 && py->addr == 0);
+			CHECK(d.s[0].loc[2] == d.s[1].loc[1]);
+			CHECK(zb0->mapping == 4 && zb0->addr == 0x7f5000004000 &&
+			      zb0->line[0].func == z0->line[0].func);
+			CHECK_EQ_STR(S(&d, d.fn[d.l[d.s[2].loc[1] - 1].line[0].func - 1].name),
+				     "libz.so.1+0x4cf6");
+		} else {
+			CHECK(!"three samples of 3, 2 and 3 locations");
+		}
+		CHECK_EQ_INT(d.nl, 6);
+	}
+	dprof_free(&d);
+}
+
 static void test_go_pprof(void)
 {
 	char *path = NULL, *top = NULL, *traces = NULL, **lines = NULL;
@@ -538,6 +613,7 @@ int main(void)
 	test_offcpu();
 	test_big();
 	test_edges();
+	test_native();
 	test_go_pprof();
 	return unit_summary("test_pprof");
 }

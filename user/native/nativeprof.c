@@ -22,6 +22,13 @@ struct nprof_key {
 	uint32_t pad;
 };
 
+/* a mapping of a process, as a profile's pmapping */
+struct map_key {
+	uint32_t pid;
+	uint32_t pad;
+	uint64_t start, end, pgoff, dev, ino;
+};
+
 /* a user pc already named: (pid, pc, looked up at pc - 1) */
 struct pc_key {
 	uint64_t pc;
@@ -32,6 +39,7 @@ struct pc_key {
 struct nprof {
 	struct native_syms *syms;
 	struct htab pcs;         /* pc_key -> struct nprof_frame */
+	struct htab maps;        /* map_key -> struct pmapping * (file owned) */
 	struct htab stacks;      /* nprof_key -> struct nprof_stack * */
 	struct htab labels;      /* hash of (name, lib) -> uint32_t index into strs */
 	char **strs;             /* 2 per label: name, lib */
@@ -39,6 +47,8 @@ struct nprof {
 	struct ksym *ksyms;      /* sorted by address; loaded at the first kernel pc */
 	size_t nksyms;
 	int ksyms_tried;
+	struct pmapping kmap;    /* every kernel frame's: kernel text and modules */
+	char kbuild_id[65];
 };
 
 int nprof_new(struct nprof **out)
@@ -52,6 +62,7 @@ int nprof_new(struct nprof **out)
 	htab_init(&np->stacks, sizeof(struct nprof_key), sizeof(struct nprof_stack *));
 	htab_init(&np->labels, sizeof(uint64_t), sizeof(uint32_t));
 	htab_init(&np->pcs, sizeof(struct pc_key), sizeof(struct nprof_frame));
+	htab_init(&np->maps, sizeof(struct map_key), sizeof(struct pmapping *));
 	err = native_syms_new(&np->syms);
 	if (err) {
 		nprof_free(np);
@@ -79,6 +90,14 @@ void nprof_free(struct nprof *np)
 	htab_free(&np->stacks);
 	htab_free(&np->labels);
 	htab_free(&np->pcs);
+	pos = 0;
+	while (htab_next(&np->maps, &pos, &k, &v)) {
+		struct pmapping *pm = *(struct pmapping **)v;
+
+		free((char *)pm->file);
+		free(pm);
+	}
+	htab_free(&np->maps);
 	for (i = 0; i < 2 * np->nlabels; i++)
 		free(np->strs[i]);
 	free(np->strs);
@@ -170,6 +189,56 @@ static void load_ksyms(struct nprof *np)
 	qsort(np->ksyms, np->nksyms, sizeof(*np->ksyms), cmp_ksym);
 }
 
+/* The running kernel's GNU build id from /sys/kernel/notes (its ELF
+ * notes, 4-byte aligned), lowercase hex into hex[65]; "" when unreadable. */
+static void kernel_build_id(char *hex)
+{
+	unsigned char buf[4096];
+	size_t n, off = 0, i;
+	FILE *f = fopen("/sys/kernel/notes", "r");
+
+	hex[0] = 0;
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	while (off + 12 <= n) {
+		uint32_t namesz, descsz, type;
+		size_t name_at = off + 12, desc_at;
+
+		memcpy(&namesz, buf + off, 4);
+		memcpy(&descsz, buf + off + 4, 4);
+		memcpy(&type, buf + off + 8, 4);
+		desc_at = name_at + ((namesz + 3) & ~3u);
+		if (desc_at > n || descsz > n - desc_at)
+			return;
+		if (type == 3 /* NT_GNU_BUILD_ID */ && namesz == 4 &&
+		    !memcmp(buf + name_at, "GNU", 4) && descsz && descsz <= 32) {
+			for (i = 0; i < descsz; i++)
+				snprintf(hex + 2 * i, 3, "%02x", buf[desc_at + i]);
+			return;
+		}
+		off = desc_at + ((descsz + 3) & ~3u);
+	}
+}
+
+/* The kernel's mapping: from its lowest text symbol up (modules sit above
+ * the kernel's text on x86-64); no file offsets. */
+static const struct pmapping *kernel_map(struct nprof *np)
+{
+	if (!np->kmap.file) {
+		if (!np->ksyms_tried)
+			load_ksyms(np);
+		kernel_build_id(np->kbuild_id);
+		np->kmap.start = np->nksyms ? np->ksyms[0].addr : 0;
+		np->kmap.limit = UINT64_MAX;
+		np->kmap.file = "[kernel.kallsyms]";
+		np->kmap.build_id = np->kbuild_id;
+		np->kmap.symbolized = np->nksyms > 0;
+	}
+	return &np->kmap;
+}
+
 static const char *ksym_name(struct nprof *np, uint64_t pc)
 {
 	size_t lo = 0, hi;
@@ -190,6 +259,44 @@ static const char *ksym_name(struct nprof *np, uint64_t pc)
 
 /* ---- user pcs ---- */
 
+/* m of pid as a pmapping, made at its first frame; sf: its symbols, when
+ * its file could be read (else no build id: not known to be that file). */
+static const struct pmapping *user_map(struct nprof *np, pid_t pid,
+				       const struct native_mapping *m,
+				       const struct nsym_file *sf)
+{
+	struct map_key k = { .pid = (uint32_t)pid, .start = m->start, .end = m->end,
+			     .pgoff = m->pgoff, .dev = m->dev, .ino = m->ino };
+	struct pmapping **slot = htab_get(&np->maps, &k), *pm;
+	const char *file = m->kind == NATIVE_MAP_ANON ? "[anon]" : m->path ? m->path : "";
+
+	if (slot) {
+		pm = *slot;
+	} else {
+		pm = calloc(1, sizeof(*pm));
+		if (!pm || !(pm->file = strdup(file))) {
+			free(pm);
+			return NULL;
+		}
+		slot = htab_put(&np->maps, &k, NULL);
+		if (!slot) {
+			free((char *)pm->file);
+			free(pm);
+			return NULL;
+		}
+		*slot = pm;
+		pm->start = m->start;
+		pm->limit = m->end;
+		pm->offset = m->pgoff;
+		pm->build_id = "";
+	}
+	if (sf && !pm->build_id[0]) {
+		pm->build_id = sf->build_id;
+		pm->symbolized = sf->nsyms > 0;
+	}
+	return pm;
+}
+
 static int user_frame(struct nprof *np, const struct native_maps *maps, pid_t pid, uint64_t pc,
 		      int caller, struct nprof_frame *f)
 {
@@ -199,6 +306,7 @@ static int user_frame(struct nprof *np, const struct native_maps *maps, pid_t pi
 	char path[PATH_MAX + 64], buf[192];
 	const char *name = NULL, *lib;
 
+	f->addr = at;
 	if (!m) {
 		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)pc);
 		return label(np, buf, "", f);
@@ -212,6 +320,8 @@ static int user_frame(struct nprof *np, const struct native_maps *maps, pid_t pi
 	      !native_syms_file(np->syms, path, lib, &sf)) ||
 	     (lib[0] == '/' && !native_syms_file(np->syms, lib, lib, &sf))))
 		name = nsym_lookup(sf, off, NULL);
+	if (!(f->map = user_map(np, pid, m, sf)))
+		return -ENOMEM;
 	if (name) {
 		f->symbolized = 1;
 		return label(np, name, lib, f);
@@ -287,6 +397,8 @@ static struct nprof_stack *resolve(struct nprof *np, const struct native_maps *m
 			goto fail;
 		ns->kernel[i].symbolized = name != buf;
 		ns->kernel[i].kind = NM_NATIVE;
+		ns->kernel[i].addr = i + skip ? pc - 1 : pc;
+		ns->kernel[i].map = kernel_map(np);
 	}
 	return ns;
 fail:

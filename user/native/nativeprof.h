@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "nativemerge.h"
+#include "profile.h"
 #include "pybpf.h"
 
 struct nprof;
@@ -25,6 +26,9 @@ struct nprof_frame {
 	uint32_t id;             /* equal ids: equal (name, lib) */
 	uint8_t kind;            /* enum nm_native_kind */
 	uint8_t symbolized;      /* name is a symbol's (not "lib+0xOFF", "0xADDR") */
+	uint64_t addr;           /* the pc looked up: a caller's return address - 1 */
+	const struct pmapping *map; /* where addr was (owned by nprof); NULL: in no
+				     * mapping known */
 };
 
 struct nprof_stack {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <elf.h>
+#include "demangle.h"
 #include "ehframe.h"
 #include "elffile.h"
 #include "htab.h"
@@ -155,7 +156,34 @@ static int by_off(const void *a, const void *b)
 	return x->size > y->size ? -1 : x->size < y->size;
 }
 
-/* Sort, and keep one name per address (the best, with the largest size). */
+/* Append name (with its 0) to the names; its offset there, or -1. */
+static long add_name(struct collect *c, const char *name)
+{
+	size_t len = strlen(name) + 1;
+	long at = (long)c->names_len;
+
+	if (c->names_len + len > c->names_cap) {
+		size_t cap = c->names_cap ? 2 * c->names_cap : 16384;
+		char *p;
+
+		while (cap < c->names_len + len)
+			cap *= 2;
+		p = realloc(c->names, cap);
+		if (!p) {
+			c->oom = 1;
+			return -1;
+		}
+		c->names = p;
+		c->names_cap = cap;
+	}
+	memcpy(c->names + c->names_len, name, len);
+	c->names_len += len;
+	return at;
+}
+
+/* Sort, and keep one name per address (the best, with the largest size);
+ * C++ names of the kept ones demangled, once, here: every output shows
+ * the table's names (the mangled text stays in names, unreferenced). */
 static void finish(struct collect *c)
 {
 	size_t i, n = 0;
@@ -168,6 +196,14 @@ static void finish(struct collect *c)
 		c->syms[n++] = c->syms[i];
 	}
 	c->n = n;
+	for (i = 0; i < c->n && !c->oom; i++) {
+		char *d = native_demangle(c->names + c->syms[i].name);
+		long at = d ? add_name(c, d) : -1;
+
+		if (at >= 0)
+			c->syms[i].name = (uint32_t)at;
+		free(d);
+	}
 }
 
 static int is_file(const char *path)
@@ -277,6 +313,11 @@ static int build(struct native_syms *ns, struct elf_file *ef, const char *shown_
 		return c.oom ? -ENOMEM : err;
 	}
 	finish(&c);
+	if (c.oom) {
+		free(c.syms);
+		free(c.names);
+		return -ENOMEM;
+	}
 	f->syms = c.syms;
 	f->nsyms = c.n;
 	f->names = c.names;
@@ -316,6 +357,7 @@ int native_syms_file(struct native_syms *ns, const char *path, const char *shown
 	f->file_id = id;
 	base = strrchr(shown_as, '/');
 	snprintf(f->name, sizeof(f->name), "%s", base ? base + 1 : shown_as);
+	memcpy(f->build_id, hex, sizeof(f->build_id));
 	err = build(ns, ef, shown_as, hex, f);
 	if (err) {
 		free(f);

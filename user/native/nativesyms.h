@@ -3,7 +3,8 @@
  * bpf/unwind.h keys code: pc - vm_start + vm_pgoff) -> the function there,
  * from the file's .symtab, else the .symtab of its separate debug file
  * (by build id or .gnu_debuglink), else its .dynsym.  One table per file,
- * cached by build id and shared by every process mapping it. */
+ * cached by build id and shared by every process mapping it.  C++ names
+ * are demangled (foo::bar(), not _ZN3foo3barEv) when the table is built. */
 #ifndef PYBPF_NATIVESYMS_H
 #define PYBPF_NATIVESYMS_H
 
@@ -15,6 +16,7 @@ struct native_syms;
 /* One file's functions, sorted by file offset. */
 struct nsym_file {
 	uint64_t file_id;        /* ehframe_file_id of its build id (else a stat id) */
+	char build_id[65];       /* its GNU build id, lowercase hex; "" none */
 	char name[64];           /* base name used for "<name>+0xOFF" */
 	const char *source;      /* ".symtab", "debug file", ".dynsym" or "none" */
 	char debug_path[4096];   /* the separate debug file used, or "" (PATH_MAX) */

@@ -26,14 +26,26 @@
  *   removed); Python has no mangled names to give.  Synthetic frames (thread
  *   and process roots, <truncated>, [unknown]) are functions too, with
  *   an empty filename and no lines, so every sample adds up.
- * - A location per distinct (function, line), with one Line entry.
- * - Location and function ids are 1..N in the order of the lists (Parca
- *   requires it; pprof itself would accept any unique ids).
- * - One mapping (id 1, no file, address range 0) that every location
- *   points to, with has_functions, has_filenames and has_line_numbers
- *   set: the frames are symbolized already, so pprof must not go looking
- *   for a binary to symbolize them with (without a mapping it invents
- *   one and complains "Main binary filename not available").
+ * - A location per distinct (function, line, mapping, address), with one
+ *   Line entry.  Python and synthetic frames have no address.  Native and
+ *   kernel frames (--native) have theirs (struct paddr: the sampled pc,
+ *   a caller's return address - 1), so one function sampled at several
+ *   pcs is several locations, as in any native pprof profile.
+ * - Location, function and mapping ids are 1..N in the order of the lists
+ *   (Parca requires it; pprof itself would accept any unique ids).
+ * - Mapping 1 (no file, address range 0) holds the Python and synthetic
+ *   frames, with has_functions, has_filenames and has_line_numbers set:
+ *   they are symbolized already, so pprof must not go looking for a
+ *   binary to symbolize them with (without a mapping it invents one and
+ *   complains "Main binary filename not available").
+ * - Then one mapping per executable mapping native frames were sampled in
+ *   (struct pmapping, per process: the same library in two processes is
+ *   two mappings), as the process mapped it: memory_start/limit,
+ *   file_offset, filename (the path; "[vdso]", "[anon]"), build_id (GNU,
+ *   lowercase hex), has_functions when the file had a symbol table; and
+ *   one "[kernel.kallsyms]" mapping with the kernel's build id for kernel
+ *   frames.  A mapping without functions is one pprof may symbolize
+ *   itself from the file, checked against the build id.
  *
  * string_table[0] is "".  Strings are deduplicated; invalid UTF-8
  * becomes U+FFFD, because proto3 readers (Go's protobuf, hence Parca and
@@ -59,9 +71,11 @@ enum {
 	VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2,
 	SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3,
 	LABEL_KEY = 1, LABEL_STR = 2, LABEL_NUM = 3,
-	MAPPING_ID = 1, MAPPING_HAS_FUNCTIONS = 7, MAPPING_HAS_FILENAMES = 8,
+	MAPPING_ID = 1, MAPPING_MEMORY_START = 2, MAPPING_MEMORY_LIMIT = 3,
+	MAPPING_FILE_OFFSET = 4, MAPPING_FILENAME = 5, MAPPING_BUILD_ID = 6,
+	MAPPING_HAS_FUNCTIONS = 7, MAPPING_HAS_FILENAMES = 8,
 	MAPPING_HAS_LINE_NUMBERS = 9,
-	LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_LINE = 4,
+	LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_ADDRESS = 3, LOCATION_LINE = 4,
 	LINE_FUNCTION_ID = 1, LINE_LINE = 2,
 	FUNCTION_ID = 1, FUNCTION_NAME = 2, /* system_name = 3: see above */
 	FUNCTION_FILENAME = 4, FUNCTION_START_LINE = 5,
@@ -72,7 +86,7 @@ enum {
 
 struct str_key { uint64_t hash, salt; };           /* -> uint32 string id */
 struct func_key { uint32_t name, file, start_line; }; /* = a function */
-struct loc_key { uint32_t func, line; };           /* = a location */
+struct loc_key { uint32_t func, line, mapping, pad; uint64_t addr; }; /* = a location */
 
 /* Growable array of n elements of one size. */
 struct vec { void *data; size_t n, cap; };
@@ -85,8 +99,10 @@ struct pprof {
 	struct vec owned;       /* char *: repaired copies of invalid UTF-8 */
 	struct vec funcs;       /* struct func_key, by function id - 1 */
 	struct vec locs;        /* struct loc_key, by location id - 1 */
-	struct htab str_ids, func_ids, loc_ids;
-	uint32_t *loc_of_frame; /* pframe index -> location id, 0 = none yet */
+	struct vec maps;        /* const struct pmapping *, by mapping id - 2 */
+	struct htab str_ids, func_ids, loc_ids, map_ids;
+	uint32_t *loc_of_frame; /* pframe index -> location id, 0 = none yet
+				 * (frames without an address) */
 	uint64_t *ids;          /* one sample's location ids */
 	/* The encoding: top-level fields, one of their messages, and a
 	 * message nested in that (a sample's label, a location's line). */
@@ -200,22 +216,35 @@ static uint32_t id_of(struct pprof *w, struct htab *table, struct vec *list,
 	return id;
 }
 
-static uint32_t frame_location(struct pprof *w, uint32_t fi)
+#define MAPPING 1   /* the id of the Python and synthetic frames' mapping */
+
+/* The location of frame fi sampled at a (NULL, or no mapping: none). */
+static uint32_t frame_location(struct pprof *w, uint32_t fi, const struct paddr *a)
 {
 	const struct pframe *fr = &w->p->frames[fi];
 	int python = fr->kind == PFRAME_PYTHON;
 	const char *path = fr->path && fr->path[0] ? fr->path : fr->file;
 	struct func_key fk;
-	struct loc_key lk;
+	struct loc_key lk = { .mapping = MAPPING };
 
-	if (w->loc_of_frame[fi])
+	if (a && !a->map)
+		a = NULL;
+	if (!a && w->loc_of_frame[fi])
 		return w->loc_of_frame[fi];
+	if (a) {
+		uintptr_t key = (uintptr_t)a->map;
+
+		lk.mapping = id_of(w, &w->map_ids, &w->maps, &key, sizeof(key)) + 1;
+		lk.addr = a->addr;
+	}
 	fk.name = intern(w, fr->name);
 	/* a native frame's file is its library (what pprof shows as the file) */
 	fk.file = intern(w, python || fr->kind == PFRAME_NATIVE ? path : "");
 	fk.start_line = python ? fr->first_line : 0;
 	lk.func = id_of(w, &w->func_ids, &w->funcs, &fk, sizeof(fk));
 	lk.line = python ? fr->line : 0;
+	if (a)
+		return id_of(w, &w->loc_ids, &w->locs, &lk, sizeof(lk));
 	return w->loc_of_frame[fi] = id_of(w, &w->loc_ids, &w->locs, &lk, sizeof(lk));
 }
 
@@ -292,8 +321,11 @@ static void put_sample(struct pprof *w, const struct pstack *s, uint64_t period,
 	uint64_t values[3] = { s->count, off ? 0 : s->count * period, s->count * period };
 	uint32_t k;
 
-	for (k = 0; k < s->depth; k++)
-		w->ids[k] = frame_location(w, s->frames[s->depth - 1 - k]);
+	for (k = 0; k < s->depth; k++) {
+		uint32_t at = s->depth - 1 - k;
+
+		w->ids[k] = frame_location(w, s->frames[at], s->addrs ? &s->addrs[at] : NULL);
+	}
 	proto_packed(&w->msg, SAMPLE_LOCATION_ID, w->ids, s->depth);
 	proto_packed(&w->msg, SAMPLE_VALUE, values, wall ? 3 : 2);
 	put_label(w, "pid", NULL, s->pid);
@@ -308,13 +340,12 @@ static void put_sample(struct pprof *w, const struct pstack *s, uint64_t period,
 	put_top(w, PROFILE_SAMPLE);
 }
 
-#define MAPPING 1   /* the id of the one mapping */
-
-/* The mapping, locations, functions and strings, each list in id order. */
+/* The mappings, locations, functions and strings, each list in id order. */
 static void put_tables(struct pprof *w)
 {
 	const struct loc_key *locs = w->locs.data;
 	const struct func_key *funcs = w->funcs.data;
+	const uintptr_t *maps = w->maps.data;
 	size_t i;
 
 	proto_uint(&w->msg, MAPPING_ID, MAPPING);
@@ -322,9 +353,24 @@ static void put_tables(struct pprof *w)
 	proto_uint(&w->msg, MAPPING_HAS_FILENAMES, 1);
 	proto_uint(&w->msg, MAPPING_HAS_LINE_NUMBERS, 1);
 	put_top(w, PROFILE_MAPPING);
+	for (i = 0; i < w->maps.n; i++) {
+		const struct pmapping *m = (const struct pmapping *)maps[i];
+
+		proto_uint(&w->msg, MAPPING_ID, i + 1 + MAPPING);
+		proto_uint(&w->msg, MAPPING_MEMORY_START, m->start);
+		proto_uint(&w->msg, MAPPING_MEMORY_LIMIT, m->limit);
+		proto_uint(&w->msg, MAPPING_FILE_OFFSET, m->offset);
+		proto_uint(&w->msg, MAPPING_FILENAME, intern(w, m->file));
+		proto_uint(&w->msg, MAPPING_BUILD_ID, intern(w, m->build_id));
+		if (m->symbolized)
+			proto_uint(&w->msg, MAPPING_HAS_FUNCTIONS, 1);
+		put_top(w, PROFILE_MAPPING);
+	}
 	for (i = 0; i < w->locs.n; i++) {
 		proto_uint(&w->msg, LOCATION_ID, i + 1);
-		proto_uint(&w->msg, LOCATION_MAPPING_ID, MAPPING);
+		proto_uint(&w->msg, LOCATION_MAPPING_ID, locs[i].mapping);
+		if (locs[i].addr)
+			proto_uint(&w->msg, LOCATION_ADDRESS, locs[i].addr);
 		proto_uint(&w->sub, LINE_FUNCTION_ID, locs[i].func);
 		if (locs[i].line)
 			proto_uint(&w->sub, LINE_LINE, locs[i].line);
@@ -420,6 +466,7 @@ int write_pprof(FILE *f, const struct profile *p)
 	htab_init(&w.str_ids, sizeof(struct str_key), sizeof(uint32_t));
 	htab_init(&w.func_ids, sizeof(struct func_key), sizeof(uint32_t));
 	htab_init(&w.loc_ids, sizeof(struct loc_key), sizeof(uint32_t));
+	htab_init(&w.map_ids, sizeof(uintptr_t), sizeof(uint32_t));
 	w.loc_of_frame = calloc(p->nframes ? p->nframes : 1, sizeof(*w.loc_of_frame));
 	w.ids = calloc(max_depth, sizeof(*w.ids));
 	if (!w.loc_of_frame || !w.ids) {
@@ -455,9 +502,11 @@ out_free:
 	free(w.strs.data);
 	free(w.funcs.data);
 	free(w.locs.data);
+	free(w.maps.data);
 	htab_free(&w.str_ids);
 	htab_free(&w.func_ids);
 	htab_free(&w.loc_ids);
+	htab_free(&w.map_ids);
 	free(w.loc_of_frame);
 	free(w.ids);
 	proto_free(&w.top);

@@ -243,10 +243,11 @@ static int native_frame(struct builder *b, const struct nprof_frame *nf, uint32_
 	return add_frame(b, &k, &f, idx);
 }
 
-/* --native: the merged user stack then the kernel's, root first. */
+/* --native: the merged user stack then the kernel's, root first; each
+ * native and kernel frame's address in addrs, in step with frames. */
 static int merged_frames(struct builder *b, const struct symbols *syms,
 			 const struct profile_opts *o, const struct agg_val *v,
-			 uint32_t *frames, uint32_t *d)
+			 uint32_t *frames, struct paddr *addrs, uint32_t *d)
 {
 	const struct nprof_stack *ns = v->native;
 	size_t max = NM_MERGE_MAX(ns->nuser, v->depth), n, i;
@@ -259,16 +260,20 @@ static int merged_frames(struct builder *b, const struct symbols *syms,
 	for (i = n; i-- > 0 && !err;) {
 		if (m[i].kind == NM_OUT_PYTHON)
 			err = python_frame(b, syms, o, &v->frames[m[i].index], &frames[(*d)++]);
-		else if (m[i].kind == NM_OUT_NATIVE)
-			err = native_frame(b, &ns->user[m[i].index], PFRAME_NATIVE,
-					   &frames[(*d)++]);
-		else
+		else if (m[i].kind == NM_OUT_NATIVE) {
+			const struct nprof_frame *nf = &ns->user[m[i].index];
+
+			addrs[*d] = (struct paddr){ .addr = nf->addr, .map = nf->map };
+			err = native_frame(b, nf, PFRAME_NATIVE, &frames[(*d)++]);
+		} else
 			err = synthetic_frame(b, PFRAME_UNKNOWN, 1000 + m[i].mark,
 					      nm_mark_name((enum nm_mark)m[i].mark),
 					      &frames[(*d)++]);
 	}
-	for (i = ns->nkernel; i-- > 0 && !err;)
+	for (i = ns->nkernel; i-- > 0 && !err;) {
+		addrs[*d] = (struct paddr){ .addr = ns->kernel[i].addr, .map = ns->kernel[i].map };
 		err = native_frame(b, &ns->kernel[i], PFRAME_KERNEL, &frames[(*d)++]);
+	}
 	free(m);
 	return err;
 }
@@ -278,16 +283,22 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 		       const struct agg_val *v, struct pstack *st)
 {
 	uint32_t n = v->depth + 5, *frames, i, d = 0;
+	struct paddr *addrs = NULL;
 	const struct agg_process *ap;
 	char label[96];
 	int err;
 
 	if (v->native)
 		n += v->native->nuser + v->native->nkernel + 1;
+	/* own() frees what it cannot keep: NULL either way */
 	frames = calloc(n, sizeof(*frames));
-	if (!frames)
+	if (!own(b, (char *)frames))
 		return -ENOMEM;
-	own(b, (char *)frames);
+	if (v->native) {
+		addrs = calloc(n, sizeof(*addrs));
+		if (!own(b, (char *)addrs))
+			return -ENOMEM;
+	}
 	st->pid = k->pid;
 	st->tid = k->tid;
 	st->thread_name = agg_thread_name(a, k->tid);
@@ -318,7 +329,7 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 			return err;
 	}
 	if (v->native) {
-		err = merged_frames(b, syms, o, v, frames, &d);
+		err = merged_frames(b, syms, o, v, frames, addrs, &d);
 		if (err)
 			return err;
 	}
@@ -336,6 +347,7 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 			return err;
 	}
 	st->frames = frames;
+	st->addrs = addrs;
 	st->depth = d;
 	return 0;
 }

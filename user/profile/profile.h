@@ -33,6 +33,25 @@ struct pframe {
 	uint32_t kind;       /* enum pframe_kind */
 };
 
+/* Where native or kernel code sat in its process: an executable mapping
+ * of a file, anonymous memory or the kernel (pprof's Mapping). */
+struct pmapping {
+	uint64_t start, limit;     /* [start, limit) in the address space */
+	uint64_t offset;           /* file offset mapped at start */
+	const char *file;          /* the path the process maps, "[vdso]", "[anon]",
+				    * "[kernel.kallsyms]" */
+	const char *build_id;      /* GNU build id, lowercase hex; "" unknown */
+	uint32_t symbolized;       /* names come from the file's symbol table */
+};
+
+/* The code address of one frame of a stack (native and kernel frames):
+ * the sampled pc for the innermost frame, a return address minus 1 (inside
+ * the call instruction, in the caller's function) for the others. */
+struct paddr {
+	uint64_t addr;
+	const struct pmapping *map; /* NULL: no address (Python, synthetic frames) */
+};
+
 #define PSTACK_TRUNCATED 1u
 #define PSTACK_OFFCPU    2u  /* time off the CPU (--idle, --gil-wait), not CPU time */
 
@@ -48,6 +67,7 @@ struct pstack {
 	const char *comm;          /* its command name */
 	const char *cgroup;        /* its cgroup */
 	uint32_t nspid;            /* its pid inside its pid namespace */
+	const struct paddr *addrs; /* NULL, or depth entries in step with frames (--native) */
 };
 
 /* A sample in time order: on-CPU (dur_ns 0: one sampling period) or an
