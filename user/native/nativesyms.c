@@ -101,65 +101,10 @@ static uint8_t rank_of(const char *name, int bind)
 	return r;
 }
 
-static int collect_cb(void *ctx, const char *name, uint64_t value, uint64_t size, int bind)
+/* Append the first len - 1 bytes of name and a 0 to the names; their
+ * offset there, or -1. */
+static long add_name(struct collect *c, const char *name, size_t len)
 {
-	struct collect *c = ctx;
-	/* versioned definitions (__libc_start_main@@GLIBC_2.34): the name */
-	size_t len = strcspn(name, "@") + 1;
-	uint64_t off;
-
-	if (elf_file_offset(c->ef, value, &off))
-		return 0; /* not in a loaded segment */
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 1024;
-		struct nsym *p = realloc(c->syms, cap * sizeof(*p));
-
-		if (!p)
-			goto oom;
-		c->syms = p;
-		c->cap = cap;
-	}
-	if (c->names_len + len > c->names_cap) {
-		size_t cap = c->names_cap ? 2 * c->names_cap : 16384;
-		char *p;
-
-		while (cap < c->names_len + len)
-			cap *= 2;
-		p = realloc(c->names, cap);
-		if (!p)
-			goto oom;
-		c->names = p;
-		c->names_cap = cap;
-	}
-	memcpy(c->names + c->names_len, name, len - 1);
-	c->names[c->names_len + len - 1] = 0;
-	c->syms[c->n].off = off;
-	c->syms[c->n].size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
-	c->syms[c->n].name = (uint32_t)c->names_len;
-	c->syms[c->n].rank = rank_of(name, bind);
-	c->n++;
-	c->names_len += len;
-	return 0;
-oom:
-	c->oom = 1;
-	return -ENOMEM;
-}
-
-static int by_off(const void *a, const void *b)
-{
-	const struct nsym *x = a, *y = b;
-
-	if (x->off != y->off)
-		return x->off < y->off ? -1 : 1;
-	if (x->rank != y->rank)
-		return x->rank > y->rank ? -1 : 1; /* the best name first */
-	return x->size > y->size ? -1 : x->size < y->size;
-}
-
-/* Append name (with its 0) to the names; its offset there, or -1. */
-static long add_name(struct collect *c, const char *name)
-{
-	size_t len = strlen(name) + 1;
 	long at = (long)c->names_len;
 
 	if (c->names_len + len > c->names_cap) {
@@ -176,9 +121,53 @@ static long add_name(struct collect *c, const char *name)
 		c->names = p;
 		c->names_cap = cap;
 	}
-	memcpy(c->names + c->names_len, name, len);
+	memcpy(c->names + c->names_len, name, len - 1);
+	c->names[c->names_len + len - 1] = 0;
 	c->names_len += len;
 	return at;
+}
+
+static int collect_cb(void *ctx, const char *name, uint64_t value, uint64_t size, int bind)
+{
+	struct collect *c = ctx;
+	/* versioned definitions (__libc_start_main@@GLIBC_2.34): the name */
+	size_t len = strcspn(name, "@") + 1;
+	uint64_t off;
+	long at;
+
+	if (elf_file_offset(c->ef, value, &off))
+		return 0; /* not in a loaded segment */
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 1024;
+		struct nsym *p = realloc(c->syms, cap * sizeof(*p));
+
+		if (!p) {
+			c->oom = 1;
+			return -ENOMEM;
+		}
+		c->syms = p;
+		c->cap = cap;
+	}
+	at = add_name(c, name, len);
+	if (at < 0)
+		return -ENOMEM;
+	c->syms[c->n].off = off;
+	c->syms[c->n].size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+	c->syms[c->n].name = (uint32_t)at;
+	c->syms[c->n].rank = rank_of(name, bind);
+	c->n++;
+	return 0;
+}
+
+static int by_off(const void *a, const void *b)
+{
+	const struct nsym *x = a, *y = b;
+
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank > y->rank ? -1 : 1; /* the best name first */
+	return x->size > y->size ? -1 : x->size < y->size;
 }
 
 /* Sort, and keep one name per address (the best, with the largest size);
@@ -198,7 +187,7 @@ static void finish(struct collect *c)
 	c->n = n;
 	for (i = 0; i < c->n && !c->oom; i++) {
 		char *d = native_demangle(c->names + c->syms[i].name);
-		long at = d ? add_name(c, d) : -1;
+		long at = d ? add_name(c, d, strlen(d) + 1) : -1;
 
 		if (at >= 0)
 			c->syms[i].name = (uint32_t)at;
