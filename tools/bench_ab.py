@@ -11,8 +11,12 @@ cost measured with the target asleep, over the samples pybpf counted.
 
 Usage (as root):
   python3 tools/bench_ab.py --pybpf OLD,NEW [--python P] [--depths 10,100,1000]
-                            [--rounds 5] [--seconds 3] [--rate 1000]
+                            [--rounds 5] [--seconds 3] [--rate 1000] [--recursive]
 Prints, per depth, each build's median ns per target sample (min-max).
+A build may carry record options after a colon, to compare options of one
+build: --pybpf ./pybpf,./pybpf:--native (space-separated after the colon).
+--recursive: the stack is one function recursing (deep.py --recursive),
+not DEPTH distinct functions.
 """
 import argparse
 import os
@@ -24,12 +28,13 @@ import bench  # noqa: E402  (tools/bench.py: Workload, Pybpf, counters)
 
 
 def measure(a, depth, idle):
-    args = [os.path.join(bench.BENCH, "deep.py"), str(depth)] + (["--idle"] if idle else [])
+    args = [os.path.join(bench.BENCH, "deep.py"), str(depth)] + (["--idle"] if idle else []) + \
+        (["--recursive"] if a.recursive else [])
     wl = bench.Workload(a.python, args)
     pbs, fds = [], []
     try:
-        for b in a.bins:
-            pb = bench.Pybpf(b, wl.pid, a.rate, "/dev/null", duration=a.seconds)
+        for b, extra in a.bins:
+            pb = bench.Pybpf(b, wl.pid, a.rate, "/dev/null", duration=a.seconds, extra=extra)
             pbs.append(pb)
             fd, t0, c0 = bench.open_sampler_prog(pb.p.pid)
             fds.append((fd, t0, c0))
@@ -55,8 +60,14 @@ def main():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seconds", type=int, default=3)
     p.add_argument("--rate", type=int, default=1000)
+    p.add_argument("--recursive", action="store_true")
     a = p.parse_args()
-    a.bins = [os.path.abspath(b) for b in a.pybpf.split(",")]
+    a.bins = []
+    a.names = []
+    for spec in a.pybpf.split(","):
+        path, _, extra = spec.partition(":")
+        a.bins.append((os.path.abspath(path), extra.split()))
+        a.names.append(os.path.basename(path) + (" " + extra if extra else ""))
     if os.geteuid() != 0:
         sys.exit("bench_ab: needs root")
     old = bench.get_bpf_stats()
@@ -71,10 +82,10 @@ def main():
                     est = (t - (c - n) * idle_ns[k]) / max(n, 1)
                     res.setdefault((d, k), []).append(est)
                     bench.log("round %d depth %d %s: %.0f ns/target sample (%d runs, %d samples)"
-                              % (i + 1, d, os.path.basename(a.bins[k]), est, c, n))
+                              % (i + 1, d, a.names[k], est, c, n))
     finally:
         bench.set_bpf_stats(old)
-    print("| depth | " + " | ".join(os.path.basename(b) for b in a.bins) + " |")
+    print("| depth | " + " | ".join(a.names) + " |")
     print("|---:|" + "---:|" * len(a.bins))
     for d in [int(x) for x in a.depths.split(",")]:
         cells = []

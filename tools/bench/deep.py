@@ -7,10 +7,13 @@ The sampled stack is <module>, main(), DEPTH-3 frames of descend and
 spin(): DEPTH frames.  Each descend frame is a distinct function (its own
 code object, generated at start), the worst case for the walker: a plain
 recursion would let it reuse one code object's symbol for every frame.
-The innermost descend prints "ready" and spins until the process is killed. With --idle it blocks in sys.stdin.read() instead (a
-sleeping target: the BPF program then only sees other processes).
+The innermost descend prints "ready" and spins until the process is
+killed.  With --idle it blocks in sys.stdin.read() instead (a sleeping
+target: the BPF program then only sees other processes).  With
+--recursive the DEPTH-3 frames are one function calling itself (the
+walker's best case: one code object).
 
-Usage: python3 deep.py DEPTH [--idle]      (DEPTH >= 6)
+Usage: python3 deep.py DEPTH [--idle] [--recursive]      (DEPTH >= 6)
 """
 import sys
 
@@ -43,11 +46,19 @@ def descend(n, idle):
     return make_levels(n - 2)(idle) if n > 2 else bottom(idle)
 
 
+def recurse(n, idle):
+    # n frames of recurse, then bottom
+    return recurse(n - 1, idle) if n > 1 else bottom(idle)
+
+
 def main():
     depth = max(int(sys.argv[1]), 6)
     idle = "--idle" in sys.argv[2:]
     sys.setrecursionlimit(depth + 100)
-    descend(depth - 3, idle)
+    if "--recursive" in sys.argv[2:]:
+        recurse(depth - 3, idle)
+    else:
+        descend(depth - 3, idle)
     return 0
 
 
