@@ -56,8 +56,11 @@ struct py_offsets {
 	/* PyInterpreterState */
 	__s32 interp_next;
 	__s32 interp_tstate_head;    /* tstate_head (<= 3.10), threads.head (3.11+) */
-	__s32 interp_code_gen;       /* _code_object_generation, u64 bumped as a code
-				      * object is freed (3.14+) */
+	__s32 interp_code_gen;       /* a counter that moves before a code object can
+				      * be replaced at another's address: 3.13
+				      * func_state.next_version (u32, new code objects'
+				      * co_version), 3.14+ _code_object_generation
+				      * (u64, bumped as one is freed) */
 	/* PyThreadState */
 	__s32 tstate_next;
 	__s32 tstate_interp;
@@ -122,7 +125,10 @@ struct proc_info {
 	__u64 gil_addr;              /* the GIL state (3.7-3.11: in _PyRuntime; 2.7, 3.6:
 				      * &_PyThreadState_Current); 0: via interp */
 	__u32 want_gil;              /* mark samples of the GIL holder (COUNT_GIL) */
-	__u32 pad;
+	__u32 code_gen_size;         /* bytes of the code-object counter: 4 (3.12, 3.13), 8 */
+	__u64 code_gen_addr;         /* 3.12: &_Py_next_func_version, the process-wide
+				      * counter co_version is taken from; 0: the
+				      * interpreter's (interp_code_gen) or none */
 	__u64 current_addr;          /* the GIL holder's current thread state pointer:
 				      * _PyRuntime.gilstate.tstate_current (3.7-3.11),
 				      * _PyThreadState_Current (2.7, 3.6); 0 from 3.12,

@@ -462,27 +462,41 @@ static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *p
 				   (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
 }
 
-/* 3.14+: a tag for what the walk may assume of code objects seen
- * before.  code_dealloc bumps its interpreter's _code_object_generation
- * before the memory can be reused, so a cache slot last found by a walk
- * that began with the same (interpreter, generation) still describes the
- * code object at its address: the header read then was of this very
- * object, and none has been freed since.  0: no generation (before 3.14)
- * or unreadable. */
+/* A tag for what the walk may assume of code objects seen before (3.12+).
+ * A code object can take the address of a freed one only after a counter
+ * moved: on 3.12 and 3.13 the one new code objects are numbered from
+ * (co_version; process-wide on 3.12, the interpreter's on 3.13), on 3.14+
+ * the interpreter's count of code objects freed (code_dealloc bumps it
+ * before the memory can be reused).  So a cache slot last found by a walk
+ * that began with the same (interpreter, counter) still describes the code
+ * object at its address: the header read then was of this very object,
+ * and none has been made (or freed) since.  A frame only runs its own
+ * interpreter's code objects, whose counter is the one read.  0: no
+ * counter (before 3.12, or 3.12 without its symbol), unreadable, or a
+ * 3.12/3.13 counter stuck at 0 (it stops there when it wraps). */
 static __always_inline __u64 walk_gen_tag(struct walk_ctx *w, struct proc_info *proc,
 					  __u64 tstate)
 {
 	const struct py_offsets *o = &proc->off;
 	__u32 len, lo = tstate_span(o, &len);
-	__u64 interp, gen;
+	__u64 interp = 0, addr = proc->code_gen_addr, gen = 0;
 
-	if (o->interp_code_gen < 0)
+	if (!addr) {
+		if (o->interp_code_gen < 0)
+			return 0;
+		interp = w->ts_read ?
+			 buf_u64(w->s->ts_buf, o->tstate_interp - (__s32)lo, TS_MASK) :
+			 read_u64(tstate + o->tstate_interp);
+		if (!interp)
+			return 0;
+		addr = interp + o->interp_code_gen;
+	}
+	if (proc->code_gen_size == 4) {
+		if (bpf_probe_read_user(&gen, 4, (void *)addr) || !gen)
+			return 0;
+	} else if (bpf_probe_read_user(&gen, 8, (void *)addr)) {
 		return 0;
-	interp = w->ts_read ? buf_u64(w->s->ts_buf, o->tstate_interp - (__s32)lo, TS_MASK) :
-		 read_u64(tstate + o->tstate_interp);
-	if (!interp ||
-	    bpf_probe_read_user(&gen, sizeof(gen), (void *)(interp + o->interp_code_gen)))
-		return 0;
+	}
 	return mix64(mix64(0x9e3779b97f4a7c15ull, interp), gen) ?: 1;
 }
 

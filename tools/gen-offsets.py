@@ -179,9 +179,13 @@ FIELDS = [
     # 3.11 grouped the thread list into interp->threads.
     ("interp_tstate_head", [((2, 7), off(IS, "tstate_head")),
                             ((3, 11), off(IS, "threads.head"))]),
-    # 3.14 counts code objects freed (code_dealloc bumps the freeing
-    # thread's interpreter's counter), for debuggers' caches.
+    # A counter that moves whenever a code object may be replaced at the
+    # address of another: 3.13 numbers new code objects from the
+    # interpreter's func_state.next_version (co_version; 3.12 from a
+    # process-wide variable, proc.c); 3.14 counts code objects freed
+    # (code_dealloc bumps the freeing thread's interpreter's counter).
     ("interp_code_gen", [((2, 7), NONE),
+                         ((3, 13), off(IS, "func_state.next_version")),
                          ((3, 14), off(IS, "_code_object_generation"))]),
     ("tstate_next", [((2, 7), off(TS, "next"))]),
     ("tstate_interp", [((2, 7), off(TS, "interp"))]),

@@ -303,6 +303,10 @@ static int inspect_elf(struct pyproc *p, const struct mapping *m)
 	/* before 3.7 the GIL holder is this exported variable (see pybpf.h) */
 	vaddr = elf_symbol(ef, "_PyThreadState_Current");
 	p->gil_holder_addr = vaddr ? vaddr + p->bias : 0;
+	/* 3.12 numbers new code objects from this variable (not exported:
+	 * found only where the symbol table was kept, as pyenv's builds do) */
+	vaddr = p->major == 3 && p->minor == 12 ? elf_symbol(ef, "_Py_next_func_version") : 0;
+	p->code_gen_addr = vaddr ? vaddr + p->bias : 0;
 out:
 	elf_close(ef);
 	return err;
@@ -460,6 +464,8 @@ void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *i
 		info->current_addr = p->runtime_addr + p->uoff.runtime_tstate_current;
 	else if (o->gil_locked < 0) /* 2.7, 3.6: _PyThreadState_Current */
 		info->current_addr = p->gil_holder_addr;
+	info->code_gen_addr = p->code_gen_addr;
+	info->code_gen_size = p->major == 3 && p->minor <= 13 ? 4 : 8;
 	info->off = p->off;
 }
 
