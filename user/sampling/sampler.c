@@ -617,7 +617,8 @@ uint32_t sampler_new_symbol_id(struct sampler *s)
 }
 
 int sampler_idle_seed(struct sampler *s, pid_t pid, pid_t tid, uint64_t tstate,
-		      const struct frame_rec *frames, uint32_t depth, uint32_t flags)
+		      const struct frame_rec *frames, uint32_t depth, uint32_t flags,
+		      uint64_t native_hash)
 {
 	struct thread_entry te = { .tstate = tstate };
 	struct offcpu_entry e = { .pid = (__u32)pid };
@@ -651,6 +652,7 @@ int sampler_idle_seed(struct sampler *s, pid_t pid, pid_t tid, uint64_t tstate,
 	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
 	e.start_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	e.stack_hash = h;
+	e.native_hash = native_hash;
 	te.scan_ns = e.start_ns;
 	proc_thread_comm(pid, tid, te.comm, sizeof(te.comm));
 	bpf_map_update_elem(bpf_map__fd(s->skel->maps.threads), &k, &te, BPF_NOEXIST);
