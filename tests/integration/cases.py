@@ -29,6 +29,7 @@ from cases_top import case_top_tty
 from cases_dumpconsistency import case_dump_consistency
 from cases_native import case_native, case_native_cthread
 from cases_nativerec import (case_native_record, case_native_record_idle,
+                             case_native_record_idle_seed,
                              case_native_record_cthread)
 from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
                          case_agent_service, case_agent_otlp, case_agent_sigterm,
@@ -73,6 +74,7 @@ CASES = [
     ("native-cthread", case_native_cthread, "supported"),
     ("native-record", case_native_record, "supported"),
     ("native-record-idle", case_native_record_idle, "supported"),
+    ("native-record-idle-seed", case_native_record_idle_seed, "supported"),
     ("native-record-cthread", case_native_record_cthread, "supported"),
     ("idle", case_idle, "supported"),
     ("idle-busy", case_idle_busy, "supported"),

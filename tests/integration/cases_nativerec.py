@@ -155,3 +155,50 @@ def case_native_record_cthread(ctx):
     if problems:
         raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
             "loop" in f for f in fr)) + res.describe(40))
+
+
+IDLE_SEED_KERNEL = re.compile(r"nanosleep|futex|select|poll")
+
+
+def case_native_record_idle_seed(ctx):
+    """record --idle --native of threads blocked since before pybpf started
+    and until after it stops (thirds.py: "stuck" in Lock.acquire,
+    "sleeper" in time.sleep): their stacks, seeded from userspace, show
+    the Python line, the C frames below it (the lock or sleep call, libc's
+    wrapper) and the kernel's sleep path at the leaf."""
+    target = start(ctx, "thirds.py", WORKLOAD_MAX)
+    out, res = record(ctx, target, 1, extra=("--native", "--idle", "-t", "-v"), rate=100,
+                      name="record-native-idle-seed")
+    stacks = stacks_of(out)
+    problems = []
+    common_problems(stacks, res, problems)
+    for thread, func in (("stuck", "stuck"), ("sleeper", "sleeper")):
+        mine = [(fr, c) for fr, c in stacks if thread in fr[0]]
+        whole = 0
+        for fr, c in mine:
+            at = index(fr, lambda f: f.startswith(func + " (thirds.py:"))
+            if at is None:
+                continue
+            user = index(fr, lambda f: " (" in f and ".py:" not in f and
+                         not f.startswith("[k] "), at + 1)
+            kern = user is not None and index(
+                fr, lambda f: f.startswith("[k] ") and bool(IDLE_SEED_KERNEL.search(f)),
+                user + 1)
+            if kern is not None and kern is not False:
+                whole += c
+        n = sum(c for _, c in mine)
+        ctx.note("%s: %d samples, %d with C and kernel frames under %s()"
+                 % (thread, n, whole, func))
+        if not whole:
+            problems.append("thread %s: no stack with C frames and the kernel's sleep path "
+                            "under %s()" % (thread, func))
+        elif whole < 0.9 * n:
+            problems.append("thread %s: %d of %d samples with C and kernel frames under %s()"
+                            % (thread, whole, n, func))
+    m = re.search(r"threads blocked at start: native stack read\s+(\d+)", res.err)
+    if not m or int(m.group(1)) < 2:
+        problems.append("-v does not count 2 blocked threads with a native stack read: %s"
+                        % (m.group(0) if m else "no such line"))
+    if problems:
+        raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
+            "stuck" in f or "sleeper" in f for f in fr)) + res.describe(40))
