@@ -29,7 +29,7 @@ from cases_top import case_top_tty
 from cases_dumpconsistency import case_dump_consistency
 from cases_native import case_native, case_native_cthread
 from cases_nativerec import (case_native_record, case_native_record_idle,
-                             case_native_record_idle_seed,
+                             case_native_record_idle_seed, case_gil_wait_native,
                              case_native_record_cthread)
 from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
                          case_agent_service, case_agent_otlp, case_agent_sigterm,
@@ -84,6 +84,7 @@ CASES = [
     ("subprocesses", case_subprocesses, "supported"),
     ("gil-filter", case_gil_filter, "with-gil"),
     ("gil-wait", case_gil_wait, "with-gil"),
+    ("gil-wait-native", case_gil_wait_native, None),
     ("error-dead-pid", case_dead_pid, None),
     ("error-not-python", case_not_python, None),
     ("error-bad-args", case_bad_args, None),

@@ -11,7 +11,7 @@ never shown raw; no sample lost (a native side that could not be taken is
 a counted fallback: the sample stays, Python only)."""
 import re
 
-from harness import Fail
+from harness import WORKLOADS, Fail, Skip, markers
 from casekit import WORKLOAD_MAX, record, start
 import profiles as P
 from cases_native import EVAL_RE, SLEEP_KERNEL
@@ -202,3 +202,47 @@ def case_native_record_idle_seed(ctx):
     if problems:
         raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
             "stuck" in f or "sleeper" in f for f in fr)) + res.describe(40))
+
+
+GIL_NATIVE_VERSIONS = ((3, 10), (3, 13))  # the GIL in _PyRuntime.ceval, and behind interp
+
+
+def case_gil_wait_native(ctx):
+    """record --gil-wait --native on pyenv's 3.10 and 3.13 (take_gil in
+    .symtab): each wait is counted with the native stack its take_gil
+    entry saw, so the C frames from the spin loop's line into take_gil
+    sit between that line and the <GIL wait> leaf."""
+    pool = [i for i in ctx.all_interps if not i.missing and i.kind == "pyenv"
+            and i.version[:2] in GIL_NATIVE_VERSIONS]
+    if not pool:
+        raise Skip("none of pyenv's CPython %s is installed"
+                   % " or ".join("%d.%d" % v for v in GIL_NATIVE_VERSIONS))
+    marks = markers(WORKLOADS / "gilstat.py")
+    spin = marks["spin"] + [marks["spin"][0] + 1]  # the loop and its body
+    problems = []
+    for interp in pool:
+        ctx.interp = interp
+        target = start(ctx, "gilstat.py", "busy", WORKLOAD_MAX)
+        out, res = record(ctx, target, 2, extra=("--gil-wait", "--native", "-v"), rate=100,
+                          name="gil-wait-native-%d.%d" % interp.version[:2])
+        target.kill()
+        stacks = stacks_of(out)
+        total = sum(c for _, c in stacks)
+        under = 0
+        for fr, c in stacks:
+            at = index(fr, lambda f: bool(re.match(r"spin \(gilstat\.py:(\d+)\)$", f)) and
+                       int(f.rsplit(":", 1)[1][:-1]) in spin)
+            take = at is not None and index(fr, lambda f: f.startswith("take_gil ("), at + 1)
+            if take and fr[-1] == "<GIL wait>" and \
+                    not any(".py:" in f for f in fr[at + 1:]):
+                under += c
+        ctx.note("%s: %d wait periods, %d with take_gil under spin's line"
+                 % (interp.label, total, under))
+        if total < 100:
+            problems.append("%s: only %d sample periods of GIL wait in 2 s for 2 contending "
+                            "threads (expected ~200)" % (interp.label, total))
+        elif under < 0.8 * total:
+            problems.append("%s: %d of %d wait periods with take_gil's C frames under spin "
+                            "(gilstat.py:%s)" % (interp.label, under, total, spin))
+        if problems:
+            raise Fail(problems[0], problems[1:] + evidence(stacks) + res.describe(20))

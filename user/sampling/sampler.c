@@ -267,6 +267,7 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		lazy_map(s->skel->maps.stacks);
 		lazy_map(s->skel->maps.gil_threads);
 		lazy_map(s->skel->maps.native_stacks);
+		lazy_map(s->skel->maps.gil_wait_stacks);
 	}
 	bpf_program__set_autoload(s->skel->progs.pybpf_switch, opts->idle);
 	if (!opts->idle) /* an LRU map is preallocated: 20 ms of start-up */
@@ -285,6 +286,8 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		bpf_map__set_max_entries(s->skel->maps.native_maps, 1);
 		bpf_map__set_max_entries(s->skel->maps.native_stacks, 1);
 	}
+	if (!opts->native || !opts->gil_wait)
+		bpf_map__set_max_entries(s->skel->maps.gil_wait_stacks, 1);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_enter, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_exit, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_drop_enter, opts->gil_wait);
