@@ -23,6 +23,7 @@ struct native_sampler {
 	struct native_maps *maps;
 	struct htab cache;       /* native hash -> struct cached_native */
 	struct native_seed *seed; /* made at the first seed */
+	pid_t seed_pid;          /* whose mappings seed has read */
 	uint64_t user_stats[NATIVE_SAMPLER_NSTATS - NATIVE_STAT_NR];
 };
 
@@ -155,7 +156,12 @@ int native_sampler_seed_begin(struct native_sampler *ns, pid_t pid)
 {
 	int err = ns->seed ? 0 : native_seed_new(&ns->seed);
 
-	return err ? err : native_seed_maps(ns->seed, pid);
+	ns->seed_pid = 0;
+	if (!err)
+		err = native_seed_maps(ns->seed, pid);
+	if (!err)
+		ns->seed_pid = pid;
+	return err;
 }
 
 /* Not the BPF side's hash (bpf/native_sample.bpf.h): a seed and a block
@@ -177,8 +183,8 @@ int native_sampler_seed(struct native_sampler *ns, pid_t pid, pid_t tid,
 	int err = st ? 0 : -ENOMEM;
 
 	*hash = 0;
-	if (!err && !ns->seed)
-		err = -EINVAL; /* native_sampler_seed_begin first */
+	if (!err && (!ns->seed || ns->seed_pid != pid))
+		err = -ESRCH; /* native_sampler_seed_begin failed (or was not called) */
 	if (!err)
 		err = native_seed_read(ns->seed, pid, tid, st);
 	if (!err) {

@@ -47,7 +47,7 @@ void native_sampler_forget(struct native_sampler *ns, uint64_t drain);
  * its activation bits entry, stored in native_stacks as the sched_switch
  * program stores a block's; *hash its key.  0, or -errno (the seed is
  * then Python only; counted either way).  seed_begin reads pid's
- * mappings first. */
+ * mappings first; when it fails, each of pid's seeds fails (counted). */
 int native_sampler_seed_begin(struct native_sampler *ns, pid_t pid);
 int native_sampler_seed(struct native_sampler *ns, pid_t pid, pid_t tid,
 			const __u64 entry[PYBPF_ENTRY_WORDS], uint64_t *hash);

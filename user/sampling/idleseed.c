@@ -7,7 +7,6 @@
  * the thread's memory while it sleeps. */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include "dumpnative.h"
 #include "idleseed.h"
 #include "log.h"
@@ -76,8 +75,8 @@ int idle_seed_process(struct sampler *smp, struct symbols *syms, const struct py
 	if (!threads || !refs || !frames)
 		goto out;
 	err = pywalk_threads(p, threads, SEED_THREADS, &nthreads);
-	if (!err && ns && native_sampler_seed_begin(ns, p->pid))
-		ns = NULL; /* no mappings: Python only */
+	if (!err && ns)
+		native_sampler_seed_begin(ns, p->pid); /* failed: each seed counts it */
 	for (i = 0; !err && i < nthreads; i++) {
 		char state = threads[i].tid ? proc_state(p->pid, threads[i].tid) : 0;
 		uint32_t depth;
