@@ -369,7 +369,63 @@ int pybpf_exec(struct bpf_raw_tracepoint_args *ctx)
 /* ---- --gil-wait: stacks weighted by the time spent waiting for the GIL.
  * Probes on take_gil/drop_gil (entry and return) drive the same state
  * machine as `pybpf gil` (gil.bpf.h); at take_gil's return the thread's
- * Python stack gets the wait. */
+ * Python stack gets the wait.  With --native the stacks are taken where
+ * the wait starts, at take_gil's entry, as switch_out takes a block's:
+ * the native side is the path into take_gil (the kernel part is empty:
+ * a uprobe stops the thread in user mode). */
+
+struct gil_wait_stack {
+	__u64 stack_hash;
+	__u64 native_hash;
+};
+
+/* --gil-wait --native: tid -> the stacks of the wait it is in (deleted
+ * when the wait ends) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct gil_wait_stack);
+} gil_wait_stacks SEC(".maps");
+
+/* take_gil entered: the thread's Python and native stacks, stored with a
+ * zero-weight count (as switch_out's), for take_gil's return to count. */
+static __always_inline void gil_wait_capture(struct pt_regs *ctx, __u32 pid, __u32 tid)
+{
+	struct native_regs ur = {
+		.pc = PT_REGS_IP(ctx), .sp = PT_REGS_SP(ctx), .bp = PT_REGS_FP(ctx),
+	};
+	struct gil_wait_stack ws = {};
+	struct walk_ctx w = {};
+	struct proc_info *proc = bpf_map_lookup_elem(&procs, &pid);
+
+	if (proc && walk_current(&w, proc, pid, tid) == 0) {
+		native_capture(ctx, &ur, &w);
+		count_stack(&w, tid, COUNT_GILWAIT, 0);
+		ws.stack_hash = w.hash;
+		ws.native_hash = w.native_hash;
+	}
+	walk_end(&w);
+	if (bpf_map_update_elem(&gil_wait_stacks, &tid, &ws, BPF_ANY))
+		native_stat_inc(NATIVE_STAT_LOST); /* the wait is counted Python only */
+}
+
+/* take_gil returns: the stacks its entry took into w (0), or -1: none,
+ * walk now */
+static __always_inline int gil_wait_stacks_of(struct walk_ctx *w, __u32 pid, __u32 tid)
+{
+	struct gil_wait_stack *ws = bpf_map_lookup_elem(&gil_wait_stacks, &tid);
+	int found = ws && ws->stack_hash;
+
+	if (found) {
+		w->pid = pid;
+		w->hash = ws->stack_hash;
+		w->native_hash = ws->native_hash;
+	}
+	if (ws)
+		bpf_map_delete_elem(&gil_wait_stacks, &tid);
+	return found ? 0 : -1;
+}
 
 static __always_inline struct gil_thread *gil_current(__u32 *pid, __u32 *tid, int create)
 {
@@ -388,8 +444,11 @@ int pybpf_take_enter(struct pt_regs *ctx)
 	__u32 pid, tid;
 	struct gil_thread *t = gil_current(&pid, &tid, 1);
 
-	if (t)
-		gil_take_begin(t, bpf_ktime_get_ns());
+	if (!t)
+		return 0;
+	gil_take_begin(t, bpf_ktime_get_ns());
+	if (native_mode)
+		gil_wait_capture(ctx, pid, tid);
 	return 0;
 }
 
@@ -402,8 +461,17 @@ int pybpf_take_exit(struct pt_regs *ctx)
 	struct proc_info *proc;
 	__u64 wait;
 
-	if (!t || !gil_take_end(t, bpf_ktime_get_ns(), &wait))
+	if (!t || !gil_take_end(t, bpf_ktime_get_ns(), &wait)) {
+		if (native_mode)
+			bpf_map_delete_elem(&gil_wait_stacks, &tid);
 		return 0;
+	}
+	if (native_mode && gil_wait_stacks_of(&w, pid, tid) == 0) {
+		if (!count_stack(&w, tid, COUNT_GILWAIT, wait))
+			timeline_add(pid, tid, w.hash, w.native_hash, COUNT_GILWAIT, wait,
+				     bpf_ktime_get_ns());
+		return 0;
+	}
 	proc = bpf_map_lookup_elem(&procs, &pid);
 	if (proc && walk_current(&w, proc, pid, tid) == 0 &&
 	    !count_stack(&w, tid, COUNT_GILWAIT, wait))

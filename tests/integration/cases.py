@@ -29,7 +29,8 @@ from cases_top import case_top_tty
 from cases_dumpconsistency import case_dump_consistency
 from cases_native import case_native, case_native_cthread
 from cases_nativerec import (case_native_record, case_native_record_idle,
-                             case_native_record_cthread, case_native_record_cxx)
+                             case_native_record_cthread, case_native_record_cxx,
+                             case_native_record_idle_seed, case_gil_wait_native)
 from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
                          case_agent_service, case_agent_otlp, case_agent_sigterm,
                          case_agent_vs_record, case_agent_native)
@@ -74,6 +75,7 @@ CASES = [
     ("native-cthread", case_native_cthread, "supported"),
     ("native-record", case_native_record, "supported"),
     ("native-record-idle", case_native_record_idle, "supported"),
+    ("native-record-idle-seed", case_native_record_idle_seed, "supported"),
     ("native-record-cthread", case_native_record_cthread, "supported"),
     # demangling is the symbol table's, not the interpreter's: two versions
     ("native-record-cxx", case_native_record_cxx, ((3, 11), (3, 12))),
@@ -85,6 +87,7 @@ CASES = [
     ("subprocesses", case_subprocesses, "supported"),
     ("gil-filter", case_gil_filter, "with-gil"),
     ("gil-wait", case_gil_wait, "with-gil"),
+    ("gil-wait-native", case_gil_wait_native, None),
     ("error-dead-pid", case_dead_pid, None),
     ("error-not-python", case_not_python, None),
     ("error-bad-args", case_bad_args, None),

@@ -215,3 +215,93 @@ def case_native_record_cxx(ctx):
     ctx.note("%s: %d samples, %d under call_cxx" % (CXX_NAME, burn, under))
     if problems:
         raise Fail(problems[0], problems[1:] + evidence(stacks) + res.describe(20))
+
+IDLE_SEED_KERNEL = re.compile(r"nanosleep|futex|select|poll")
+
+
+def case_native_record_idle_seed(ctx):
+    """record --idle --native of threads blocked since before pybpf started
+    and until after it stops (thirds.py: "stuck" in Lock.acquire,
+    "sleeper" in time.sleep): their stacks, seeded from userspace, show
+    the Python line, the C frames below it (the lock or sleep call, libc's
+    wrapper) and the kernel's sleep path at the leaf."""
+    target = start(ctx, "thirds.py", WORKLOAD_MAX)
+    out, res = record(ctx, target, 1, extra=("--native", "--idle", "-t", "-v"), rate=100,
+                      name="record-native-idle-seed")
+    stacks = stacks_of(out)
+    problems = []
+    common_problems(stacks, res, problems)
+    for thread, func in (("stuck", "stuck"), ("sleeper", "sleeper")):
+        mine = [(fr, c) for fr, c in stacks if thread in fr[0]]
+        whole = 0
+        for fr, c in mine:
+            at = index(fr, lambda f: f.startswith(func + " (thirds.py:"))
+            if at is None:
+                continue
+            user = index(fr, lambda f: " (" in f and ".py:" not in f and
+                         not f.startswith("[k] "), at + 1)
+            kern = user is not None and index(
+                fr, lambda f: f.startswith("[k] ") and bool(IDLE_SEED_KERNEL.search(f)),
+                user + 1)
+            if kern is not None and kern is not False:
+                whole += c
+        n = sum(c for _, c in mine)
+        ctx.note("%s: %d samples, %d with C and kernel frames under %s()"
+                 % (thread, n, whole, func))
+        if not whole:
+            problems.append("thread %s: no stack with C frames and the kernel's sleep path "
+                            "under %s()" % (thread, func))
+        elif whole < 0.9 * n:
+            problems.append("thread %s: %d of %d samples with C and kernel frames under %s()"
+                            % (thread, whole, n, func))
+    m = re.search(r"threads blocked at start: native stack read\s+(\d+)", res.err)
+    if not m or int(m.group(1)) < 2:
+        problems.append("-v does not count 2 blocked threads with a native stack read: %s"
+                        % (m.group(0) if m else "no such line"))
+    if problems:
+        raise Fail(problems[0], problems[1:] + evidence(stacks, lambda fr: any(
+            "stuck" in f or "sleeper" in f for f in fr)) + res.describe(40))
+
+
+GIL_NATIVE_VERSIONS = ((3, 10), (3, 13))  # the GIL in _PyRuntime.ceval, and behind interp
+
+
+def case_gil_wait_native(ctx):
+    """record --gil-wait --native on pyenv's 3.10 and 3.13 (take_gil in
+    .symtab): each wait is counted with the native stack its take_gil
+    entry saw, so the C frames from the spin loop's line into take_gil
+    sit between that line and the <GIL wait> leaf."""
+    pool = [i for i in ctx.all_interps if not i.missing and i.kind == "pyenv"
+            and i.version[:2] in GIL_NATIVE_VERSIONS]
+    if not pool:
+        raise Skip("none of pyenv's CPython %s is installed"
+                   % " or ".join("%d.%d" % v for v in GIL_NATIVE_VERSIONS))
+    marks = markers(WORKLOADS / "gilstat.py")
+    spin = marks["spin"] + [marks["spin"][0] + 1]  # the loop and its body
+    problems = []
+    for interp in pool:
+        ctx.interp = interp
+        target = start(ctx, "gilstat.py", "busy", WORKLOAD_MAX)
+        out, res = record(ctx, target, 2, extra=("--gil-wait", "--native", "-v"), rate=100,
+                          name="gil-wait-native-%d.%d" % interp.version[:2])
+        target.kill()
+        stacks = stacks_of(out)
+        total = sum(c for _, c in stacks)
+        under = 0
+        for fr, c in stacks:
+            at = index(fr, lambda f: bool(re.match(r"spin \(gilstat\.py:(\d+)\)$", f)) and
+                       int(f.rsplit(":", 1)[1][:-1]) in spin)
+            take = at is not None and index(fr, lambda f: f.startswith("take_gil ("), at + 1)
+            if take and fr[-1] == "<GIL wait>" and \
+                    not any(".py:" in f for f in fr[at + 1:]):
+                under += c
+        ctx.note("%s: %d wait periods, %d with take_gil under spin's line"
+                 % (interp.label, total, under))
+        if total < 100:
+            problems.append("%s: only %d sample periods of GIL wait in 2 s for 2 contending "
+                            "threads (expected ~200)" % (interp.label, total))
+        elif under < 0.8 * total:
+            problems.append("%s: %d of %d wait periods with take_gil's C frames under spin "
+                            "(gilstat.py:%s)" % (interp.label, under, total, spin))
+        if problems:
+            raise Fail(problems[0], problems[1:] + evidence(stacks) + res.describe(20))

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "htab.h"
 #include "nativemaps.h"
+#include "nativeseed.h"
 #include "nativesample.h"
 #include "unwindtables.h"
 
@@ -21,8 +22,13 @@ struct native_sampler {
 	struct unwind_tables *tables;
 	struct native_maps *maps;
 	struct htab cache;       /* native hash -> struct cached_native */
-	uint64_t unreadable;
+	struct native_seed *seed; /* made at the first seed */
+	pid_t seed_pid;          /* whose mappings seed has read */
+	uint64_t user_stats[NATIVE_SAMPLER_NSTATS - NATIVE_STAT_NR];
 };
+
+/* userspace's own counts, numbered after the BPF side's */
+#define USER_STAT(ns, k) ((ns)->user_stats[(k) - NATIVE_STAT_NR])
 
 static const char *names[NATIVE_SAMPLER_NSTATS] = {
 	[NATIVE_STAT_WALKS] = "native walks",
@@ -45,7 +51,10 @@ static const char *names[NATIVE_SAMPLER_NSTATS] = {
 	[NATIVE_STAT_NO_REGS] = "samples without user registers: Python only",
 	[NATIVE_STAT_KERNEL_ERR] = "samples without kernel frames: bpf_get_stack failed",
 	[NATIVE_STAT_LOST] = "samples counted Python only: native stacks map full",
-	[NATIVE_STAT_NR] = "samples counted Python only: native stack not readable",
+	[NATIVE_SAMPLER_UNREADABLE] = "samples counted Python only: native stack not readable",
+	[NATIVE_SAMPLER_SEEDS] = "threads blocked at start: native stack read",
+	[NATIVE_SAMPLER_SEEDS_PARTIAL] = "threads blocked at start: native walk ended early",
+	[NATIVE_SAMPLER_SEEDS_FAILED] = "threads blocked at start: no native stack, Python only",
 };
 
 const char *native_sampler_stat_name(int stat)
@@ -92,6 +101,7 @@ void native_sampler_free(struct native_sampler *ns)
 	while (htab_next(&ns->cache, &pos, &k, &v))
 		free(((struct cached_native *)v)->st);
 	htab_free(&ns->cache);
+	native_seed_free(ns->seed);
 	native_maps_free(ns->maps);
 	unwind_tables_free(ns->tables);
 	free(ns);
@@ -122,7 +132,7 @@ const struct native_stack *native_sampler_get(struct native_sampler *ns, uint64_
 	tmp.st = malloc(sizeof(*tmp.st));
 	if (!tmp.st || bpf_map_lookup_elem(ns->o.stacks_fd, &hash, tmp.st)) {
 		free(tmp.st);
-		ns->unreadable++;
+		USER_STAT(ns, NATIVE_SAMPLER_UNREADABLE)++;
 		return NULL;
 	}
 	if (tmp.st->user.n > UNWIND_MAX_FRAMES)
@@ -140,6 +150,59 @@ const struct native_stack *native_sampler_get(struct native_sampler *ns, uint64_
 used:
 	c->drain = drain;
 	return c->st;
+}
+
+int native_sampler_seed_begin(struct native_sampler *ns, pid_t pid)
+{
+	int err = ns->seed ? 0 : native_seed_new(&ns->seed);
+
+	ns->seed_pid = 0;
+	if (!err)
+		err = native_seed_maps(ns->seed, pid);
+	if (!err)
+		ns->seed_pid = pid;
+	return err;
+}
+
+/* Not the BPF side's hash (bpf/native_sample.bpf.h): a seed and a block
+ * with the same record are two keys of one description. */
+static uint64_t seed_hash(const struct native_stack *st)
+{
+	uint64_t h = 0x2545f4914f6cdd1dull;
+
+	h = hash_bytes(st->user.pcs, st->user.n * sizeof(st->user.pcs[0]), h);
+	h = hash_bytes(st->kpcs, st->nkernel * sizeof(st->kpcs[0]), h);
+	h = hash_bytes(st->entry, sizeof(st->entry), h);
+	return hash_bytes(&st->user.n, sizeof(st->user.n), h ^ st->nkernel) | 1;
+}
+
+int native_sampler_seed(struct native_sampler *ns, pid_t pid, pid_t tid,
+			const __u64 entry[PYBPF_ENTRY_WORDS], uint64_t *hash)
+{
+	struct native_stack *st = calloc(1, sizeof(*st));
+	int err = st ? 0 : -ENOMEM;
+
+	*hash = 0;
+	if (!err && (!ns->seed || ns->seed_pid != pid))
+		err = -ESRCH; /* native_sampler_seed_begin failed (or was not called) */
+	if (!err)
+		err = native_seed_read(ns->seed, pid, tid, st);
+	if (!err) {
+		memcpy(st->entry, entry, sizeof(st->entry));
+		*hash = seed_hash(st);
+		if (bpf_map_update_elem(ns->o.stacks_fd, hash, st, BPF_ANY))
+			err = -errno;
+	}
+	if (err) {
+		*hash = 0;
+		USER_STAT(ns, NATIVE_SAMPLER_SEEDS_FAILED)++;
+	} else {
+		USER_STAT(ns, NATIVE_SAMPLER_SEEDS)++;
+		if (st->user.stop != NATIVE_STAT_END_LAST && st->user.stop != NATIVE_STAT_END_ZERO)
+			USER_STAT(ns, NATIVE_SAMPLER_SEEDS_PARTIAL)++;
+	}
+	free(st);
+	return err;
 }
 
 struct forget_ctx {
@@ -177,7 +240,8 @@ void native_sampler_stats(struct native_sampler *ns, uint64_t out[NATIVE_SAMPLER
 		for (c = 0; c < ncpu; c++)
 			out[k] += vals[c];
 	}
-	out[NATIVE_STAT_NR] = ns->unreadable;
+	for (k = NATIVE_STAT_NR; k < NATIVE_SAMPLER_NSTATS; k++)
+		out[k] = USER_STAT(ns, k);
 	free(vals);
 }
 

@@ -42,9 +42,25 @@ const struct native_stack *native_sampler_get(struct native_sampler *ns, uint64_
 /* Drop cached native sides not used by drain (see sampler_forget_stacks). */
 void native_sampler_forget(struct native_sampler *ns, uint64_t drain);
 
-/* native_stats summed over CPUs (enum native_stat), plus unreadable
- * native sides at NATIVE_STAT_NR. */
-#define NATIVE_SAMPLER_NSTATS (NATIVE_STAT_NR + 1)
+/* --idle's threads already blocked at start (user/sampling/idleseed.c):
+ * the native side of pid's thread tid read from userspace (nativeseed.h),
+ * its activation bits entry, stored in native_stacks as the sched_switch
+ * program stores a block's; *hash its key.  0, or -errno (the seed is
+ * then Python only; counted either way).  seed_begin reads pid's
+ * mappings first; when it fails, each of pid's seeds fails (counted). */
+int native_sampler_seed_begin(struct native_sampler *ns, pid_t pid);
+int native_sampler_seed(struct native_sampler *ns, pid_t pid, pid_t tid,
+			const __u64 entry[PYBPF_ENTRY_WORDS], uint64_t *hash);
+
+/* native_stats summed over CPUs (enum native_stat), then userspace's own
+ * counts. */
+enum {
+	NATIVE_SAMPLER_UNREADABLE = NATIVE_STAT_NR, /* native sides not readable */
+	NATIVE_SAMPLER_SEEDS,           /* blocked at start: native side read */
+	NATIVE_SAMPLER_SEEDS_PARTIAL,   /* of those, the walk ended early */
+	NATIVE_SAMPLER_SEEDS_FAILED,    /* blocked at start: Python only */
+	NATIVE_SAMPLER_NSTATS
+};
 void native_sampler_stats(struct native_sampler *ns, uint64_t out[NATIVE_SAMPLER_NSTATS]);
 const char *native_sampler_stat_name(int stat);
 /* The -v line of the unwind tables' size (unwind_tables_format). */

@@ -2,11 +2,16 @@
 /* idleseed.c - --idle for threads that are already blocked when sampling
  * begins: the scheduler program never sees them block, so their stacks
  * come from the userspace walker (the dump walker), once, and the BPF side
- * charges their time from then on like any other block. */
+ * charges their time from then on like any other block.  With --native,
+ * their native side too (user/native/nativeseed.c), read from /proc and
+ * the thread's memory while it sleeps. */
 #include <errno.h>
 #include <stdlib.h>
+#include "dumpnative.h"
 #include "idleseed.h"
 #include "log.h"
+#include "nativemerge.h"
+#include "nativesample.h"
 #include "pywalk.h"
 
 #define SEED_THREADS 1024
@@ -37,17 +42,41 @@ static uint32_t seed_frames(struct sampler *smp, struct symbols *syms, const str
 	return depth;
 }
 
+/* --native: the thread's native side, with the activation bits of its
+ * Python frames as the BPF walk marks them (none up to 3.10, where every
+ * frame is one); 0 when not read (counted by the native sampler). */
+static uint64_t seed_native(struct native_sampler *ns, const struct pyproc *p, pid_t tid,
+			    const struct pyframe_ref *refs, uint32_t depth)
+{
+	__u64 entry[PYBPF_ENTRY_WORDS] = {};
+	uint8_t flags[PYBPF_MAX_DEPTH];
+	uint64_t hash = 0;
+	uint32_t i;
+
+	if (p->major == 3 && p->minor >= 11) {
+		dump_native_py_flags(p, refs, depth, flags);
+		for (i = 0; i < depth; i++)
+			if (flags[i] & NM_PY_ENTRY)
+				entry[i / 64] |= 1ull << (i % 64);
+	}
+	native_sampler_seed(ns, p->pid, tid, entry, &hash);
+	return hash;
+}
+
 int idle_seed_process(struct sampler *smp, struct symbols *syms, const struct pyproc *p)
 {
 	struct pythread *threads = calloc(SEED_THREADS, sizeof(*threads));
 	struct pyframe_ref *refs = calloc(PYBPF_MAX_DEPTH, sizeof(*refs));
 	struct frame_rec *frames = calloc(PYBPF_MAX_DEPTH, sizeof(*frames));
+	struct native_sampler *ns = sampler_native(smp);
 	size_t nthreads = 0, n, i;
 	int err = -ENOMEM, truncated, consistent, seeded = 0;
 
 	if (!threads || !refs || !frames)
 		goto out;
 	err = pywalk_threads(p, threads, SEED_THREADS, &nthreads);
+	if (!err && ns)
+		native_sampler_seed_begin(ns, p->pid); /* failed: each seed counts it */
 	for (i = 0; !err && i < nthreads; i++) {
 		char state = threads[i].tid ? proc_state(p->pid, threads[i].tid) : 0;
 		uint32_t depth;
@@ -61,7 +90,9 @@ int idle_seed_process(struct sampler *smp, struct symbols *syms, const struct py
 			continue;
 		depth = seed_frames(smp, syms, p, refs, n, frames);
 		if (depth && !sampler_idle_seed(smp, p->pid, threads[i].tid, threads[i].tstate,
-						frames, depth, truncated ? STACK_TRUNCATED : 0))
+						frames, depth, truncated ? STACK_TRUNCATED : 0,
+						ns ? seed_native(ns, p, threads[i].tid, refs, depth)
+						   : 0))
 			seeded++;
 	}
 	if (seeded)

@@ -267,6 +267,7 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		lazy_map(s->skel->maps.stacks);
 		lazy_map(s->skel->maps.gil_threads);
 		lazy_map(s->skel->maps.native_stacks);
+		lazy_map(s->skel->maps.gil_wait_stacks);
 	}
 	bpf_program__set_autoload(s->skel->progs.pybpf_switch, opts->idle);
 	if (!opts->idle) /* an LRU map is preallocated: 20 ms of start-up */
@@ -285,6 +286,8 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		bpf_map__set_max_entries(s->skel->maps.native_maps, 1);
 		bpf_map__set_max_entries(s->skel->maps.native_stacks, 1);
 	}
+	if (!opts->native || !opts->gil_wait)
+		bpf_map__set_max_entries(s->skel->maps.gil_wait_stacks, 1);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_enter, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_take_exit, opts->gil_wait);
 	bpf_program__set_autoload(s->skel->progs.pybpf_drop_enter, opts->gil_wait);
@@ -617,7 +620,8 @@ uint32_t sampler_new_symbol_id(struct sampler *s)
 }
 
 int sampler_idle_seed(struct sampler *s, pid_t pid, pid_t tid, uint64_t tstate,
-		      const struct frame_rec *frames, uint32_t depth, uint32_t flags)
+		      const struct frame_rec *frames, uint32_t depth, uint32_t flags,
+		      uint64_t native_hash)
 {
 	struct thread_entry te = { .tstate = tstate };
 	struct offcpu_entry e = { .pid = (__u32)pid };
@@ -651,6 +655,7 @@ int sampler_idle_seed(struct sampler *s, pid_t pid, pid_t tid, uint64_t tstate,
 	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
 	e.start_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	e.stack_hash = h;
+	e.native_hash = native_hash;
 	te.scan_ns = e.start_ns;
 	proc_thread_comm(pid, tid, te.comm, sizeof(te.comm));
 	bpf_map_update_elem(bpf_map__fd(s->skel->maps.threads), &k, &te, BPF_NOEXIST);

@@ -87,10 +87,12 @@ uint32_t sampler_new_symbol_id(struct sampler *s);
 /* --idle: tid of pid is blocked in this stack (innermost first) since
  * before sampling began; charge it from now on as if the scheduler
  * program had seen it block; its thread state is remembered as the BPF
- * lookup would (names).  Nothing if the program has seen the thread
- * already.  0 or -errno. */
+ * lookup would (names); native_hash (--native) is its native side in
+ * native_stacks (native_sampler_seed), 0 for none.  Nothing if the
+ * program has seen the thread already.  0 or -errno. */
 int sampler_idle_seed(struct sampler *s, pid_t pid, pid_t tid, uint64_t tstate,
-		      const struct frame_rec *frames, uint32_t depth, uint32_t flags);
+		      const struct frame_rec *frames, uint32_t depth, uint32_t flags,
+		      uint64_t native_hash);
 
 /* --native: the mappings, tables and native stacks (NULL without). */
 struct native_sampler *sampler_native(struct sampler *s);
