@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "htab.h"
+#include "kallsyms.h"
 #include "nativemaps.h"
 #include "nativeprof.h"
 #include "nativesyms.h"
@@ -45,7 +46,7 @@ struct nprof {
 	char **strs;             /* 2 per label: name, lib */
 	size_t nlabels, caplabels;
 	struct ksym *ksyms;      /* sorted by address; loaded at the first kernel pc */
-	size_t nksyms;
+	size_t nksyms, capksyms;
 	int ksyms_tried;
 	struct pmapping kmap;    /* every kernel frame's: kernel text and modules */
 	char kbuild_id[65];
@@ -156,36 +157,30 @@ static int cmp_ksym(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+static int add_ksym(void *ctx, uint64_t addr, const char *name)
+{
+	struct nprof *np = ctx;
+
+	if (np->nksyms == np->capksyms) {
+		size_t cap = np->capksyms ? np->capksyms * 2 : 65536;
+		struct ksym *n = realloc(np->ksyms, cap * sizeof(*n));
+
+		if (!n)
+			return 1;
+		np->ksyms = n;
+		np->capksyms = cap;
+	}
+	np->ksyms[np->nksyms].addr = addr;
+	np->ksyms[np->nksyms].name = strdup(name);
+	if (np->ksyms[np->nksyms].name)
+		np->nksyms++;
+	return 0;
+}
+
 static void load_ksyms(struct nprof *np)
 {
-	char line[512], name[256], type;
-	unsigned long long addr;
-	size_t cap = 0;
-	FILE *f;
-
 	np->ksyms_tried = 1;
-	f = fopen("/proc/kallsyms", "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		struct ksym *n;
-
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr ||
-		    (type != 't' && type != 'T' && type != 'w' && type != 'W'))
-			continue;
-		if (np->nksyms == cap) {
-			cap = cap ? cap * 2 : 65536;
-			n = realloc(np->ksyms, cap * sizeof(*n));
-			if (!n)
-				break;
-			np->ksyms = n;
-		}
-		np->ksyms[np->nksyms].addr = addr;
-		np->ksyms[np->nksyms].name = strdup(name);
-		if (np->ksyms[np->nksyms].name)
-			np->nksyms++;
-	}
-	fclose(f);
+	kallsyms_each_text(add_ksym, np);
 	qsort(np->ksyms, np->nksyms, sizeof(*np->ksyms), cmp_ksym);
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "htab.h"
+#include "kallsyms.h"
 #include "nativeseed.h"
 #include "nativeunwind.h"
 
@@ -25,7 +26,7 @@ struct kname {
 struct native_seed {
 	struct native_unwind *nu;
 	struct kname *ksyms;     /* text symbols, sorted by hash */
-	size_t nksyms;
+	size_t nksyms, capksyms;
 	int ksyms_tried;
 };
 
@@ -74,36 +75,30 @@ static uint64_t name_hash(const char *s)
 	return hash_bytes(s, strlen(s), 0x6b73796d);
 }
 
+static int add_kname(void *ctx, uint64_t addr, const char *name)
+{
+	struct native_seed *sd = ctx;
+
+	if (sd->nksyms == sd->capksyms) {
+		size_t cap = sd->capksyms ? sd->capksyms * 2 : 65536;
+		struct kname *n = realloc(sd->ksyms, cap * sizeof(*n));
+
+		if (!n)
+			return 1;
+		sd->ksyms = n;
+		sd->capksyms = cap;
+	}
+	sd->ksyms[sd->nksyms].hash = name_hash(name);
+	sd->ksyms[sd->nksyms++].addr = addr;
+	return 0;
+}
+
 /* Text symbols by name; a name given to several static functions keeps
  * the first address, which symbolizes back to the same name. */
 static void load_knames(struct native_seed *sd)
 {
-	char line[512], name[256], type;
-	unsigned long long addr;
-	size_t cap = 0;
-	FILE *f;
-
 	sd->ksyms_tried = 1;
-	f = fopen("/proc/kallsyms", "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		struct kname *n;
-
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr ||
-		    (type != 't' && type != 'T' && type != 'w' && type != 'W'))
-			continue;
-		if (sd->nksyms == cap) {
-			cap = cap ? cap * 2 : 65536;
-			n = realloc(sd->ksyms, cap * sizeof(*n));
-			if (!n)
-				break;
-			sd->ksyms = n;
-		}
-		sd->ksyms[sd->nksyms].hash = name_hash(name);
-		sd->ksyms[sd->nksyms++].addr = addr;
-	}
-	fclose(f);
+	kallsyms_each_text(add_kname, sd);
 	qsort(sd->ksyms, sd->nksyms, sizeof(*sd->ksyms), cmp_kname);
 }
 
