@@ -31,7 +31,7 @@ LIB_OBJS   := $(filter-out $(BUILD)/user/commands/main.o,$(USER_OBJS))
 INCLUDES   := -I$(BUILD) -Ibpf $(addprefix -I,$(USER_DIRS))
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev bpftool make gcc pkg-config python3 tmux \
+DEPS_PKGS  := clang llvm libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev bpftool make gcc g++ pkg-config python3 tmux \
               golang-go
 SPEEDSCOPE := speedscope@1.25.0
 
