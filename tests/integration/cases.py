@@ -21,7 +21,7 @@ from cases_counts import case_drain_exact
 from cases_reload import case_reload
 from cases_idle import case_idle_busy, case_idle_thirds
 from cases_cthread import case_cthread
-from cases_subinterp import case_subinterp
+from cases_subinterp import case_subinterp, case_subinterp_seed
 from cases_nogil import case_no_gil
 from cases_ux import (case_ux_gil_names, case_ux_thread_pid, case_ux_output, case_ux_status,
                       case_ux_exit, case_ux_small, case_ux_gil_fallback)
@@ -84,6 +84,7 @@ CASES = [
     ("idle-thirds", case_idle_thirds, "supported"),
     ("cthread", case_cthread, "supported"),
     ("subinterp", case_subinterp, "supported"),
+    ("subinterp-seed", case_subinterp_seed, "supported"),
     ("subprocesses", case_subprocesses, "supported"),
     ("gil-filter", case_gil_filter, "with-gil"),
     ("gil-wait", case_gil_wait, "with-gil"),

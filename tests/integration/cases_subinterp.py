@@ -80,3 +80,32 @@ def case_subinterp(ctx):
         problems.append("--idle: sub_nap has %d of the hopper's %d samples, expected about "
                         "a third" % (got["sub_nap"], n))
     check(problems, stacks, res)
+
+
+def case_subinterp_seed(ctx):
+    """--idle with the hopper asleep in the subinterpreter since before
+    pybpf started: its stack comes from the userspace walker's seed, which
+    must take the state the sampler would walk (bpf/pythread.h: the active
+    one, else the newest interpreter's with a frame), the subinterpreter's
+    sub_nap, not the main interpreter's state waiting at run_string.  (The
+    seeds before pythread.h got this right too: the first state seeded
+    stayed, and it was the newest interpreter's.)"""
+    if ctx.interp.version < (3, 8):
+        raise Skip("no _xxsubinterpreters before 3.8: no subinterpreter to enter from Python")
+    marks = markers(WORKLOADS / "subinterp.py")
+    sub_marks = markers(WORKLOADS / "subwork.py")
+    target = start(ctx, "subinterp.py", WORKLOAD_MAX, "--asleep")
+    tid = int([l.split()[2] for l in target.out().splitlines()
+               if l.startswith("thread hopper ")][0])
+    stacks, res = collapsed(ctx, target, 1, ["-t", "--idle"], name="seeded")
+    mine = [P.Stack(tuple(f for f in s.frames if f.name != "<idle>"), s.count)
+            for s in hopper_stacks(stacks, tid)]
+    got = shares(mine, ["sub_nap", "hopper"])
+    total = P.total(mine)
+    ctx.note("--idle, asleep from the start: %s of %d hopper samples" % (got, total))
+    problems = P.check_hot_function(mine, "sub_nap", "subwork.py", sub_marks["sub-nap"], 50)
+    if got["hopper"]:
+        problems.append("%d of %d samples at hopper's run_string line (%s): the seed took the "
+                        "main interpreter's state, not the subinterpreter's"
+                        % (got["hopper"], total, marks["run-asleep"][0]))
+    check(problems, stacks, res)
