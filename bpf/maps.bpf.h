@@ -88,4 +88,12 @@ static __always_inline void stat_inc(__u32 which)
 		*v += 1;  /* per-CPU slot: no atomics needed */
 }
 
+static __always_inline void stat_add(__u32 which, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += n;
+}
+
 #endif /* PYBPF_MAPS_BPF_H */

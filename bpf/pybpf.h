@@ -129,6 +129,13 @@ struct proc_info {
 	__u64 code_gen_addr;         /* 3.12: &_Py_next_func_version, the process-wide
 				      * counter co_version is taken from; 0: the
 				      * interpreter's (interp_code_gen) or none */
+	__u32 code_free_probe;       /* 1: code_frees counts this process's code objects
+				      * freed (a uprobe on PyCode_Type's tp_dealloc,
+				      * pybpf_code_free): the code-object counter of
+				      * builds that have none (before 3.12) */
+	__u32 pad;
+	__u64 code_frees;            /* frees so far, from an epoch userspace picks at
+				      * every push of this record (never reused) */
 	__u64 current_addr;          /* the GIL holder's current thread state pointer:
 				      * _PyRuntime.gilstate.tstate_current (3.7-3.11),
 				      * _PyThreadState_Current (2.7, 3.6); 0 from 3.12,
@@ -264,6 +271,8 @@ enum pybpf_stat {
 	STAT_THREAD_SCAN,      /* thread list longer than PYBPF_MAX_THREADS */
 	STAT_NESTED,           /* a program would have nested on this CPU: refused */
 	STAT_LOST_TIMELINE,    /* timeline ring full: a sample left out of the time order */
+	STAT_FRAMES,           /* Python frames walked */
+	STAT_CODE_UNREAD,      /* ... named from the code cache without reading the code object */
 	STAT_NR,
 };
 

@@ -19,8 +19,13 @@ typedef int py_rctx_t;
 
 #define NEG_CACHE_NS (200ull * 1000 * 1000) /* re-scan threads without a tstate */
 
-/* A per-CPU direct-mapped cache of code objects seen, slot chosen by
- * address.  It is exact: a slot answers only for its whole key.  Symbol
+/* A per-CPU 4-way set-associative cache of code objects seen, set chosen
+ * by address: up to four code objects that share a set all stay (a
+ * direct-mapped cache lost ~1 frame in 6 of a 100-deep stack to code
+ * objects evicting each other at every sample, a 2-way one up to 1 in 4:
+ * allocators place objects of a size at regular strides, which no cheap
+ * hash spreads like random addresses).  It is exact: a slot answers only for its whole
+ * key.  Symbol
  * ids never change meaning, so a slot left behind by an LRU eviction of
  * `codes` is still right.
  *
@@ -34,10 +39,14 @@ typedef int py_rctx_t;
  * 3.12 there is no such number and the slot holds the full validator
  * (code_validator), which reads the name and line table heads.
  *
- * From 3.14 on a hit needs no read of the code object at all while its
- * interpreter's code-object generation is that of the walk that last
- * found it in the slot (walk_gen_tag). */
-#define CODE_CACHE_SLOTS 1024 /* 32 KiB a CPU: the most a per-CPU value can be */
+ * A hit needs no read of the code object at all while the code-object
+ * counter of its process or interpreter is that of the walk that last
+ * found it in the slot (walk_gen_tag): on every build that has such a
+ * counter, or where pybpf's uprobe counts code objects freed. */
+#define CODE_SET_BITS    8
+#define CODE_CACHE_WAYS  4
+#define CODE_CACHE_SLOTS (CODE_CACHE_WAYS << CODE_SET_BITS) /* 32 KiB a CPU: the most a
+							      * per-CPU value can be */
 #define SLOT_SERIAL (1ull << 63)
 struct code_slot {
 	__u64 code_addr;
@@ -106,7 +115,7 @@ struct walk_scratch {
 	__u32 last_id;          /* ... and its symbol id */
 	__u32 depth;            /* frames recorded */
 	__u32 last_in_stack;    /* the frame read last lives in a data stack (3.11+) */
-	__u32 pad2;
+	__u32 unread;           /* frames named without reading their code object */
 	__u64 last_frame;       /* address of the frame read last */
 	struct scan_state scan; /* find_tstate's scan of the thread lists */
 	__u64 entry[PYBPF_ENTRY_WORDS]; /* --native: activation bits (struct native_stack) */
@@ -462,18 +471,21 @@ static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *p
 				   (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
 }
 
-/* A tag for what the walk may assume of code objects seen before (3.12+).
- * A code object can take the address of a freed one only after a counter
+/* A tag for what the walk may assume of code objects seen before.  A
+ * code object can take the address of a freed one only after a counter
  * moved: on 3.12 and 3.13 the one new code objects are numbered from
  * (co_version; process-wide on 3.12, the interpreter's on 3.13), on 3.14+
  * the interpreter's count of code objects freed (code_dealloc bumps it
- * before the memory can be reused).  So a cache slot last found by a walk
- * that began with the same (interpreter, counter) still describes the code
- * object at its address: the header read then was of this very object,
- * and none has been made (or freed) since.  A frame only runs its own
- * interpreter's code objects, whose counter is the one read.  0: no
- * counter (before 3.12, or 3.12 without its symbol), unreadable, or a
- * 3.12/3.13 counter stuck at 0 (it stops there when it wraps). */
+ * before the memory can be reused), and before 3.12 (or on a 3.12 whose
+ * counter has no symbol) the count of frees pybpf's own uprobe on
+ * PyCode_Type's tp_dealloc keeps in the procs record (code_free_probe:
+ * a map value, so reading it is no read of the target).  So a cache slot
+ * last found by a walk that began with the same (interpreter, counter)
+ * still describes the code object at its address: the header read then
+ * was of this very object, and none has been made (or freed) since.  A
+ * frame only runs its own interpreter's code objects, whose counter is the
+ * one read.  0: no counter (no probe either), unreadable, or a 3.12/3.13
+ * counter stuck at 0 (it stops there when it wraps). */
 static __always_inline __u64 walk_gen_tag(struct walk_ctx *w, struct proc_info *proc,
 					  __u64 tstate)
 {
@@ -481,6 +493,9 @@ static __always_inline __u64 walk_gen_tag(struct walk_ctx *w, struct proc_info *
 	__u32 len, lo = tstate_span(o, &len);
 	__u64 interp = 0, addr = proc->code_gen_addr, gen = 0;
 
+	if (proc->code_free_probe)
+		/* the epoch tells this process (and this push) apart */
+		return mix64(0x9e3779b97f4a7c15ull, *(volatile __u64 *)&proc->code_frees) ?: 1;
 	if (!addr) {
 		if (o->interp_code_gen < 0)
 			return 0;
@@ -621,11 +636,44 @@ static __always_inline __u64 code_validator(struct walk_ctx *w, const __u8 *cb, 
 	return v;
 }
 
-/* The cache slot for the code object at code: objects are 16-byte
- * aligned, the bits above those pick it. */
-static __always_inline struct code_slot *code_slot_of(struct walk_ctx *w, __u64 code)
+/* The cache set for the code object at code: the top bits of a
+ * multiplicative hash of its address (objects are 16-byte aligned) and
+ * pid; its CODE_CACHE_WAYS slots follow each other. */
+static __always_inline struct code_slot *code_set_of(struct walk_ctx *w, __u64 code)
 {
-	return &w->cache->slots[((code >> 4) ^ (code >> 16) ^ w->pid) & (CODE_CACHE_SLOTS - 1)];
+	__u64 h = ((code >> 4) ^ ((__u64)w->pid << 44)) * 0x9e3779b97f4a7c15ull;
+
+	return &w->cache->slots[((h >> (64 - CODE_SET_BITS)) * CODE_CACHE_WAYS) &
+				(CODE_CACHE_SLOTS - CODE_CACHE_WAYS)];
+}
+
+/* The slot of the set that holds pid's code object at code, or NULL. */
+static __always_inline struct code_slot *code_way(struct code_slot *set, __u64 code, __u32 pid)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < CODE_CACHE_WAYS; i++)
+		if (set[i].code_addr == code && set[i].pid == pid)
+			return &set[i];
+	return NULL;
+}
+
+/* The slot to fill for pid's code object at code: the one that holds
+ * that address already (an object since replaced there), else the first,
+ * the others moving down one (the set keeps the newest four). */
+static __always_inline struct code_slot *code_fill_way(struct code_slot *set, __u64 code,
+						       __u32 pid)
+{
+	struct code_slot *slot = code_way(set, code, pid);
+	int i;
+
+	if (slot)
+		return slot;
+#pragma unroll
+	for (i = CODE_CACHE_WAYS - 1; i > 0; i--)
+		set[i] = set[i - 1];
+	return &set[0];
 }
 
 /* The symbol id of the code object whose header is at cb (in s->cwin).
@@ -637,7 +685,7 @@ static __always_inline __u32 code_symbol(struct walk_ctx *w, __u64 code, const _
 {
 	const struct py_offsets *o = &w->proc->off;
 	struct code_key key = { .pid = w->pid, .code_addr = code };
-	struct code_slot *slot = code_slot_of(w, code);
+	struct code_slot *set = code_set_of(w, code), *slot = code_way(set, code, w->pid);
 	__u64 serial = 0;
 	__u32 *sym, id;
 
@@ -645,17 +693,16 @@ static __always_inline __u32 code_symbol(struct walk_ctx *w, __u64 code, const _
 		serial = buf_u32(cb, o->code_version, CODE_MASK);
 		if (serial)
 			serial |= SLOT_SERIAL;
-		if (serial && slot->validator == serial && slot->code_addr == code &&
-		    slot->pid == w->pid)
+		if (serial && slot && slot->validator == serial)
 			goto hit;
 	}
 	key.validator = code_validator(w, cb, pycode_name(o, cb));
-	if (!serial && slot->validator == key.validator && slot->code_addr == code &&
-	    slot->pid == w->pid)
+	if (!serial && slot && slot->validator == key.validator)
 		goto hit;
 	sym = bpf_map_lookup_elem(&codes, &key);
 	id = sym ? *sym : register_code(w, cb, code, key.validator);
 	if (id >= PYBPF_SYM_FIRST) {
+		slot = code_fill_way(set, code, w->pid);
 		slot->code_addr = code;
 		slot->validator = serial ?: key.validator;
 		slot->pid = w->pid;
@@ -790,17 +837,18 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		/* recursion: every frame of one walk is alive at once, so the
 		 * same address is the same code object */
 		id = s->last_id;
+		s->unread++;
 		lasti = id == PYBPF_SYM_NOT_CODE ? PYBPF_LASTI_NONE :
 			pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 		goto record;
 	}
 	if (!code) /* 3.14: a thread's bottom frame runs nothing */
 		return 0;
-	slot = code_slot_of(w, code);
-	if (s->gen_tag && slot->gen_tag == s->gen_tag && slot->code_addr == code &&
-	    slot->pid == w->pid) {
-		/* 3.14+: no code object freed since the slot was found */
+	slot = code_way(code_set_of(w, code), code, w->pid);
+	if (slot && s->gen_tag && slot->gen_tag == s->gen_tag) {
+		/* no code object freed (or made) since the slot was found */
 		id = slot->sym_id;
+		s->unread++;
 		lasti = pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 		goto seen;
 	}
@@ -860,6 +908,7 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	s->last_code = 0;
 	s->last_id = 0;
 	s->last_in_stack = 0;
+	s->unread = 0;
 	if (w->entries)
 		__builtin_memset(s->entry, 0, sizeof(s->entry));
 	if (first_frame_w(w, proc, tstate, &s->frame)) {
@@ -868,6 +917,8 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	}
 	s->gen_tag = s->frame ? walk_gen_tag(w, proc, tstate) : 0;
 	bpf_loop(PYBPF_WALK_STEPS, walk_step, w, 0);
+	stat_add(STAT_FRAMES, s->depth);
+	stat_add(STAT_CODE_UNREAD, s->unread);
 	if (s->frame)
 		w->flags |= STACK_TRUNCATED;
 	w->hash = s->hash;

@@ -366,6 +366,24 @@ int pybpf_exec(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* ---- code objects freed, where CPython keeps no count of its own
+ * (before 3.12): a uprobe on PyCode_Type's tp_dealloc (code_dealloc)
+ * bumps the process's count as a code object starts to be freed, before
+ * its memory can be reused, so a walk that reads the same count as the
+ * one that cached a code object's name may trust the cache with no read
+ * of the target (walk_gen_tag).  Userspace attaches it before it pushes
+ * the record that says to trust it. */
+SEC("uprobe")
+int pybpf_code_free(struct pt_regs *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct proc_info *proc = bpf_map_lookup_elem(&procs, &pid);
+
+	if (proc)
+		__sync_fetch_and_add(&proc->code_frees, 1);
+	return 0;
+}
+
 /* ---- --gil-wait: stacks weighted by the time spent waiting for the GIL.
  * Probes on take_gil/drop_gil (entry and return) drive the same state
  * machine as `pybpf gil` (gil.bpf.h); at take_gil's return the thread's

@@ -18,6 +18,7 @@ from cases_fleet import case_fleet, case_rotate, case_rotate_churn, case_sigusr1
 from cases_locals import case_locals
 from cases_versions import case_future_minor, case_bad_debug_offsets
 from cases_counts import case_drain_exact
+from cases_cost import case_code_cache
 from cases_reload import case_reload
 from cases_idle import case_idle_busy, case_idle_thirds
 from cases_cthread import case_cthread
@@ -45,7 +46,7 @@ SHARED = {"names", "options", "shapes", "threads", "recursion", "truncation", "c
           "reload", "formats", "locals", "dump-consistency",
           "native", "native-cthread", "native-record", "native-record-cthread",
           "native-record-cxx", "cthread",
-          "subprocesses"}
+          "subprocesses", "code-cache"}
 
 CASES = [
     ("names", case_names, "supported"),
@@ -58,6 +59,7 @@ CASES = [
     ("recursion", case_recursion, "supported"),
     ("truncation", case_truncation, "supported"),
     ("churn", case_churn, "supported"),
+    ("code-cache", case_code_cache, "supported"),
     ("reload", case_reload, "supported"),
     ("exitcode", case_exitcode, "supported"),
     ("target-exit", case_target_exit, "supported"),

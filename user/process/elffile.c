@@ -260,7 +260,7 @@ size_t elf_functions(struct elf_file *ef, const char *name, uint64_t *addrs, siz
 	return found;
 }
 
-int elf_file_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off)
+static int segment_offset(struct elf_file *ef, uint64_t vaddr, uint32_t flags, uint64_t *off)
 {
 	size_t i, n;
 	GElf_Phdr ph;
@@ -268,7 +268,8 @@ int elf_file_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off)
 	if (elf_getphdrnum(ef->elf, &n))
 		return -ENOEXEC;
 	for (i = 0; i < n; i++) {
-		if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+		if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+		    (ph.p_flags & flags) != flags)
 			continue;
 		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
 			*off = vaddr - ph.p_vaddr + ph.p_offset;
@@ -276,6 +277,16 @@ int elf_file_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off)
 		}
 	}
 	return -ENOENT;
+}
+
+int elf_file_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off)
+{
+	return segment_offset(ef, vaddr, 0, off);
+}
+
+int elf_code_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off)
+{
+	return segment_offset(ef, vaddr, PF_X, off);
 }
 
 int elf_build_id(struct elf_file *ef, char *hex, size_t len)

@@ -34,6 +34,8 @@ int elf_needs(struct elf_file *ef, const char *sub);
 size_t elf_functions(struct elf_file *ef, const char *name, uint64_t *addrs, size_t max);
 /* File offset of the byte at virtual address vaddr (PT_LOAD).  0 or -ENOENT. */
 int elf_file_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off);
+/* The same, in an executable segment only: where a uprobe can go. */
+int elf_code_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off);
 /* The GNU build-id note as lowercase hex.  0 or -ENOENT. */
 int elf_build_id(struct elf_file *ef, char *hex, size_t len);
 /* The file name in .gnu_debuglink.  0 or -ENOENT. */

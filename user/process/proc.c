@@ -245,6 +245,29 @@ static int check_offsets(struct pyproc *p)
 	return 0;
 }
 
+/* Does the interpreter number or count its code objects where the BPF
+ * walk can read it (pybpf.h: code_gen_addr, interp_code_gen)?  3.12 with
+ * its symbol, 3.13 on.  The offsets are not chosen yet: by version. */
+static int has_code_counter(const struct pyproc *p)
+{
+	return p->major > 3 || (p->major == 3 && p->minor > 12) || p->code_gen_addr;
+}
+
+/* Where code objects are freed: PyCode_Type's tp_dealloc (code_dealloc,
+ * a static function), read from the type object in the target's memory
+ * (the word after ob_base's three, tp_name, tp_basicsize, tp_itemsize),
+ * so stripped builds have it too; as an offset in ef's code, or 0. */
+static uint64_t code_free_offset(const struct pyproc *p, struct elf_file *ef)
+{
+	uint64_t fn, off;
+
+	if (!p->code_type_addr ||
+	    proc_read(p->pid, p->code_type_addr + 6 * sizeof(uint64_t), &fn, sizeof(fn)) ||
+	    fn < p->bias || elf_code_offset(ef, fn - p->bias, &off))
+		return 0;
+	return off;
+}
+
 static int inspect_elf(struct pyproc *p, const struct mapping *m)
 {
 	struct elf_file *ef = NULL;
@@ -307,6 +330,7 @@ static int inspect_elf(struct pyproc *p, const struct mapping *m)
 	 * found only where the symbol table was kept, as pyenv's builds do) */
 	vaddr = p->major == 3 && p->minor == 12 ? elf_symbol(ef, "_Py_next_func_version") : 0;
 	p->code_gen_addr = vaddr ? vaddr + p->bias : 0;
+	p->code_free_off = has_code_counter(p) ? 0 : code_free_offset(p, ef);
 out:
 	elf_close(ef);
 	return err;

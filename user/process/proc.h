@@ -26,6 +26,9 @@ struct pyproc {
 	uint64_t code_type_addr;    /* &PyCode_Type, 0 if not found */
 	uint64_t gil_holder_addr;   /* &_PyThreadState_Current (<= 3.6), 0 if not found */
 	uint64_t code_gen_addr;     /* 3.12: &_Py_next_func_version (pybpf.h), 0 if not found */
+	uint64_t code_free_off;     /* where no such counter exists: file offset in
+				     * elf_path of PyCode_Type's tp_dealloc, for the
+				     * probe that counts code objects freed; 0 = none */
 	uint32_t hexversion;        /* PY_VERSION_HEX from Py_Version (3.11+), else 0 */
 	int free_threaded;          /* a --disable-gil build (3.13t+) */
 	enum { OFFSETS_TABLE = 1, OFFSETS_DEBUG } offsets_source; /* generated table, _Py_DebugOffsets */

@@ -21,13 +21,21 @@
 #include "stackcache.h"
 #include "sampler.skel.h"
 
+/* A uprobe attached for one process: detached when the process goes. */
+enum probe_kind { PROBE_GIL = 1, PROBE_CODE_FREE };
+struct probe_link {
+	pid_t pid;
+	enum probe_kind kind;
+	struct bpf_link *link;
+};
+
 struct sampler {
 	struct sampler_bpf *skel;
 	struct bpf_link **links;
 	int nlinks;
 	struct bpf_link *switch_link;   /* --idle */
 	struct bpf_link *exec_link;
-	struct bpf_link **uprobes;      /* --gil-wait */
+	struct probe_link *uprobes;     /* --gil-wait, code objects freed */
 	size_t nuprobes, capuprobes;
 	struct ring_buffer *rb;
 	sampler_code_fn code_fn;
@@ -60,6 +68,8 @@ static const char *stat_names[SAMPLER_NSTATS] = {
 	[STAT_THREAD_SCAN] = "thread lists longer than the scan limit",
 	[STAT_NESTED] = "samples refused: a BPF program would have nested on the CPU",
 	[STAT_LOST_TIMELINE] = "samples left out of the time order: timeline ring full",
+	[STAT_FRAMES] = "Python frames walked",
+	[STAT_CODE_UNREAD] = "... named from the code cache without reading the code object",
 	[SAMPLER_LOST_USER] = "samples lost: stack not readable",
 	[SAMPLER_RECURSION_MISSES] = "samples skipped by the kernel: BPF program would nest",
 };
@@ -364,7 +374,7 @@ void sampler_stop(struct sampler *s)
 	bpf_link__destroy(s->switch_link);
 	s->switch_link = NULL;
 	while (s->nuprobes)
-		bpf_link__destroy(s->uprobes[--s->nuprobes]);
+		bpf_link__destroy(s->uprobes[--s->nuprobes].link);
 }
 
 void sampler_close(struct sampler *s)
@@ -391,15 +401,15 @@ int sampler_add_proc(struct sampler *s, pid_t pid, const struct proc_info *info)
 	return 0;
 }
 
-static int attach_uprobe(struct sampler *s, struct bpf_program *prog, pid_t pid,
-			 const char *path, uint64_t off, int ret)
+static int attach_uprobe(struct sampler *s, enum probe_kind kind, struct bpf_program *prog,
+			 pid_t pid, const char *path, uint64_t off, int ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
 	struct bpf_link *link;
 
 	if (s->nuprobes == s->capuprobes) {
 		size_t cap = s->capuprobes ? s->capuprobes * 2 : 16;
-		struct bpf_link **n = realloc(s->uprobes, cap * sizeof(*n));
+		struct probe_link *n = realloc(s->uprobes, cap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
@@ -408,12 +418,31 @@ static int attach_uprobe(struct sampler *s, struct bpf_program *prog, pid_t pid,
 	}
 	link = bpf_program__attach_uprobe_opts(prog, pid, path, off, &opts);
 	if (!link) {
-		pb_err("failed to attach a %s at 0x%llx in %s: %s", ret ? "uretprobe" : "uprobe",
-		       (unsigned long long)off, path, strerror(errno));
-		return -errno;
+		int err = -errno;
+
+		/* without the free count, the walk reads more: not an error */
+		(kind == PROBE_GIL ? pb_err : pb_debug)("failed to attach a %s at 0x%llx in %s: %s",
+			ret ? "uretprobe" : "uprobe", (unsigned long long)off, path, strerror(-err));
+		return err;
 	}
-	s->uprobes[s->nuprobes++] = link;
+	s->uprobes[s->nuprobes++] = (struct probe_link){ .pid = pid, .kind = kind, .link = link };
 	return 0;
+}
+
+/* Detach pid's probes (of one kind, unless 0). */
+static void detach_uprobes(struct sampler *s, pid_t pid, enum probe_kind kind)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < s->nuprobes; i++) {
+		struct probe_link *l = &s->uprobes[i];
+
+		if (l->pid == pid && (!kind || l->kind == kind))
+			bpf_link__destroy(l->link);
+		else
+			s->uprobes[k++] = *l;
+	}
+	s->nuprobes = k;
 }
 
 /* Returns before entries, so a call whose entry is seen has its return seen. */
@@ -425,14 +454,20 @@ int sampler_attach_gil(struct sampler *s, pid_t pid, const char *path,
 	int err = 0;
 
 	for (i = 0; i < ntake && !err; i++)
-		err = attach_uprobe(s, k->progs.pybpf_take_exit, pid, path, take[i], 1);
+		err = attach_uprobe(s, PROBE_GIL, k->progs.pybpf_take_exit, pid, path, take[i], 1);
 	for (i = 0; i < ndrop && !err; i++)
-		err = attach_uprobe(s, k->progs.pybpf_drop_exit, pid, path, drop[i], 1);
+		err = attach_uprobe(s, PROBE_GIL, k->progs.pybpf_drop_exit, pid, path, drop[i], 1);
 	for (i = 0; i < ntake && !err; i++)
-		err = attach_uprobe(s, k->progs.pybpf_take_enter, pid, path, take[i], 0);
+		err = attach_uprobe(s, PROBE_GIL, k->progs.pybpf_take_enter, pid, path, take[i], 0);
 	for (i = 0; i < ndrop && !err; i++)
-		err = attach_uprobe(s, k->progs.pybpf_drop_enter, pid, path, drop[i], 0);
+		err = attach_uprobe(s, PROBE_GIL, k->progs.pybpf_drop_enter, pid, path, drop[i], 0);
 	return err;
+}
+
+int sampler_attach_code_free(struct sampler *s, pid_t pid, const char *path, uint64_t off)
+{
+	detach_uprobes(s, pid, PROBE_CODE_FREE); /* an exec: the old image's */
+	return attach_uprobe(s, PROBE_CODE_FREE, s->skel->progs.pybpf_code_free, pid, path, off, 0);
 }
 
 int sampler_has_proc(struct sampler *s, pid_t pid)
@@ -447,9 +482,10 @@ int sampler_remove_proc(struct sampler *s, pid_t pid)
 {
 	__u32 key = pid;
 
-	if (bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key))
-		return -errno;
-	return 0;
+	int err = bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key) ? -errno : 0;
+
+	detach_uprobes(s, pid, 0); /* after: no sample trusts a count no longer kept */
+	return err;
 }
 
 int sampler_poll(struct sampler *s, int timeout_ms)

@@ -51,6 +51,12 @@ int sampler_has_proc(struct sampler *s, pid_t pid);
 int sampler_attach_gil(struct sampler *s, pid_t pid, const char *path,
 		       const uint64_t *take, size_t ntake, const uint64_t *drop, size_t ndrop);
 
+/* Where the interpreter keeps no count of its code objects (before
+ * 3.12): count pid's code objects freed with a uprobe at off in path
+ * (PyCode_Type's tp_dealloc), the counter proc_info.code_free_probe
+ * says to use; attach before pushing that record.  0 or -errno (printed). */
+int sampler_attach_code_free(struct sampler *s, pid_t pid, const char *path, uint64_t off);
+
 /* Deliver pending code events; waits up to timeout_ms for the first. */
 int sampler_poll(struct sampler *s, int timeout_ms);
 /* Detach from every event: no program starts after it returns (one still

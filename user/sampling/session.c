@@ -195,6 +195,24 @@ static int attach_gil(struct session *s, const struct pyproc *p)
 				  probes.drop, probes.ndrop);
 }
 
+/* Before 3.12 nothing in the interpreter counts code objects: pybpf's
+ * probe on their dealloc does, so that the walk's code cache is trusted
+ * without reads (sampler.bpf.c pybpf_code_free).  Attached before the
+ * record is pushed; the count starts at an epoch of its own, so no walk
+ * of an earlier record (this pid before an exec) matches it. */
+static void count_code_frees(struct session *s, const struct pyproc *p, struct proc_info *info)
+{
+	char path[PATH_MAX + 32];
+
+	if (!p->code_free_off)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", p->pid, p->elf_path);
+	if (sampler_attach_code_free(s->sampler, p->pid, path, p->code_free_off))
+		return;
+	info->code_free_probe = 1;
+	info->code_frees = ++s->pushes << 40;
+}
+
 int session_add_proc(struct session *s, const struct pyproc *p)
 {
 	struct proc_info info;
@@ -215,8 +233,10 @@ int session_add_proc(struct session *s, const struct pyproc *p)
 	err = sampler_native_update(s->sampler, p->pid);
 	if (err && err != -ESRCH)
 		pb_debug("pid %d: native mappings not read: %s", p->pid, strerror(-err));
+	count_code_frees(s, p, &info);
 	err = sampler_add_proc(s->sampler, p->pid, &info);
 	if (err) {
+		sampler_remove_proc(s->sampler, p->pid); /* its probes */
 		if (!s->procs_refused++)
 			pb_err("failed to add process %d to the sampler: %s%s", p->pid, strerror(-err),
 			       err == -E2BIG ? " (process map full; further ones are counted)" : "");

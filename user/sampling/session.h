@@ -49,6 +49,7 @@ struct session {
 	uint64_t next_scan_ns;
 	uint64_t procs_refused;  /* processes the sampler had no room for */
 	int gil_fallback_said;
+	uint64_t pushes;         /* records pushed: each starts its free count anew */
 	pid_t child;             /* launched CMD, 0 if attached */
 	int child_exited, child_code;
 	int target_gone;

@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""cases_cost.py - what a sample costs, as the BPF side's own counters
+(record -v) tell it: never a time, always a count of work."""
+import re
+
+from harness import WORKLOADS, markers
+from casekit import WORKLOAD_MAX, check, collapsed, start
+import profiles as P
+
+DEPTH = 100
+
+
+def counter(res, label):
+    """The value of the -v counter line ending in label, or None."""
+    for line in res.err_lines():
+        m = re.match(r"pybpf:\s+(\d+)\s+(.*)$", line)
+        if m and m.group(2).strip() == label:
+            return int(m.group(1))
+    return None
+
+
+def case_code_cache(ctx):
+    """A stack of 100 distinct functions, stable: every frame is named right,
+    and after each CPU's first sight of a code object the walk names it from
+    its code cache without reading the code object (>= 95 % of the frames
+    walked), on every build: before 3.12 by pybpf's count of code objects
+    freed (a uprobe on their dealloc), after by the interpreter's own."""
+    marks = markers(WORKLOADS / "distinct.py")
+    target = start(ctx, "distinct.py", DEPTH, WORKLOAD_MAX)
+    stacks, res = collapsed(ctx, target, 3, ["-v"])
+    hot = P.hottest(stacks, 1)[0]
+    names = [f.name for f in hot.frames]
+    want = ["level_%d" % k for k in range(DEPTH)] + ["spin"]
+    problems = []
+    if names[-len(want):] != want or hot.frames[-1].line not in marks["spin"]:
+        problems.append("hottest stack is not main's %d levels down to spin at %s: %s"
+                        % (DEPTH, marks["spin"], " ; ".join(f.label for f in hot.frames[-6:])))
+    walked = counter(res, "Python frames walked")
+    unread = counter(res, "... named from the code cache without reading the code object")
+    ctx.note("frames walked %s, named without a read %s" % (walked, unread))
+    if walked is None or unread is None:
+        problems.append("-v printed no frames-walked / code-cache counters")
+    elif walked < 100 * DEPTH:
+        problems.append("only %d frames walked in 3 s at %d frames a sample" % (walked, DEPTH))
+    elif unread < 0.95 * walked:
+        problems.append("%d of %d frames walked (%.1f %%) were named from the code cache "
+                        "without a read, expected >= 95 %%"
+                        % (unread, walked, 100.0 * unread / walked))
+    check(problems, stacks, res)
