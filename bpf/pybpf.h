@@ -35,6 +35,11 @@
 
 #define PYBPF_LASTI_NONE    0xffffffffu
 
+/* A data-stack chunk (3.11+): previous, size, top, then the frames; at
+ * least 16 KiB (DATA_STACK_CHUNK_SIZE, Python/pystate.c, 3.11-3.15) */
+#define PYBPF_CHUNK_DATA    24
+#define PYBPF_CHUNK_MIN     (16 * 1024)
+
 /* How a frame records its position in the bytecode.  One value per
  * CPython change that moved it. */
 enum pybpf_lasti_kind {
@@ -66,6 +71,8 @@ struct py_offsets {
 	__s32 tstate_interp;
 	__s32 tstate_thread_id;      /* pthread_self() of the thread */
 	__s32 tstate_native_thread_id; /* kernel tid (3.11+) */
+	__s32 tstate_datastack_chunk; /* _PyStackChunk * in use: its data, from
+				       * PYBPF_CHUNK_DATA on, holds the frames (3.11+) */
 	__s32 tstate_status;         /* _status bits (3.12+): PY_TSTATUS_* */
 	__s32 tstate_frame;          /* frame (<= 3.10), current_frame (3.13+) */
 	__s32 tstate_cframe;         /* cframe (3.11, 3.12) */
@@ -273,6 +280,7 @@ enum pybpf_stat {
 	STAT_LOST_TIMELINE,    /* timeline ring full: a sample left out of the time order */
 	STAT_FRAMES,           /* Python frames walked */
 	STAT_CODE_UNREAD,      /* ... named from the code cache without reading the code object */
+	STAT_READS,            /* reads of target memory for Python stacks (all programs) */
 	STAT_NR,
 };
 

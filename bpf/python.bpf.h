@@ -12,9 +12,22 @@
 #include "maps.bpf.h"
 #include "pyframe.h"
 
+/* Every read of the target's memory for a Python stack, counted with -v:
+ * what a sample costs is mostly how many of these it makes ("user-memory
+ * reads").  Without -v the count is not even loaded: a map look-up per
+ * read costs time, and more than doubles the verifier's work. */
+const volatile __u32 count_reads = 0;
+
+static __always_inline long uread(void *dst, __u32 len, const void *src)
+{
+	if (count_reads)
+		stat_inc(STAT_READS);
+	return bpf_probe_read_user(dst, len, src);
+}
+
 /* pythread.h's read primitive: the target's memory, from any context */
 typedef int py_rctx_t;
-#define PY_READ(rc, dst, len, addr) bpf_probe_read_user((dst), (len), (void *)(addr))
+#define PY_READ(rc, dst, len, addr) uread((dst), (len), (void *)(addr))
 #include "pythread.h"
 
 #define NEG_CACHE_NS (200ull * 1000 * 1000) /* re-scan threads without a tstate */
@@ -67,18 +80,22 @@ struct {
 	__type(value, struct code_cache);
 } code_cache SEC(".maps");
 
-/* Frames are read through a window: one bpf_probe_read_user copies the
- * frame wanted and, for frames in a thread's data stack (3.11+), up to
- * FRAME_SPAN bytes of its page below it, where its callers are (a
- * data-stack chunk grows upwards: a caller sits below its callee; never
- * below the page, which might be another chunk's edge and unmapped).  The
- * walk then takes callers from the copy until one lies outside it.  A
- * frame object (<= 3.10), a generator's frame or a C-stack shim costs a
- * read of its own header.  Code objects go through a window of their own
- * (load_code).  Bigger windows were measured slower on a VM: bytes copied
- * cost about as much as calls saved. */
+/* Frames are read through a window, a copy of a span of the target's
+ * memory that the walk takes frames from until one lies outside it.  A
+ * thread's frames (3.11+) live in its data-stack chunks, a caller below
+ * its callee: the first frame found in the chunk in use (the thread
+ * state's datastack_chunk, which the thread-state read brings along) is
+ * copied with everything below it in that chunk -- all the frames of a
+ * stack up to ~150 deep -- in one read of up to STACK_COPY bytes (a chunk
+ * is at least that big, so the span is mapped).  Frames elsewhere (an
+ * older chunk) come with up to FRAME_SPAN bytes of their page below them
+ * when the frame read last was in a data stack just above (never below
+ * the page, which might be another chunk's edge and unmapped).  A frame
+ * object (<= 3.10), a generator's frame or a C-stack shim costs a read
+ * of its own header.  Code objects go through a window of their own
+ * (load_code). */
 #define WIN_PAGE     4096
-#define WIN_BYTES    (WIN_PAGE + PYBPF_FRAME_READ)
+#define STACK_COPY   PYBPF_CHUNK_MIN /* frame window: the most copied at once */
 #define FRAME_SPAN   1024 /* frame window: at most this much of the page below */
 #define CODE_ALIGN   1024 /* code window: the aligned block a code object starts in */
 #define DATASTACK_NEAR (64u * 1024) /* a caller this far below is in the same stack */
@@ -102,7 +119,7 @@ struct walk_scratch {
 	 * value loaded from a map is one the verifier does not track from
 	 * iteration to iteration of the bpf_loop callback (it would, through
 	 * the stack, and never find two iterations' states equal). */
-	__u64 win_lo, win_hi;   /* target addresses copied into win */
+	__u64 win_lo, win_hi;   /* target addresses copied into the frame window */
 	__u64 cwin_lo, cwin_hi; /* ... into cwin */
 	/* The walk's own state, here and not in struct walk_ctx for the same
 	 * reason: values on the stack that change every iteration (the
@@ -116,6 +133,8 @@ struct walk_scratch {
 	__u32 depth;            /* frames recorded */
 	__u32 last_in_stack;    /* the frame read last lives in a data stack (3.11+) */
 	__u32 unread;           /* frames named without reading their code object */
+	__u64 chunk;            /* the data-stack chunk to copy frames from next, 0 = unknown */
+	__u64 chunk_prev;       /* ... and the one before it, once it is copied */
 	__u64 last_frame;       /* address of the frame read last */
 	struct scan_state scan; /* find_tstate's scan of the thread lists */
 	__u64 entry[PYBPF_ENTRY_WORDS]; /* --native: activation bits (struct native_stack) */
@@ -123,7 +142,6 @@ struct walk_scratch {
 	__u8 frame_buf[PYBPF_FRAME_READ + 8];
 	__u8 name_buf[PYBPF_NAME_HEAD + 8];
 	__u8 hdr_buf[PYBPF_NAME_HEAD + 8];
-	__u8 win[WIN_BYTES + 8]; /* frames, [win_lo, win_hi) of the target */
 	__u8 ts_buf[TS_READ + 8]; /* thread state, from ts_lo on (tstate_span) */
 	__u8 cwin[WIN_PAGE + PYBPF_CODE_READ + 8]; /* code objects, [cwin_lo, cwin_hi) */
 };
@@ -135,8 +153,22 @@ struct {
 	__type(value, struct walk_scratch);
 } scratch SEC(".maps");
 
+/* The frame window, [win_lo, win_hi) of the target: per-CPU, apart from
+ * the scratch (a per-CPU value holds at most 32 KiB). */
+struct frame_window {
+	__u8 b[STACK_COPY + PYBPF_FRAME_READ + 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct frame_window);
+} frame_window SEC(".maps");
+
 struct walk_ctx {
 	struct walk_scratch *s;  /* this CPU's scratch, held between walk_begin and walk_end */
+	struct frame_window *fw; /* ... and frame window */
 	struct code_cache *cache;
 	struct proc_info *proc;
 	__u64 hash;          /* the walked stack's hash (from s->hash at the end) */
@@ -285,7 +317,7 @@ static __always_inline __u64 scan_threads(struct proc_info *proc, __u64 fsbase, 
 	st = c.st = &s->scan;
 	__builtin_memset(st, 0, sizeof(*st));
 	st->fsbase = fsbase;
-	if (bpf_probe_read_user(&st->interp, sizeof(st->interp),
+	if (uread(&st->interp, sizeof(st->interp),
 				(void *)(proc->runtime_addr + o->runtime_interp_head))) {
 		stat_inc(STAT_ERR_RUNTIME);
 		return 0;
@@ -373,7 +405,7 @@ __noinline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 	if (te) {
 		if (te->tstate && read_u64(te->tstate + o->tstate_thread_id) == fsbase &&
 		    (o->tstate_status < 0 ||
-		     !bpf_probe_read_user(&status, sizeof(status),
+		     !uread(&status, sizeof(status),
 					  (void *)(te->tstate + o->tstate_status))) &&
 		    cached_ok(proc, te, status))
 			return follow_current(proc, te, fsbase);
@@ -395,8 +427,8 @@ __noinline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 }
 
 /* Where the thread state's fields a walk needs (thread_id, _status, the
- * frame or cframe pointer, and with a code-object generation the
- * interpreter) sit: one span, read at once. */
+ * frame or cframe pointer, with a code-object generation the interpreter,
+ * and the data-stack chunk in use if it fits) sit: one span, read at once. */
 static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
 {
 	__s32 a = o->tstate_thread_id;
@@ -411,6 +443,13 @@ static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
 		lo = o->tstate_interp;
 	if (o->interp_code_gen >= 0 && o->tstate_interp + 8 > hi)
 		hi = o->tstate_interp + 8;
+	if (o->tstate_datastack_chunk >= 0 && (o->tstate_datastack_chunk < lo ? hi - o->tstate_datastack_chunk :
+	    o->tstate_datastack_chunk + 8 - lo) <= TS_READ) {
+		if (o->tstate_datastack_chunk < lo)
+			lo = o->tstate_datastack_chunk;
+		if (o->tstate_datastack_chunk + 8 > hi)
+			hi = o->tstate_datastack_chunk + 8;
+	}
 	*len = lo >= 0 && hi - lo <= TS_READ ? (__u32)(hi - lo) : 0;
 	return (__u32)lo;
 }
@@ -430,7 +469,7 @@ static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info 
 		len &= 2 * TS_READ - 1;
 		if (len > TS_READ)
 			len = TS_READ;
-		if (!bpf_probe_read_user(w->s->ts_buf, len, (void *)(te->tstate + lo)) &&
+		if (!uread(w->s->ts_buf, len, (void *)(te->tstate + lo)) &&
 		    buf_u64(w->s->ts_buf, o->tstate_thread_id - (__s32)lo, TS_MASK) ==
 		    task->thread.fsbase) {
 			if (o->tstate_status >= 0)
@@ -467,7 +506,7 @@ static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *p
 	cframe = buf_u64(w->s->ts_buf, o->tstate_cframe - (__s32)lo, TS_MASK);
 	if (!cframe)
 		return 0;
-	return bpf_probe_read_user(frame, sizeof(*frame),
+	return uread(frame, sizeof(*frame),
 				   (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
 }
 
@@ -507,9 +546,9 @@ static __always_inline __u64 walk_gen_tag(struct walk_ctx *w, struct proc_info *
 		addr = interp + o->interp_code_gen;
 	}
 	if (proc->code_gen_size == 4) {
-		if (bpf_probe_read_user(&gen, 4, (void *)addr) || !gen)
+		if (uread(&gen, 4, (void *)addr) || !gen)
 			return 0;
-	} else if (bpf_probe_read_user(&gen, 8, (void *)addr)) {
+	} else if (uread(&gen, 8, (void *)addr)) {
 		return 0;
 	}
 	return mix64(mix64(0x9e3779b97f4a7c15ull, interp), gen) ?: 1;
@@ -536,10 +575,10 @@ static __always_inline __u32 read_str_blob(__u8 *dst, __u32 max, __u8 *head,
 {
 	__u32 size;
 
-	if (!addr || bpf_probe_read_user(head, PYBPF_NAME_HEAD, (void *)addr))
+	if (!addr || uread(head, PYBPF_NAME_HEAD, (void *)addr))
 		return 0;
 	size = pystr_size(o, head, max);
-	if (bpf_probe_read_user(dst, size, (void *)addr))
+	if (uread(dst, size, (void *)addr))
 		return 0;
 	return size;
 }
@@ -572,9 +611,9 @@ static __noinline __u32 register_code(struct walk_ctx *w, const __u8 *cb, __u64 
 	ev->file_len = read_str_blob(ev->file, PYBPF_FILE_BLOB, s->hdr_buf, file, o);
 	ev->lines_len = 0;
 	ev->lines_total = 0;
-	if (lines && !bpf_probe_read_user(s->hdr_buf, PYBPF_NAME_HEAD, (void *)lines)) {
+	if (lines && !uread(s->hdr_buf, PYBPF_NAME_HEAD, (void *)lines)) {
 		size = pybytes_size(o, s->hdr_buf, PYBPF_LINES_BLOB, &total);
-		if (size && !bpf_probe_read_user(ev->lines, size, (void *)lines)) {
+		if (size && !uread(ev->lines, size, (void *)lines)) {
 			ev->lines_len = size;
 			ev->lines_total = total;
 		}
@@ -619,13 +658,13 @@ static __always_inline __u64 code_validator(struct walk_ctx *w, const __u8 *cb, 
 	v = mix64(v, buf_u32(cb, o->code_firstlineno, CODE_MASK));
 	if (o->code_version >= 0)
 		v = mix64(v, buf_u32(cb, o->code_version, CODE_MASK));
-	else if (!bpf_probe_read_user(s->hdr_buf, PYBPF_NAME_HEAD, (void *)lines))
+	else if (!uread(s->hdr_buf, PYBPF_NAME_HEAD, (void *)lines))
 		/* size and the first 24 bytes of the table */
 		v = mix64(mix64(mix64(mix64(v, buf_u64(s->hdr_buf, o->bytes_size, HEAD_MASK)),
 				      buf_u64(s->hdr_buf, o->bytes_data, HEAD_MASK)),
 				buf_u64(s->hdr_buf, o->bytes_data + 8, HEAD_MASK)),
 			  buf_u64(s->hdr_buf, o->bytes_data + 16, HEAD_MASK));
-	if (bpf_probe_read_user(s->name_buf, PYBPF_NAME_HEAD, (void *)name)) {
+	if (uread(s->name_buf, PYBPF_NAME_HEAD, (void *)name)) {
 		stat_inc(STAT_ERR_NAME);
 		return v;
 	}
@@ -738,8 +777,8 @@ static __always_inline const __u8 *load_code(struct walk_ctx *w, __u64 addr)
 		n = CODE_ALIGN;
 	if (n > WIN_PAGE + PYBPF_CODE_READ)
 		n = WIN_PAGE + PYBPF_CODE_READ;
-	if (bpf_probe_read_user(s->cwin, n, (void *)lo)) {
-		if (bpf_probe_read_user(s->cwin, cr, (void *)addr))
+	if (uread(s->cwin, n, (void *)lo)) {
+		if (uread(s->cwin, cr, (void *)addr))
 			return NULL;
 		lo = addr;
 		n = cr;
@@ -766,11 +805,33 @@ static __always_inline __u64 bytecode_base(struct walk_ctx *w, const __u8 *fb, _
 	return slot ? read_u64(slot) : base;
 }
 
+/* The thread's data-stack chunk in use (3.11+), if the thread-state read
+ * brought it (tstate_span); 0 otherwise. */
+static __always_inline __u64 datastack_chunk(struct walk_ctx *w, struct proc_info *proc)
+{
+	const struct py_offsets *o = &proc->off;
+	__u32 len, lo = tstate_span(o, &len);
+	__s32 at = o->tstate_datastack_chunk - (__s32)lo;
+
+	if (!w->ts_read || o->tstate_datastack_chunk < 0 || at < 0 || at + 8 > (__s32)len)
+		return 0;
+	return buf_u64(w->s->ts_buf, at, TS_MASK);
+}
+
+/* Does the data-stack chunk at base hold the frame at addr, within the
+ * span one read copies from the chunk's start? */
+static __always_inline int in_chunk(__u64 base, __u64 addr, __u32 fr)
+{
+	return base && addr >= base + PYBPF_CHUNK_DATA && addr + fr - base <= STACK_COPY;
+}
+
 /* The frame at addr, from the window if it holds it, else after copying
- * it -- with up to FRAME_SPAN bytes of its page below it when the frame
- * read last was in a data stack just above, where callers sit -- into the
- * window.  A window read that fails falls back to the frame alone; NULL
- * if that fails too. */
+ * it into the window: with everything below it in its data-stack chunk
+ * (the one in use, or the one before it, whose address the copy of the
+ * first brings) if it lies there, else with up to FRAME_SPAN bytes of its page below
+ * it when the frame read last was in a data stack just above, where
+ * callers sit.  A window read that fails falls back to the frame alone;
+ * NULL if that fails too. */
 static __always_inline const __u8 *load_frame(struct walk_ctx *w, __u64 addr)
 {
 	struct walk_scratch *s = w->s;
@@ -782,24 +843,34 @@ static __always_inline const __u8 *load_frame(struct walk_ctx *w, __u64 addr)
 
 	if (addr >= s->win_lo && addr + fr <= s->win_hi)
 		goto have;
-	if (s->last_in_stack && addr < s->last_frame && s->last_frame - addr < DATASTACK_NEAR) {
+	if (s->chunk_prev && !in_chunk(s->chunk, addr, fr) && in_chunk(s->chunk_prev, addr, fr)) {
+		/* past the chunk in use's first frame: into the one before */
+		s->chunk = s->chunk_prev;
+		s->chunk_prev = 0;
+	}
+	if (in_chunk(s->chunk, addr, fr)) {
+		lo = s->chunk;
+	} else if (s->last_in_stack && addr < s->last_frame &&
+		   s->last_frame - addr < DATASTACK_NEAR) {
 		lo = addr & ~(__u64)(WIN_PAGE - 1);
 		if (addr + fr - lo > FRAME_SPAN)
 			lo = addr + fr - FRAME_SPAN;
 	}
 	n = addr + fr - lo;
-	if (n > WIN_BYTES)
-		n = WIN_BYTES;
-	if (bpf_probe_read_user(s->win, n, (void *)lo)) {
-		if (lo == addr || bpf_probe_read_user(s->win, fr, (void *)addr))
+	if (n > STACK_COPY)
+		n = STACK_COPY;
+	if (uread(w->fw->b, n, (void *)lo)) {
+		if (lo == addr || uread(w->fw->b, fr, (void *)addr))
 			return NULL;
 		lo = addr;
 		n = fr;
 	}
+	if (lo == s->chunk && n >= 8)
+		s->chunk_prev = *(__u64 *)w->fw->b; /* the chunk header's previous */
 	s->win_lo = lo;
 	s->win_hi = lo + n;
 have:
-	return s->win + ((addr - s->win_lo) & (WIN_PAGE - 1));
+	return w->fw->b + ((addr - s->win_lo) & (STACK_COPY - 1));
 }
 
 static long walk_step(__u32 i, struct walk_ctx *w)
@@ -909,6 +980,7 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	s->last_id = 0;
 	s->last_in_stack = 0;
 	s->unread = 0;
+	s->chunk = s->chunk_prev = 0;
 	if (w->entries)
 		__builtin_memset(s->entry, 0, sizeof(s->entry));
 	if (first_frame_w(w, proc, tstate, &s->frame)) {
@@ -916,6 +988,7 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 		return -1;
 	}
 	s->gen_tag = s->frame ? walk_gen_tag(w, proc, tstate) : 0;
+	s->chunk = datastack_chunk(w, proc);
 	bpf_loop(PYBPF_WALK_STEPS, walk_step, w, 0);
 	stat_add(STAT_FRAMES, s->depth);
 	stat_add(STAT_CODE_UNREAD, s->unread);
@@ -937,7 +1010,8 @@ static __always_inline int walk_begin(struct walk_ctx *w)
 	struct walk_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 
 	w->cache = bpf_map_lookup_elem(&code_cache, &zero);
-	if (!s || !w->cache)
+	w->fw = bpf_map_lookup_elem(&frame_window, &zero);
+	if (!s || !w->cache || !w->fw)
 		return -1;
 	if (s->busy) {
 		stat_inc(STAT_NESTED);

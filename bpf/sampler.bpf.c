@@ -152,11 +152,11 @@ static __always_inline __u64 block_signature(struct walk_ctx *w, struct proc_inf
 	__u64 frame, back, sig;
 
 	if (first_frame(proc, tstate, &frame) || !frame ||
-	    bpf_probe_read_user(w->s->frame_buf, n, (void *)frame))
+	    uread(w->s->frame_buf, n, (void *)frame))
 		return 0;
 	back = pyframe_back(o, w->s->frame_buf);
 	sig = mix64(mix64(frame, buf_u64(w->s->frame_buf, o->frame_lasti, FRAME_MASK)), back);
-	if (back && !bpf_probe_read_user(w->s->frame_buf, n, (void *)back))
+	if (back && !uread(w->s->frame_buf, n, (void *)back))
 		sig = mix64(sig, buf_u64(w->s->frame_buf, o->frame_lasti, FRAME_MASK));
 	return sig | 1;
 }

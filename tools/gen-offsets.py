@@ -193,6 +193,10 @@ FIELDS = [
     # native_thread_id (the kernel tid) was added in 3.11.
     ("tstate_native_thread_id", [((2, 7), NONE),
                                  ((3, 11), off(TS, "native_thread_id"))]),
+    # 3.11 keeps frames in per-thread data-stack chunks (at least 16 KiB
+    # each); datastack_chunk is the one in use, where the innermost frames are.
+    ("tstate_datastack_chunk", [((2, 7), NONE),
+                                ((3, 11), off(TS, "datastack_chunk"))]),
     # 3.11 moved the current frame behind tstate->cframe (3.10's CFrame only
     # holds use_tracing); 3.13 removed _PyCFrame and added current_frame.
     # 3.12 added _status, whose low bits (initialized, bound, unbound,

@@ -147,8 +147,7 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 	/* -v: every counter, zeros too, so a user sees what is checked;
 	 * otherwise the failures that happened */
 	for (i = 0; i < SAMPLER_NSTATS; i++) {
-		int shown = i >= STAT_ERR_RUNTIME && i != STAT_TRUNCATED &&
-			    i != SAMPLER_RECURSION_MISSES;
+		int shown = sampler_stat_is_failure(i);
 
 		if (log_verbose || (shown && st[i]))
 			fprintf(stderr, "pybpf:   %10llu  %s\n", (unsigned long long)st[i],

@@ -70,6 +70,7 @@ static const char *stat_names[SAMPLER_NSTATS] = {
 	[STAT_LOST_TIMELINE] = "samples left out of the time order: timeline ring full",
 	[STAT_FRAMES] = "Python frames walked",
 	[STAT_CODE_UNREAD] = "... named from the code cache without reading the code object",
+	[STAT_READS] = "user-memory reads for Python stacks (counted with -v only)",
 	[SAMPLER_LOST_USER] = "samples lost: stack not readable",
 	[SAMPLER_RECURSION_MISSES] = "samples skipped by the kernel: BPF program would nest",
 };
@@ -290,6 +291,7 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		bpf_map__set_max_entries(s->skel->maps.timeline, 16u << 20);
 	/* --native: 4 Mi rows (32 MiB) and the unwinder's maps; else none of it */
 	s->skel->rodata->native_mode = !!opts->native;
+	s->skel->rodata->count_reads = log_verbose > 0;
 	if (!opts->native) {
 		bpf_map__set_max_entries(s->skel->maps.unwind_rows, 1);
 		bpf_map__set_max_entries(s->skel->maps.unwind_files, 1);
@@ -601,6 +603,17 @@ static uint64_t recursion_misses(struct sampler *s)
 			n += info.recursion_misses;
 	}
 	return n;
+}
+
+int sampler_stat_is_failure(int stat)
+{
+	switch (stat) {
+	case STAT_SAMPLES: case STAT_STACKS: case STAT_NO_TSTATE: case STAT_EMPTY:
+	case STAT_NOT_READY: case STAT_TRUNCATED: case STAT_FRAMES: case STAT_CODE_UNREAD:
+	case STAT_READS: case SAMPLER_RECURSION_MISSES:
+		return 0;
+	}
+	return 1;
 }
 
 uint64_t sampler_errors(const uint64_t st[SAMPLER_NSTATS])

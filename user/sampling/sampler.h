@@ -74,6 +74,9 @@ enum {
 };
 
 /* The summary's two sums: reads that failed, samples that were lost. */
+/* Is the counter one of a failure (shown even without -v when not 0),
+ * not of work done? */
+int sampler_stat_is_failure(int stat);
 uint64_t sampler_errors(const uint64_t st[SAMPLER_NSTATS]);
 uint64_t sampler_lost(const uint64_t st[SAMPLER_NSTATS]);
 
