@@ -32,13 +32,13 @@ def start(ctx, script, *args, token="ready"):
 
 
 def record(ctx, target, seconds, fmt="collapsed", extra=(), rate=RATE, name="record",
-           ext="txt"):
+           ext="txt", env=None):
     out = ctx.dir / ("%s.%s" % (name, ext))
     args = ["record", "-p", target.pid, "-o", out, "-f", fmt, "-d", seconds]
     if rate:
         args += ["-r", rate]
     args += list(extra)
-    res = pybpf(args, ctx.dir, timeout=seconds + 30, name=name)
+    res = pybpf(args, ctx.dir, timeout=seconds + 30, name=name, env=env)
     if res.rc != 0:
         raise Fail("%s: pybpf exited with status %s" % (name, res.rc), res.describe())
     if target.p.poll() is not None:
@@ -52,8 +52,8 @@ def record(ctx, target, seconds, fmt="collapsed", extra=(), rate=RATE, name="rec
     return out, res
 
 
-def collapsed(ctx, target, seconds, extra=(), rate=RATE, name="record"):
-    out, res = record(ctx, target, seconds, "collapsed", extra, rate, name)
+def collapsed(ctx, target, seconds, extra=(), rate=RATE, name="record", env=None):
+    out, res = record(ctx, target, seconds, "collapsed", extra, rate, name, env=env)
     text = out.read_text(encoding="utf-8", errors="replace")
     try:
         stacks = P.parse_collapsed(text)

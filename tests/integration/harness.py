@@ -198,11 +198,12 @@ def run(argv, workdir, name, timeout, env=None):
     return finish(Proc(argv, workdir, name, env), timeout)
 
 
-def pybpf_start(args, workdir, name="pybpf"):
+def pybpf_start(args, workdir, name="pybpf", env=None):
     if not PYBPF.exists():
         raise Fail("pybpf not built (%s missing)" % PYBPF)
-    return Proc([str(PYBPF)] + [str(a) for a in args], workdir, name)
+    return Proc([str(PYBPF)] + [str(a) for a in args], workdir, name, env)
 
 
-def pybpf(args, workdir, timeout, name="pybpf"):
-    return finish(pybpf_start(args, workdir, name), timeout)
+def pybpf(args, workdir, timeout, name="pybpf", env=None):
+    """Run pybpf to its end; env: its whole environment (None: ours)."""
+    return finish(pybpf_start(args, workdir, name, env), timeout)

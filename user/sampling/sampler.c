@@ -27,6 +27,7 @@ struct probe_link {
 	pid_t pid;
 	enum probe_kind kind;
 	struct bpf_link *link;
+	uint64_t since_ns, frees;       /* PROBE_CODE_FREE: the count at the last check */
 };
 
 struct sampler {
@@ -466,10 +467,66 @@ int sampler_attach_gil(struct sampler *s, pid_t pid, const char *path,
 	return err;
 }
 
-int sampler_attach_code_free(struct sampler *s, pid_t pid, const char *path, uint64_t off)
+int sampler_attach_code_free(struct sampler *s, pid_t pid, const char *path, uint64_t off,
+			     uint64_t epoch)
 {
+	struct timespec ts;
+	int err;
+
 	detach_uprobes(s, pid, PROBE_CODE_FREE); /* an exec: the old image's */
-	return attach_uprobe(s, PROBE_CODE_FREE, s->skel->progs.pybpf_code_free, pid, path, off, 0);
+	err = attach_uprobe(s, PROBE_CODE_FREE, s->skel->progs.pybpf_code_free, pid, path, off, 0);
+	if (err)
+		return err;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->uprobes[s->nuprobes - 1].since_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	s->uprobes[s->nuprobes - 1].frees = epoch;
+	return 0;
+}
+
+/* A code-free probe costs its process a trap per code object freed (about
+ * 10 us on this VM, 1-2 us on bare metal): a program that makes and frees
+ * code objects all the time (exec, eval or compile in a loop) would pay
+ * more for it than the reads it saves.  Above this rate the probe goes,
+ * and that process's cache hits are checked by reads again. */
+#define CODE_FREES_MAX 200 /* a second */
+
+void sampler_check_code_frees(struct sampler *s, uint64_t now_ns)
+{
+	/* tests: keep the probe whatever the rate */
+	const char *env = getenv("PYBPF_CODE_FREES_MAX");
+	uint64_t max = env && atoll(env) > 0 ? (uint64_t)atoll(env) : CODE_FREES_MAX;
+	int fd = bpf_map__fd(s->skel->maps.procs);
+	size_t i, k = 0;
+
+	for (i = 0; i < s->nuprobes; i++) {
+		struct probe_link *l = &s->uprobes[i];
+		struct proc_info info;
+		__u32 key = l->pid;
+		uint64_t rate;
+
+		if (l->kind != PROBE_CODE_FREE ||
+		    bpf_map_lookup_elem(fd, &key, &info) || !info.code_free_probe)
+			goto keep;
+		if (now_ns - l->since_ns < 250000000ull)
+			goto keep;
+		rate = (info.code_frees - l->frees) * 1000000000ull / (now_ns - l->since_ns);
+		l->since_ns = now_ns;
+		l->frees = info.code_frees;
+		if (rate <= max)
+			goto keep;
+		/* the record first: no walk trusts the count once it stops */
+		info.code_free_probe = 0;
+		if (bpf_map_update_elem(fd, &key, &info, BPF_EXIST))
+			goto keep;
+		pb_debug("pid %d frees %llu code objects a second: its code-free probe is detached "
+			 "(code-cache hits read the code object again)", l->pid,
+			 (unsigned long long)rate);
+		bpf_link__destroy(l->link);
+		continue;
+keep:
+		s->uprobes[k++] = *l;
+	}
+	s->nuprobes = k;
 }
 
 int sampler_has_proc(struct sampler *s, pid_t pid)

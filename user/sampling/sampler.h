@@ -54,8 +54,15 @@ int sampler_attach_gil(struct sampler *s, pid_t pid, const char *path,
 /* Where the interpreter keeps no count of its code objects (before
  * 3.12): count pid's code objects freed with a uprobe at off in path
  * (PyCode_Type's tp_dealloc), the counter proc_info.code_free_probe
- * says to use; attach before pushing that record.  0 or -errno (printed). */
-int sampler_attach_code_free(struct sampler *s, pid_t pid, const char *path, uint64_t off);
+ * says to use, from epoch on; attach before pushing that record.  0 or
+ * -errno (told with -v: the walk then reads more, nothing is lost). */
+int sampler_attach_code_free(struct sampler *s, pid_t pid, const char *path, uint64_t off,
+			     uint64_t epoch);
+/* Detach the code-free probe of every process that frees code objects
+ * faster than it pays to count them (sampler.c CODE_FREES_MAX); now_ns
+ * a monotonic clock.  Call often (every poll): the rate is taken over
+ * a quarter of a second at least. */
+void sampler_check_code_frees(struct sampler *s, uint64_t now_ns);
 
 /* Deliver pending code events; waits up to timeout_ms for the first. */
 int sampler_poll(struct sampler *s, int timeout_ms);

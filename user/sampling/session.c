@@ -199,18 +199,21 @@ static int attach_gil(struct session *s, const struct pyproc *p)
  * probe on their dealloc does, so that the walk's code cache is trusted
  * without reads (sampler.bpf.c pybpf_code_free).  Attached before the
  * record is pushed; the count starts at an epoch of its own, so no walk
- * of an earlier record (this pid before an exec) matches it. */
+ * of an earlier record (this pid before an exec) matches it.  A process
+ * that frees code objects fast loses the probe again (checked at every
+ * poll: sampler_check_code_frees). */
 static void count_code_frees(struct session *s, const struct pyproc *p, struct proc_info *info)
 {
 	char path[PATH_MAX + 32];
+	uint64_t epoch = ++s->pushes << 40;
 
 	if (!p->code_free_off)
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/root%s", p->pid, p->elf_path);
-	if (sampler_attach_code_free(s->sampler, p->pid, path, p->code_free_off))
+	if (sampler_attach_code_free(s->sampler, p->pid, path, p->code_free_off, epoch))
 		return;
 	info->code_free_probe = 1;
-	info->code_frees = ++s->pushes << 40;
+	info->code_frees = epoch;
 }
 
 int session_add_proc(struct session *s, const struct pyproc *p)
@@ -330,6 +333,7 @@ int session_run(struct session *s, int timeout_ms)
 	sampler_poll(s->sampler, timeout_ms);
 	s->last_ns = now_ns();
 	native_refresh(s, 0);
+	sampler_check_code_frees(s->sampler, s->last_ns);
 	if (s->o.subprocesses || s->o.all)
 		targets_scan(s);
 	if (session_interrupted)
