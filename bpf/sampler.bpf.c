@@ -334,8 +334,7 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 			sample_native(ctx, &w);
 		if (!count_stack(&w, tid, flags, 1)) {
 			stat_inc(STAT_STACKS);
-			timeline_add(pid, tid, w.hash, w.native_hash, flags, 1,
-				     bpf_ktime_get_ns());
+			timeline_add(pid, tid, w.hash, w.native_hash, flags, 1, 0);
 		}
 	} else if (native_mode && w.s && !w.depth) {
 		/* --native: a thread without Python frames (a C thread, a thread
@@ -348,7 +347,7 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 		sample_native(ctx, &w);
 		if (w.native_hash && !count_stack(&w, tid, 0, 1)) {
 			stat_inc(STAT_STACKS);
-			timeline_add(pid, tid, 0, w.native_hash, 0, 1, bpf_ktime_get_ns());
+			timeline_add(pid, tid, 0, w.native_hash, 0, 1, 0);
 		}
 	}
 	walk_end(&w);
@@ -493,7 +492,7 @@ int pybpf_take_exit(struct pt_regs *ctx)
 	proc = bpf_map_lookup_elem(&procs, &pid);
 	if (proc && walk_current(&w, proc, pid, tid) == 0 &&
 	    !count_stack(&w, tid, COUNT_GILWAIT, wait))
-		timeline_add(pid, tid, w.hash, 0, COUNT_GILWAIT, wait, bpf_ktime_get_ns());
+		timeline_add(pid, tid, w.hash, 0, COUNT_GILWAIT, wait, 0);
 	walk_end(&w);
 	return 0;
 }

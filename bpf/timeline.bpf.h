@@ -17,7 +17,8 @@ struct {
 } timeline SEC(".maps");
 
 /* A sample (value 1) of the stack hash of (pid, tid, flags) now, or an
- * interval of value nanoseconds that ends now (COUNT_IDLE, COUNT_GILWAIT). */
+ * interval of value nanoseconds that ends now (COUNT_IDLE, COUNT_GILWAIT);
+ * now 0: the clock read here, only when the timeline is on. */
 static __always_inline void timeline_add(__u32 pid, __u32 tid, __u64 hash, __u64 native_hash,
 					 __u32 flags, __u64 value, __u64 now)
 {
@@ -25,6 +26,8 @@ static __always_inline void timeline_add(__u32 pid, __u32 tid, __u64 hash, __u64
 
 	if (!timeline_on || !value)
 		return;
+	if (!now)
+		now = bpf_ktime_get_ns();
 	r = bpf_ringbuf_reserve(&timeline, sizeof(*r), 0);
 	if (!r) {
 		stat_inc(STAT_LOST_TIMELINE);
