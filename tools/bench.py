@@ -7,7 +7,8 @@ depth. Prints tables meant for README.md, or JSON.
 
 Usage (as root, from anywhere):
   python3 tools/bench.py [--quick] [--python PATH] [--json]   (make bench)
-  (--help for the knobs: --rounds, --work, --rates, --depths, --skip)
+  (--help for the knobs: --rounds, --work, --rates, --depths, --stacks,
+  --record-opts, --skip)
 
 kernel.bpf_stats_enabled is set to 1 for the whole run and restored after.
 
@@ -15,9 +16,9 @@ Slowdown: tools/bench/cpu.py does a fixed amount of work and times only its
 work loop (wall and its own CPU time), after a "ready" handshake, so pybpf's
 start-up stays out of the measurement: the bench starts the workload, waits
 for "ready", attaches `pybpf record -p`, waits for pybpf's "profiling pid"
-line, then writes "go". Runs are interleaved (off, 100, 1000, 10000 Hz, off,
-...) and each profiled run is divided by the unprofiled run of its round;
-the table gives the median ratio and the min-max spread. Timing on a shared
+line, then writes "go". Runs are interleaved in pairs (off, 100 Hz, off, 1000 Hz,
+off, 10000 Hz, ...) and each profiled run is divided by the unprofiled run
+just before it; the table gives the median ratio and the min-max spread. Timing on a shared
 or virtual machine is noisy, so each profiled run also reports the BPF
 program's own Δrun_time_ns per CPU-second of the workload, which noise does
 not blur (an upper bound: it includes the early returns for other processes).
@@ -31,6 +32,13 @@ numbers are given: ns per program run, and run time / samples in the
 profiled process (pybpf -v) as an upper bound of the cost of a target
 sample. An idle target (deep.py --idle, blocked in read()) measures the
 early-return path alone, from which an estimate of the target cost follows.
+--stacks recursive measures deep.py --recursive too (one function calling
+itself: one code object for the whole stack).
+
+--record-opts passes pybpf record options to every profiled run (both
+parts), e.g. --record-opts=--idle or --record-opts=--native.  With --idle
+the cost part also reports the pybpf_switch (sched_switch) program's ns per
+run; the perf_event program's cost per target sample stays the main figure.
 """
 import argparse
 import ctypes
@@ -54,6 +62,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "tools", "bench")
 DEFAULT_PYTHON = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 PROG_NAME = "pybpf_sample"
+SWITCH_PROG = "pybpf_switch"   # --idle's sched_switch program
 STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
 SYS_BPF = {"x86_64": 321, "aarch64": 280}
 BPF_PROG_GET_FD_BY_ID = 13
@@ -173,9 +182,11 @@ def prog_name(prog_id):
         return None
 
 
-def open_sampler_prog(pid):
-    """Our own fd on the pybpf_sample program that process pid holds, and its
-    (run_time_ns, run_cnt) read first thing, before the slower name check."""
+def open_sampler_prog(pid, name=None):
+    """Our own fd on the BPF program `name` (default PROG_NAME) that process
+    pid holds, and its (run_time_ns, run_cnt) read first thing, before the
+    slower name check."""
+    name = name or PROG_NAME
     fd_dir, found = "/proc/%d/fd" % pid, []
     for fd in os.listdir(fd_dir):
         try:
@@ -186,8 +197,8 @@ def open_sampler_prog(pid):
         except (OSError, KeyError, ValueError):
             continue
     for prog_id, run_time, run_cnt in found:
-        name = prog_name(prog_id)
-        if name not in (PROG_NAME, None):   # None: no bpftool, trust the fd
+        # None: no bpftool, trust the fd (only right with one program)
+        if prog_name(prog_id) not in (name, None):
             continue
         nr = SYS_BPF.get(platform.machine())
         if nr is None:
@@ -198,7 +209,7 @@ def open_sampler_prog(pid):
         if own < 0:
             die("BPF_PROG_GET_FD_BY_ID %d: %s" % (prog_id, os.strerror(ctypes.get_errno())))
         return own, run_time, run_cnt
-    die("pybpf (pid %d) holds no %s program" % (pid, PROG_NAME))
+    die("pybpf (pid %d) holds no %s program" % (pid, name))
 
 
 def prog_stats(fd):
@@ -223,7 +234,7 @@ def slowdown_run(a, rate):
     pb = fd = None
     try:
         if rate:
-            pb = Pybpf(a.pybpf, wl.pid, rate, "/dev/null")
+            pb = Pybpf(a.pybpf, wl.pid, rate, "/dev/null", extra=a.record_opts)
             fd, t0, c0 = open_sampler_prog(pb.p.pid)
         res = wl.go()
         if pb:
@@ -249,32 +260,35 @@ def spread(values):
 
 
 def slowdown(a):
-    configs = [0] + a.rates
-    runs = {r: [] for r in configs}
+    """Pairs (off, RATE) for each rate in turn, a.rounds times: each
+    profiled run is compared with the unprofiled run just before it."""
+    pairs = {r: [] for r in a.rates}
     for i in range(a.rounds):
-        for r in configs:
-            res = slowdown_run(a, r)
-            runs[r].append(res)
-            log("slowdown round %d/%d %-8s wall %.3f s cpu %.3f s%s" % (
-                i + 1, a.rounds, ("%d Hz" % r) if r else "off", res["wall"], res["cpu"],
-                "  %d samples" % res["samples"] if r else ""))
-    base = runs[0]
+        for r in a.rates:
+            off, on = slowdown_run(a, 0), slowdown_run(a, r)
+            pairs[r].append((off, on))
+            log("slowdown round %d/%d %5d Hz: cpu %.3f s (off %.3f s), wall %.3f s "
+                "(off %.3f s), %d samples" % (i + 1, a.rounds, r, on["cpu"], off["cpu"],
+                                              on["wall"], off["wall"], on["samples"]))
+    base = [off for r in a.rates for off, _ in pairs[r]]
     summary = [{"rate": 0, "wall": spread([x["wall"] for x in base]),
                 "cpu": spread([x["cpu"] for x in base])}]
     for r in a.rates:
+        on = [x for _, x in pairs[r]]
         summary.append({
             "rate": r,
-            "wall": spread([x["wall"] for x in runs[r]]),
-            "cpu": spread([x["cpu"] for x in runs[r]]),
-            "wall_ratio": spread([x["wall"] / b["wall"] for x, b in zip(runs[r], base)]),
-            "cpu_ratio": spread([x["cpu"] / b["cpu"] for x, b in zip(runs[r], base)]),
-            "sys_s": spread([x["sys"] for x in runs[r]]),
-            "samples_per_cpu_s": spread([x["samples"] / x["cpu"] for x in runs[r]]),
-            "pybpf_cpu": spread([x["pybpf_cpu"] for x in runs[r]]),
-            "bpf_pct": spread([100.0 * x["bpf_ns"] / 1e9 / x["cpu"] for x in runs[r]]),
+            "wall": spread([x["wall"] for x in on]),
+            "cpu": spread([x["cpu"] for x in on]),
+            "wall_ratio": spread([x["wall"] / b["wall"] for b, x in pairs[r]]),
+            "cpu_ratio": spread([x["cpu"] / b["cpu"] for b, x in pairs[r]]),
+            "sys_s": spread([x["sys"] for x in on]),
+            "samples_per_cpu_s": spread([x["samples"] / x["cpu"] for x in on]),
+            "pybpf_cpu": spread([x["pybpf_cpu"] for x in on]),
+            "bpf_pct": spread([100.0 * x["bpf_ns"] / 1e9 / x["cpu"] for x in on]),
         })
     return {"work_rounds": a.work, "rounds": a.rounds,
-            "runs": {str(r): v for r, v in runs.items()}, "summary": summary}
+            "runs": {str(r): [{"off": b, "on": x} for b, x in v] for r, v in pairs.items()},
+            "summary": summary}
 
 
 # --- part 2: per-sample cost -------------------------------------------------
@@ -291,29 +305,41 @@ def frames_per_sample(path):
     return frames / samples if samples else 0.0
 
 
-def cost_run(a, depth, idle=False):
-    args = [os.path.join(BENCH, "deep.py"), str(depth)] + (["--idle"] if idle else [])
+def cost_run(a, depth, idle=False, recursive=False):
+    args = [os.path.join(BENCH, "deep.py"), str(depth)] + (["--idle"] if idle else []) + \
+        (["--recursive"] if recursive else [])
     wl = Workload(a.python, args)
-    pb = fd = None
+    pb, fds = None, {}
+    progs = [PROG_NAME] + ([SWITCH_PROG] if "--idle" in a.record_opts else [])
     with tempfile.NamedTemporaryFile(prefix="pybpf-bench-", suffix=".txt") as out:
         try:
-            pb = Pybpf(a.pybpf, wl.pid, a.cost_rate, out.name, duration=a.window)
-            fd, t0, c0 = open_sampler_prog(pb.p.pid)
+            pb = Pybpf(a.pybpf, wl.pid, a.cost_rate, out.name, duration=a.window,
+                       extra=a.record_opts)
+            for name in progs:
+                fds[name] = open_sampler_prog(pb.p.pid, name)
             stats = pb.finish(timeout=a.window + 10)
-            t1, c1 = prog_stats(fd)   # detached now: the counters are final
+            # detached now: the counters are final
+            delta = {}
+            for name, (fd, t0, c0) in fds.items():
+                t1, c1 = prog_stats(fd)
+                delta[name] = (t1 - t0, c1 - c0)
         finally:
-            if fd is not None:
+            for fd, _, _ in fds.values():
                 os.close(fd)
             wl.stop()
             if pb:
                 pb.kill()
         if not get_bpf_stats():
             die("kernel.bpf_stats_enabled was reset during the run: numbers invalid")
-        return {"depth": depth, "idle": idle, "run_time_ns": t1 - t0, "run_cnt": c1 - c0,
-                "samples": stats.get("samples in profiled processes", 0),
-                "stacks": stats.get("stacks recorded", 0),
-                "truncated": stats.get("stacks truncated at --max-depth", 0),
-                "frames": frames_per_sample(out.name), "pybpf_stats": stats}
+        r = {"depth": depth, "idle": idle, "recursive": recursive,
+             "run_time_ns": delta[PROG_NAME][0], "run_cnt": delta[PROG_NAME][1],
+             "samples": stats.get("samples in profiled processes", 0),
+             "stacks": stats.get("stacks recorded", 0),
+             "truncated": stats.get("stacks truncated at --max-depth", 0),
+             "frames": frames_per_sample(out.name), "pybpf_stats": stats}
+        if SWITCH_PROG in delta:
+            r["switch_run_time_ns"], r["switch_run_cnt"] = delta[SWITCH_PROG]
+        return r
 
 
 def per_sample(a):
@@ -325,32 +351,43 @@ def per_sample(a):
             i + 1, a.cost_rounds, r["run_cnt"], r["run_time_ns"] / max(r["run_cnt"], 1)))
     idle_ns = statistics.median(r["run_time_ns"] / max(r["run_cnt"], 1) for r in idle)
     runs, summary = {}, []
-    for d in a.depths:
-        runs[d] = []
-        for i in range(a.cost_rounds):
-            r = cost_run(a, d)
-            n = max(r["samples"], 1)
-            r["ns_per_run"] = r["run_time_ns"] / max(r["run_cnt"], 1)
-            r["ns_per_target_upper"] = r["run_time_ns"] / n
-            r["ns_per_target_est"] = (r["run_time_ns"] - (r["run_cnt"] - r["samples"]) * idle_ns) / n
-            runs[d].append(r)
-            log("cost round %d/%d depth %d: %d runs, %d target samples, %.1f frames, "
-                "%.0f ns/run, %.0f ns/target sample (upper bound)" % (
-                    i + 1, a.cost_rounds, d, r["run_cnt"], r["samples"], r["frames"],
-                    r["ns_per_run"], r["ns_per_target_upper"]))
-        rs = runs[d]
-        summary.append({
-            "depth": d,
-            "frames": statistics.median(r["frames"] for r in rs),
-            "run_cnt": statistics.median(r["run_cnt"] for r in rs),
-            "samples": statistics.median(r["samples"] for r in rs),
-            "ns_per_run": spread([r["ns_per_run"] for r in rs]),
-            "ns_per_target_upper": spread([r["ns_per_target_upper"] for r in rs]),
-            "ns_per_target_est": spread([r["ns_per_target_est"] for r in rs]),
-        })
+    for stack in a.stacks:
+        for d in a.depths:
+            key = "%s %d" % (stack, d)
+            runs[key] = []
+            for i in range(a.cost_rounds):
+                r = cost_run(a, d, recursive=(stack == "recursive"))
+                n = max(r["samples"], 1)
+                r["ns_per_run"] = r["run_time_ns"] / max(r["run_cnt"], 1)
+                r["ns_per_target_upper"] = r["run_time_ns"] / n
+                r["ns_per_target_est"] = (r["run_time_ns"] -
+                                          (r["run_cnt"] - r["samples"]) * idle_ns) / n
+                if "switch_run_cnt" in r:
+                    r["switch_ns_per_run"] = r["switch_run_time_ns"] / max(r["switch_run_cnt"], 1)
+                runs[key].append(r)
+                log("cost round %d/%d %s depth %d: %d runs, %d target samples, %.1f frames, "
+                    "%.0f ns/run, %.0f ns/target sample (upper bound), %.0f (estimate)" % (
+                        i + 1, a.cost_rounds, stack, d, r["run_cnt"], r["samples"],
+                        r["frames"], r["ns_per_run"], r["ns_per_target_upper"],
+                        r["ns_per_target_est"]))
+            rs = runs[key]
+            s = {
+                "stack": stack,
+                "depth": d,
+                "frames": statistics.median(r["frames"] for r in rs),
+                "run_cnt": statistics.median(r["run_cnt"] for r in rs),
+                "samples": statistics.median(r["samples"] for r in rs),
+                "ns_per_run": spread([r["ns_per_run"] for r in rs]),
+                "ns_per_target_upper": spread([r["ns_per_target_upper"] for r in rs]),
+                "ns_per_target_est": spread([r["ns_per_target_est"] for r in rs]),
+            }
+            if "switch_ns_per_run" in rs[0]:
+                s["switch_ns_per_run"] = spread([r["switch_ns_per_run"] for r in rs])
+                s["switch_runs"] = statistics.median(r["switch_run_cnt"] for r in rs)
+            summary.append(s)
     return {"rate": a.cost_rate, "window_s": a.window, "rounds": a.cost_rounds,
             "idle_ns_per_run": idle_ns, "idle_runs": idle,
-            "runs": {str(d): v for d, v in runs.items()}, "summary": summary}
+            "runs": runs, "summary": summary}
 
 
 # --- report ------------------------------------------------------------------
@@ -369,15 +406,19 @@ def cpu_times():
     return sum(v[:8]), v[7] if len(v) > 7 else 0
 
 
-def environment(a):
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def host_facts(pybpf):
+    """The machine, the command and the build: what a table's header says."""
     cpu = ""
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    with open("/proc/loadavg") as f:
-        load = " ".join(f.read().split()[:3])
     try:
         progs = json.loads(sh(["bpftool", "prog", "show", "-j"]) or "[]")
     except ValueError:
@@ -391,15 +432,56 @@ def environment(a):
         "cpu": cpu,
         "kernel": platform.release(),
         "machine": platform.machine(),
+        "pybpf": pybpf,
+        "pybpf_git": sh(["git", "-C", ROOT, "describe", "--always", "--dirty"]),
+        "loadavg_start": loadavg(),
+    }
+
+
+def environment(a):
+    env = host_facts(a.pybpf)
+    env.update({
         "python": sh([a.python, "-c", "import sys, platform; print("
                       "platform.python_implementation(), sys.version.split()[0])"]),
         "python_path": a.python,
-        "pybpf": a.pybpf,
-        "pybpf_git": sh(["git", "-C", ROOT, "describe", "--always", "--dirty"]),
-        "loadavg_start": load,
+        "record_opts": a.record_opts,
         "pybpf_cmd": shlex.join([os.path.relpath(a.pybpf, ROOT), "record", "-v", "-p", "PID",
-                                 "-r", "HZ", "-f", "collapsed", "-o", "/dev/null"]),
-    }
+                                 "-r", "HZ", "-f", "collapsed", "-o", "/dev/null"] +
+                                a.record_opts),
+    })
+    return env
+
+
+class Stopwatch:
+    """Load average, CPU steal and duration of a run, for host_facts()."""
+
+    def __init__(self):
+        self.t0, (self.tot0, self.steal0) = time.monotonic(), cpu_times()
+
+    def stop(self, env):
+        tot1, steal1 = cpu_times()
+        env["loadavg_end"] = loadavg()
+        env["bench_seconds"] = round(time.monotonic() - self.t0, 1)
+        env["steal_pct"] = round(100.0 * (steal1 - self.steal0) / max(tot1 - self.tot0, 1), 1)
+
+
+def header(env, title):
+    """Markdown lines: the command, the machine, and a warning if it was busy."""
+    out = ["### " + title, "",
+           "- command: `%s` (pybpf %s, %s, %.0f s)" % (env["command"], env["pybpf_git"],
+                                                      env["date"], env["bench_seconds"]),
+           "- machine: %d CPUs, %s, Linux %s (%s); load average %s at start, %s at end; "
+           "%.1f %% CPU steal during the run" % (
+               env["nproc"], env["cpu"], env["kernel"], env["machine"],
+               env["loadavg_start"], env["loadavg_end"], env.get("steal_pct", 0))]
+    if env["other_perf_progs"]:
+        out.append("- other perf_event BPF programs loaded at start (they sample the workload "
+                   "too): %s" % ", ".join(env["other_perf_progs"]))
+    busy = max(float(x) for x in (env["loadavg_start"] + " " + env["loadavg_end"]).split())
+    if busy > env["nproc"] - 1:
+        out.append("- **the machine was busy** (load average up to %.1f on %d CPUs): wall "
+                   "times are noise-dominated; CPU times hold up better" % (busy, env["nproc"]))
+    return out
 
 
 def fmt_spread(s, f="%.3f"):
@@ -408,26 +490,14 @@ def fmt_spread(s, f="%.3f"):
 
 def report(res):
     env, sd, ps = res["env"], res.get("slowdown"), res.get("per_sample")
-    out = ["### pybpf overhead", "",
-           "- command: `%s` (pybpf %s, %s)" % (env["command"], env["pybpf_git"], env["date"]),
-           "- machine: %d CPUs, %s, Linux %s (%s); load average %s at start, %s at end; "
-           "%.1f %% CPU steal during the run" % (
-               env["nproc"], env["cpu"], env["kernel"], env["machine"],
-               env["loadavg_start"], env["loadavg_end"], env.get("steal_pct", 0)),
-           "- target: %s (`%s`)" % (env["python"], env["python_path"])]
-    if env["other_perf_progs"]:
-        out.append("- other perf_event BPF programs loaded at start (they sample the workload "
-                   "too): %s" % ", ".join(env["other_perf_progs"]))
-    busy = max(float(x) for x in (env["loadavg_start"] + " " + env["loadavg_end"]).split())
-    if busy > env["nproc"] - 1:
-        out.append("- **the machine was busy** (load average up to %.1f on %d CPUs): wall "
-                   "times are noise-dominated; CPU times hold up better" % (busy, env["nproc"]))
-    out.append("")
+    out = header(env, "pybpf overhead")
+    out += ["- target: %s (`%s`)" % (env["python"], env["python_path"]), ""]
     if sd:
         base = sd["summary"][0]
         out += ["Slowdown of `tools/bench/cpu.py %d` (single thread, pure Python; the workload "
-                "times its own work loop) under `%s`; %d interleaved rounds, median ratio to "
-                "the unprofiled run of the same round, (min–max):" % (
+                "times its own work loop) under `%s`; %d interleaved rounds of (unprofiled, "
+                "profiled) pairs, median ratio to the unprofiled run of the pair, "
+                "(min–max):" % (
                     sd["work_rounds"], env["pybpf_cmd"], sd["rounds"]), "",
                 "| rate | wall time, s | wall ratio | CPU time, s | CPU ratio "
                 "| samples per CPU-second | BPF run time, % of CPU time | pybpf's own CPU, s |",
@@ -454,15 +524,24 @@ def report(res):
                 "\"estimate\" first subtracts the other runs at that early-return cost:" % (
                     PROG_NAME, ps["rate"], ps["window_s"], ps["rounds"],
                     ps["idle_ns_per_run"]), "",
-                "| Python stack depth | frames per sample | program runs | target samples "
-                "| ns per run | ns per target sample, upper bound | ns per target sample, estimate |",
-                "|---:|---:|---:|---:|---:|---:|---:|"]
+                "| stack | Python stack depth | frames per sample | program runs "
+                "| target samples | ns per run | ns per target sample, upper bound "
+                "| ns per target sample, estimate |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for s in ps["summary"]:
-            out.append("| %d | %.1f | %d | %d | %s | %s | %s |" % (
-                s["depth"], s["frames"], s["run_cnt"], s["samples"],
+            out.append("| %s | %d | %.1f | %d | %d | %s | %s | %s |" % (
+                s["stack"], s["depth"], s["frames"], s["run_cnt"], s["samples"],
                 fmt_spread(s["ns_per_run"], "%.0f"), fmt_spread(s["ns_per_target_upper"], "%.0f"),
                 fmt_spread(s["ns_per_target_est"], "%.0f")))
         out.append("")
+        sw = [s for s in ps["summary"] if "switch_ns_per_run" in s]
+        if sw:
+            out += ["The `%s` (sched_switch) program of --idle, in the same runs: %s ns per "
+                    "run, medians per stack and depth (min–max), %d to %d runs per window." % (
+                        SWITCH_PROG, fmt_spread(spread([s["switch_ns_per_run"]["median"]
+                                                        for s in sw]), "%.0f"),
+                        min(s["switch_runs"] for s in sw), max(s["switch_runs"] for s in sw)),
+                    ""]
     return "\n".join(out)
 
 
@@ -478,6 +557,12 @@ def parse_args():
     p.add_argument("--work", type=int, default=500, help="cpu.py work rounds (default 500)")
     p.add_argument("--rates", default="100,1000,10000", help="profiled rates, Hz")
     p.add_argument("--depths", default="10,100,500", help="stack depths for the cost part")
+    p.add_argument("--stacks", default="distinct",
+                   help="deep.py stacks for the cost part: distinct, recursive or both "
+                   "(comma-separated)")
+    p.add_argument("--record-opts", default="", metavar="OPTS",
+                   help="pybpf record options for every profiled run, e.g. "
+                   "--record-opts=--idle or --record-opts=--native")
     p.add_argument("--skip", choices=["slowdown", "cost"], action="append", default=[],
                    help="leave a part out")
     a = p.parse_args()
@@ -492,6 +577,10 @@ def parse_args():
         p.error("--rates and --depths take comma-separated integers")
     if min(a.rates) < 1 or min(a.depths) < 4 or a.rounds < 1 or a.work < 1:
         p.error("rates >= 1, depths >= 4, rounds >= 1, work >= 1")
+    a.stacks = a.stacks.split(",")
+    if not a.stacks or set(a.stacks) - {"distinct", "recursive"}:
+        p.error("--stacks takes distinct, recursive or both")
+    a.record_opts = shlex.split(a.record_opts)
     a.python = os.path.abspath(a.python) if os.sep in a.python else a.python
     a.pybpf = os.path.abspath(a.pybpf)
     return a
@@ -504,7 +593,7 @@ def main():
     if not os.access(a.pybpf, os.X_OK):
         die("%s missing: run make first" % a.pybpf)
     res = {"env": environment(a)}
-    t0, (tot0, steal0) = time.monotonic(), cpu_times()
+    watch = Stopwatch()
     old = get_bpf_stats()
     try:
         set_bpf_stats(1)
@@ -514,11 +603,7 @@ def main():
             res["per_sample"] = per_sample(a)
     finally:
         set_bpf_stats(old)
-    with open("/proc/loadavg") as f:
-        res["env"]["loadavg_end"] = " ".join(f.read().split()[:3])
-    res["env"]["bench_seconds"] = round(time.monotonic() - t0, 1)
-    tot1, steal1 = cpu_times()
-    res["env"]["steal_pct"] = round(100.0 * (steal1 - steal0) / max(tot1 - tot0, 1), 1)
+    watch.stop(res["env"])
     if a.json:
         print(json.dumps(res, indent=2))
     else:

@@ -27,7 +27,7 @@ def run(binary, python, seconds, busy):
     pb = fd = None
     try:
         pb = bench.Pybpf(binary, wl.pid, 100, "/dev/null", duration=seconds, extra=["--idle"])
-        fd, t0, c0 = bench.open_sampler_prog(pb.p.pid)
+        fd, t0, c0 = bench.open_sampler_prog(pb.p.pid, bench.SWITCH_PROG)
         if busy:
             wl.p.stdin.write("go\n")
             wl.p.stdin.flush()
@@ -52,7 +52,6 @@ def main():
     a = p.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_switch: needs root")
-    bench.PROG_NAME = "pybpf_switch"
     old = bench.get_bpf_stats()
     res = {}
     try:

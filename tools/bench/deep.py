@@ -10,8 +10,8 @@ recursion would let it reuse one code object's symbol for every frame.
 The innermost descend prints "ready" and spins until the process is
 killed.  With --idle it blocks in sys.stdin.read() instead (a sleeping
 target: the BPF program then only sees other processes).  With
---recursive the DEPTH-3 frames are one function calling itself (the
-walker's best case: one code object).
+--recursive DEPTH-4 frames are one function calling itself, under bottom()
+(the walker's best case: one code object).
 
 Usage: python3 deep.py DEPTH [--idle] [--recursive]      (DEPTH >= 6)
 """
@@ -56,7 +56,7 @@ def main():
     idle = "--idle" in sys.argv[2:]
     sys.setrecursionlimit(depth + 100)
     if "--recursive" in sys.argv[2:]:
-        recurse(depth - 3, idle)
+        recurse(depth - 4, idle)   # <module>, main, recurse * (DEPTH-4), bottom, spin
     else:
         descend(depth - 3, idle)
     return 0
