@@ -69,7 +69,8 @@ static __noinline void report(__u32 pid, __u32 tid, __u32 kind, __u64 now, __u64
 		if (c >= n)
 			break;
 		bpf_probe_read_kernel(&ev->frames[c * PYBPF_CHUNK_FRAMES],
-				      sizeof(w.s->chunks[0].frames), w.s->chunks[c].frames);
+				      PYBPF_CHUNK_FRAMES * sizeof(struct frame_rec),
+				      &w.s->frames[c * PYBPF_CHUNK_FRAMES]);
 	}
 	bpf_ringbuf_submit(ev, 0);
 	gil_stat_inc(GIL_STAT_EVENTS);

@@ -39,14 +39,6 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
-/* stack chunks, (hash, chunk index) -> frames */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct stack_key);
-	__type(value, struct stack_chunk);
-} stacks SEC(".maps");
-
 /* (pid, tid, stack, flags) -> samples, double-buffered: programs count
  * into the map in slot 0 of `counts`; userspace points the slot at the
  * other map, which makes the kernel wait for every running program

@@ -184,19 +184,29 @@ struct frame_rec {
 
 #define STACK_TRUNCATED  1u  /* more frames than max_depth: root side cut */
 
-/* Stacks are stored in chunks of PYBPF_CHUNK_FRAMES frames, innermost
- * first, keyed by (stack hash, chunk index). */
-struct stack_key {
-	__u64 hash;
-	__u32 chunk;
-	__u32 pad;
+/* Stacks are stored once and reach userspace through a ring buffer
+ * (bpf/stackstore.bpf.h): cut into chunks of PYBPF_CHUNK_FRAMES frames
+ * from the root end, so that only the innermost chunk is partial and
+ * stacks that differ near the leaf share every chunk rootward of it.  A
+ * chunk's key is a hash of its frames and of its parent's key (the chunk
+ * rootward of it), so equal keys mean equal frames all the way to the
+ * root.  A stack's head, keyed by the stack hash, holds the innermost
+ * chunk's frames itself and its parent's key. */
+enum stack_event_kind {
+	STACK_EV_HEAD  = 1,
+	STACK_EV_CHUNK = 2,
 };
 
-struct stack_chunk {
-	__u32 depth;                 /* frames in the whole stack */
-	__u32 flags;                 /* STACK_* */
-	struct frame_rec frames[PYBPF_CHUNK_FRAMES];
+struct stack_event {
+	__u32 kind;                  /* enum stack_event_kind */
+	__u32 depth;                 /* head: frames in the whole stack */
+	__u32 flags;                 /* head: STACK_* */
+	__u32 nframes;               /* frames used in frames[]: a chunk's are all */
+	__u64 key;                   /* head: the stack hash; chunk: its key */
+	__u64 parent;                /* key of the chunk rootward of frames[], 0 = none */
+	struct frame_rec frames[PYBPF_CHUNK_FRAMES]; /* innermost first */
 };
+_Static_assert(sizeof(struct stack_event) == 32 + 8 * PYBPF_CHUNK_FRAMES, "stack_event");
 
 /* Sample counts, keyed per process, thread, stack and kind, in one of two
  * maps: userspace swaps them before it drains one (see maps.bpf.h). */
@@ -281,6 +291,9 @@ enum pybpf_stat {
 	STAT_FRAMES,           /* Python frames walked */
 	STAT_CODE_UNREAD,      /* ... named from the code cache without reading the code object */
 	STAT_READS,            /* reads of target memory for Python stacks (all programs) */
+	STAT_STACKS_STORED,    /* stacks sent to userspace (a new stack hash) */
+	STAT_CHUNKS_STORED,    /* chunks sent with them */
+	STAT_CHUNKS_SHARED,    /* chunks of new stacks that were stored already */
 	STAT_NR,
 };
 

@@ -138,7 +138,9 @@ struct walk_scratch {
 	__u64 last_frame;       /* address of the frame read last */
 	struct scan_state scan; /* find_tstate's scan of the thread lists */
 	__u64 entry[PYBPF_ENTRY_WORDS]; /* --native: activation bits (struct native_stack) */
-	struct stack_chunk chunks[PYBPF_MAX_CHUNKS];
+	/* the walked frames, innermost first, contiguous: stored stacks are
+	 * cut into chunks from the root end (stackstore.bpf.h) */
+	struct frame_rec frames[PYBPF_MAX_DEPTH];
 	__u8 frame_buf[PYBPF_FRAME_READ + 8];
 	__u8 name_buf[PYBPF_NAME_HEAD + 8];
 	__u8 hdr_buf[PYBPF_NAME_HEAD + 8];
@@ -941,8 +943,7 @@ seen:
 	s->last_id = id;
 record:
 	idx = s->depth;
-	rec = &s->chunks[(idx / PYBPF_CHUNK_FRAMES) & (PYBPF_MAX_CHUNKS - 1)]
-		       .frames[idx & (PYBPF_CHUNK_FRAMES - 1)];
+	rec = &s->frames[idx & (PYBPF_MAX_DEPTH - 1)];
 	rec->sym_id = id;
 	rec->lasti = lasti;
 	if (w->entries == WALK_ENTRIES_IS_ENTRY && o->frame_owner > 0 &&

@@ -11,6 +11,7 @@
 #include "pybpf.h"
 #include "maps.bpf.h"
 #include "python.bpf.h"
+#include "stackstore.bpf.h"
 #include "gil.bpf.h"
 #include "timeline.bpf.h"
 #include "native_sample.bpf.h"
@@ -29,36 +30,9 @@ static __always_inline __u32 entries_of(const struct proc_info *proc)
 	return proc->version == 0x030b ? WALK_ENTRIES_IS_ENTRY : WALK_ENTRIES_SHIM;
 }
 
-/* Store the walked stack in chunks, unless it is stored already: the
- * first chunk is written last, so its presence means the whole stack is
- * there (userspace deletes a stack's chunks once it has read them, and
- * caches it; a stack seen after that is stored again). */
-static __always_inline int store_stack(struct walk_ctx *w)
-{
-	struct stack_key key = { .hash = w->hash };
-	__u32 n = (w->depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
-	__u32 c;
-
-	if (bpf_map_lookup_elem(&stacks, &key))
-		return 0;
-	for (c = PYBPF_MAX_CHUNKS; c > 0; c--) {
-		struct stack_chunk *chunk;
-		__u32 i = c - 1;
-
-		if (i >= n)
-			continue;
-		chunk = &w->s->chunks[i & (PYBPF_MAX_CHUNKS - 1)];
-		chunk->depth = w->depth;
-		chunk->flags = w->flags;
-		key.chunk = i;
-		if (bpf_map_update_elem(&stacks, &key, chunk, BPF_ANY))
-			return -1;
-	}
-	return 0;
-}
-
 /* Add value to the (pid, tid, stack, flags) count in the active counts
- * map; the first count of a key stores the stack's frames too.  0 when
+ * map; the first count of a key stores the stack's frames too, if its
+ * hash is new (stackstore.bpf.h).  0 when
  * counted, else the sample is lost (and counted as such). */
 static __always_inline int count_stack(struct walk_ctx *w, __u32 tid, __u32 flags, __u64 value)
 {

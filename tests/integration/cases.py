@@ -19,6 +19,7 @@ from cases_locals import case_locals
 from cases_versions import case_future_minor, case_bad_debug_offsets
 from cases_counts import case_drain_exact
 from cases_cost import case_code_cache
+from cases_store import case_stacks_stored_once
 from cases_reload import case_reload
 from cases_idle import case_idle_busy, case_idle_thirds
 from cases_cthread import case_cthread
@@ -43,6 +44,7 @@ from cases_agent import (case_agent_push, case_agent_outage, case_agent_spool,
 # wakes on a loaded machine waits runnable for a while.  Not exitcode: its
 # command spins for 1 s of wall time and must be sampled 62 times.
 SHARED = {"names", "options", "shapes", "threads", "recursion", "truncation", "churn",
+          "stacks-stored-once",
           "reload", "formats", "locals", "dump-consistency",
           "native", "native-cthread", "native-record", "native-record-cthread",
           "native-record-cxx", "cthread",
@@ -58,6 +60,7 @@ CASES = [
     ("gil", case_gil, "supported"),
     ("recursion", case_recursion, "supported"),
     ("truncation", case_truncation, "supported"),
+    ("stacks-stored-once", case_stacks_stored_once, "supported"),
     ("churn", case_churn, "supported"),
     ("code-cache", case_code_cache, "supported"),
     ("reload", case_reload, "supported"),

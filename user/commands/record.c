@@ -12,6 +12,7 @@
 #include "log.h"
 #include "output.h"
 #include "session.h"
+#include "stackcache.h"
 #include "writeout.h"
 
 struct record_opts {
@@ -154,11 +155,20 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 				sampler_stat_name(i));
 	}
 	if (log_verbose) {
-		uint64_t keys, ns;
+		const struct stack_cache_stats *sc;
+		struct sampler_drain_cost c[2];
+		int k;
 
-		sampler_drain_cost(s->sampler, &keys, &ns);
-		fprintf(stderr, "pybpf:   slowest drain: %llu keys in %.2f ms\n",
-			(unsigned long long)keys, ns / 1e6);
+		sampler_drain_cost(s->sampler, &c[0], &c[1]);
+		for (k = 0; k < 2; k++)
+			fprintf(stderr, "pybpf:   %s drain: %llu keys in %.2f ms (cpu %.2f; swap %.2f, counts map %.2f, stacks %.2f, profile %.2f)\n",
+				k ? "last" : "slowest", (unsigned long long)c[k].keys, c[k].ns / 1e6, c[k].cpu_ns / 1e6,
+				c[k].swap_ns / 1e6, c[k].maps_ns / 1e6, c[k].stacks_ns / 1e6,
+				c[k].fn_ns / 1e6);
+		sc = sampler_stack_stats(s->sampler);
+		fprintf(stderr, "pybpf:   stack cache: %llu stacks and %llu chunks received, %llu incomplete, key sets emptied %llu times\n",
+			(unsigned long long)sc->stacks, (unsigned long long)sc->chunks,
+			(unsigned long long)sc->broken, (unsigned long long)sc->flushes);
 		session_native_report(s, stderr);
 	}
 }

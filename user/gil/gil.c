@@ -179,7 +179,6 @@ static int load(struct gil_run *g)
 	bpf_map__set_max_entries(g->skel->maps.procs, 8);
 	bpf_map__set_max_entries(g->skel->maps.threads, 8192);
 	bpf_map__set_max_entries(g->skel->maps.codes, 16384);
-	bpf_map__set_max_entries(g->skel->maps.stacks, 1);  /* the sampler's; unused here */
 	bpf_map__set_max_entries(g->skel->maps.counts, 1);
 
 	/* load: the verifier runs here */

@@ -29,6 +29,7 @@ struct probe_link {
 	struct bpf_link *link;
 	uint64_t since_ns, frees;       /* PROBE_CODE_FREE: the count at the last check */
 };
+#define DRAIN_BATCH 4096 /* count keys per batch system call */
 
 struct sampler {
 	struct sampler_bpf *skel;
@@ -43,8 +44,13 @@ struct sampler {
 	sampler_timeline_fn timeline_fn;
 	void *ctx;
 	int active;                 /* counts map in use: 0 counts_a, 1 counts_b */
-	struct stack_cache stacks;  /* the stacks read back, by hash */
-	uint64_t drain_keys, drain_ns; /* the slowest drain: its keys and time */
+	struct stack_cache stacks;  /* the stacks sent, by hash */
+	struct sampler_drain_cost slowest, last; /* the slowest drain, the last with keys */
+	/* a drain's batch buffers, kept: memory new to the process costs a
+	 * page fault per 4 KiB, tens of microseconds each on a VM */
+	struct count_key *drain_keys;
+	__u64 *drain_counts;
+	const struct cached_stack **drain_stacks;
 	uint64_t lost_user;         /* counts whose stack could not be read */
 	struct native_sampler *native; /* --native */
 };
@@ -62,7 +68,7 @@ static const char *stat_names[SAMPLER_NSTATS] = {
 	[STAT_ERR_NAME] = "function name read failures",
 	[STAT_TRUNCATED] = "stacks truncated at --max-depth",
 	[STAT_LOST_COUNTS] = "samples lost: counts map full",
-	[STAT_LOST_STACKS] = "samples lost: stacks map full",
+	[STAT_LOST_STACKS] = "samples lost: stack ring or key set full",
 	[STAT_LOST_CODES] = "frames unnamed: code map full",
 	[STAT_LOST_EVENTS] = "frames unnamed: event ring full",
 	[STAT_ERR_SYMBOL] = "incomplete symbol copies",
@@ -72,6 +78,9 @@ static const char *stat_names[SAMPLER_NSTATS] = {
 	[STAT_FRAMES] = "Python frames walked",
 	[STAT_CODE_UNREAD] = "... named from the code cache without reading the code object",
 	[STAT_READS] = "user-memory reads for Python stacks (counted with -v only)",
+	[STAT_STACKS_STORED] = "stacks stored (new stack hashes)",
+	[STAT_CHUNKS_STORED] = "stack chunks stored",
+	[STAT_CHUNKS_SHARED] = "stack chunks shared with stacks stored before",
 	[SAMPLER_LOST_USER] = "samples lost: stack not readable",
 	[SAMPLER_RECURSION_MISSES] = "samples skipped by the kernel: BPF program would nest",
 };
@@ -87,6 +96,15 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size >= sizeof(struct code_event))
 		s->code_fn(s->ctx, data);
+	return 0;
+}
+
+static int on_stack_event(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+
+	if (size >= sizeof(struct stack_event))
+		stack_cache_event(&s->stacks, data);
 	return 0;
 }
 
@@ -258,7 +276,10 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		return -ENOMEM;
 	s->code_fn = code_fn;
 	s->ctx = ctx;
-	stack_cache_init(&s->stacks);
+	stack_cache_init(&s->stacks, opts->max_stacks, opts->max_stacks);
+	s->drain_keys = malloc(DRAIN_BATCH * sizeof(*s->drain_keys));
+	s->drain_counts = malloc(DRAIN_BATCH * sizeof(*s->drain_counts));
+	s->drain_stacks = malloc(DRAIN_BATCH * sizeof(*s->drain_stacks));
 
 	/* open: configure map sizes before load */
 	s->skel = sampler_bpf__open();
@@ -269,6 +290,7 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	}
 	bpf_map__set_max_entries(s->skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.stacks, opts->max_stacks);
+	bpf_map__set_max_entries(s->skel->maps.stack_chunks, opts->max_stacks);
 	bpf_map__set_max_entries(s->skel->maps.counts_a, opts->max_counts);
 	bpf_map__set_max_entries(s->skel->maps.counts_b, opts->max_counts);
 	bpf_map__set_max_entries(s->skel->maps.codes, opts->max_codes);
@@ -277,6 +299,7 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		lazy_map(s->skel->maps.counts_b);
 		lazy_map(bpf_map__inner_map(s->skel->maps.counts));
 		lazy_map(s->skel->maps.stacks);
+		lazy_map(s->skel->maps.stack_chunks);
 		lazy_map(s->skel->maps.gil_threads);
 		lazy_map(s->skel->maps.native_stacks);
 		lazy_map(s->skel->maps.gil_wait_stacks);
@@ -339,6 +362,11 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		pb_err("failed to create ring buffer: %s", strerror(-err));
 		goto fail;
 	}
+	if (ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.stack_events), on_stack_event, s)) {
+		err = -errno;
+		pb_err("failed to open the stack ring buffer: %s", strerror(-err));
+		goto fail;
+	}
 	if (opts->timeline_fn &&
 	    ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.timeline), on_timeline, s)) {
 		err = -errno;
@@ -392,6 +420,9 @@ void sampler_close(struct sampler *s)
 	native_sampler_free(s->native);
 	sampler_bpf__destroy(s->skel);
 	stack_cache_free(&s->stacks);
+	free(s->drain_keys);
+	free(s->drain_counts);
+	free(s->drain_stacks);
 	free(s);
 }
 
@@ -570,8 +601,6 @@ static int swap_counts(struct sampler *s, int *old_fd)
 	return 0;
 }
 
-#define DRAIN_BATCH 4096
-
 static uint64_t now_mono_ns(void)
 {
 	struct timespec ts;
@@ -580,23 +609,40 @@ static uint64_t now_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* CPU time of this thread: a drain's own work, not the time a busy
+ * machine keeps it waiting for a CPU */
+static uint64_t now_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 {
-	struct count_key *keys = malloc(DRAIN_BATCH * sizeof(*keys));
-	__u64 *counts = malloc(DRAIN_BATCH * sizeof(*counts));
+	struct count_key *keys = s->drain_keys;
+	__u64 *counts = s->drain_counts;
+	const struct cached_stack **css = s->drain_stacks;
 	__u64 in = 0, out = 0;   /* hash maps: the bucket to go on from */
 	int fd = -1, err, first = 1, done = 0;
+	struct sampler_drain_cost c = {};
+	uint64_t t0 = now_mono_ns(), cpu0 = now_cpu_ns(), t;
 	__u32 i, n;
 
-	uint64_t t0 = now_mono_ns(), nkeys = 0;
-
-	err = keys && counts ? swap_counts(s, &fd) : -ENOMEM;
+	err = keys && counts && css ? swap_counts(s, &fd) : -ENOMEM;
+	c.swap_ns = (t = now_mono_ns()) - t0;
+	/* every record of a program that counted into the drained map is in
+	 * the rings now (the swap waited for it): its stack and code objects */
 	if (!err)
-		stack_cache_begin(&s->stacks, bpf_map__fd(s->skel->maps.stacks));
+		ring_buffer__consume(s->rb);
+	stack_cache_begin(&s->stacks);
 	if (!err && s->native) /* the swap waited for every program: rows freed are free */
 		native_sampler_quiesce(s->native);
+	c.stacks_ns += now_mono_ns() - t;
 	while (!err && !done) {
 		n = DRAIN_BATCH;
+		t = now_mono_ns();
 		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, keys, counts,
 						      &n, NULL);
 		first = 0;
@@ -604,44 +650,58 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 			err = 0;
 			done = 1;
 		}
-		nkeys += n;
+		c.keys += n;
+		c.maps_ns += now_mono_ns() - t;
+		/* the batch's stacks, then its callbacks: -v says which costs what */
+		t = now_mono_ns();
 		for (i = 0; !err && i < n; i++) {
 			/* hash 0: --native's thread without Python frames */
 			static const struct cached_stack no_python;
-			const struct cached_stack *cs =
-				keys[i].stack_hash || !keys[i].native_hash
-					? stack_cache_get(&s->stacks,
-							  bpf_map__fd(s->skel->maps.stacks),
-							  keys[i].stack_hash)
-					: &no_python;
+
+			css[i] = keys[i].stack_hash || !keys[i].native_hash
+					 ? stack_cache_get(&s->stacks, keys[i].stack_hash)
+					 : &no_python;
+		}
+		c.stacks_ns += now_mono_ns() - t;
+		t = now_mono_ns();
+		for (i = 0; !err && i < n; i++) {
 			const struct native_stack *nat = NULL;
 
-			if (!cs) {
+			if (!css[i]) {
 				s->lost_user += counts[i];
 				continue;
 			}
 			/* an unreadable native side is counted; the sample stays */
 			if (keys[i].native_hash && s->native)
 				nat = native_sampler_get(s->native, keys[i].native_hash, s->stacks.drains);
-			fn(ctx, &keys[i], counts[i], cs->frames, cs->depth, cs->flags, nat);
+			fn(ctx, &keys[i], counts[i], css[i]->frames, css[i]->depth, css[i]->flags, nat);
 		}
+		c.fn_ns += now_mono_ns() - t;
 		in = out;
 	}
-	stack_cache_end(&s->stacks, bpf_map__fd(s->skel->maps.stacks));
-	t0 = now_mono_ns() - t0;
-	if (t0 > s->drain_ns) {
-		s->drain_ns = t0;
-		s->drain_keys = nkeys;
-	}
-	free(keys);
-	free(counts);
+	t = now_mono_ns();
+	stack_cache_end(&s->stacks, bpf_map__fd(s->skel->maps.stacks),
+			bpf_map__fd(s->skel->maps.stack_chunks));
+	c.stacks_ns += now_mono_ns() - t;
+	c.ns = now_mono_ns() - t0;
+	c.cpu_ns = now_cpu_ns() - cpu0;
+	if (c.ns > s->slowest.ns)
+		s->slowest = c;
+	if (c.keys)
+		s->last = c;
 	return err;
 }
 
-void sampler_drain_cost(const struct sampler *s, uint64_t *keys, uint64_t *ns)
+const struct stack_cache_stats *sampler_stack_stats(const struct sampler *s)
 {
-	*keys = s->drain_keys;
-	*ns = s->drain_ns;
+	return &s->stacks.st;
+}
+
+void sampler_drain_cost(const struct sampler *s, struct sampler_drain_cost *slowest,
+			struct sampler_drain_cost *last)
+{
+	*slowest = s->slowest;
+	*last = s->last;
 }
 
 /* The kernel's count of runs it skipped because a BPF program was already
@@ -667,7 +727,8 @@ int sampler_stat_is_failure(int stat)
 	switch (stat) {
 	case STAT_SAMPLES: case STAT_STACKS: case STAT_NO_TSTATE: case STAT_EMPTY:
 	case STAT_NOT_READY: case STAT_TRUNCATED: case STAT_FRAMES: case STAT_CODE_UNREAD:
-	case STAT_READS: case SAMPLER_RECURSION_MISSES:
+	case STAT_READS: case STAT_STACKS_STORED: case STAT_CHUNKS_STORED:
+	case STAT_CHUNKS_SHARED: case SAMPLER_RECURSION_MISSES:
 		return 0;
 	}
 	return 1;
@@ -705,7 +766,8 @@ void sampler_stats(struct sampler *s, uint64_t out[SAMPLER_NSTATS])
 
 void sampler_forget_stacks(struct sampler *s)
 {
-	stack_cache_forget(&s->stacks);
+	stack_cache_forget(&s->stacks, bpf_map__fd(s->skel->maps.stacks),
+			   bpf_map__fd(s->skel->maps.stack_chunks));
 	if (s->native)
 		native_sampler_forget(s->native, s->stacks.drains);
 }
@@ -731,12 +793,11 @@ int sampler_idle_seed(struct sampler *s, pid_t pid, pid_t tid, uint64_t tstate,
 {
 	struct thread_entry te = { .tstate = tstate };
 	struct offcpu_entry e = { .pid = (__u32)pid };
-	struct stack_chunk chunk = { .depth = depth, .flags = flags };
-	struct stack_key key;
 	struct timespec ts;
 	uint64_t h = 0x5bd1e9955bd1e995ull; /* not the BPF walk's seed */
-	uint32_t i, c, n = (depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
+	uint32_t i;
 	__u32 k = (__u32)tid;
+	int err;
 
 	if (!depth || depth > PYBPF_MAX_DEPTH)
 		return -EINVAL;
@@ -746,18 +807,10 @@ int sampler_idle_seed(struct sampler *s, pid_t pid, pid_t tid, uint64_t tstate,
 		h ^= h >> 33;
 	}
 	h ^= ((uint64_t)depth << 32) | flags;
-	key.hash = h;
-	key.pad = 0;
-	for (c = 0; c < n; c++) {
-		uint32_t m = depth - c * PYBPF_CHUNK_FRAMES;
-
-		memset(chunk.frames, 0, sizeof(chunk.frames));
-		memcpy(chunk.frames, frames + c * PYBPF_CHUNK_FRAMES,
-		       (m < PYBPF_CHUNK_FRAMES ? m : PYBPF_CHUNK_FRAMES) * sizeof(*frames));
-		key.chunk = c;
-		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.stacks), &key, &chunk, BPF_ANY))
-			return -errno;
-	}
+	/* no BPF program stores or looks up a seed's hash: the cache alone has it */
+	err = stack_cache_put(&s->stacks, h, frames, depth, flags);
+	if (err)
+		return err;
 	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
 	e.start_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	e.stack_hash = h;

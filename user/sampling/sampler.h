@@ -71,8 +71,20 @@ int sampler_poll(struct sampler *s, int timeout_ms);
 void sampler_stop(struct sampler *s);
 /* Swap the counts maps and hand every stack counted before to fn. */
 int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx);
-/* The slowest drain so far: how many keys it read, in how many ns. */
-void sampler_drain_cost(const struct sampler *s, uint64_t *keys, uint64_t *ns);
+/* The slowest drain so far and the last one that had keys: how many keys
+ * each read, in how many ns, and where they went. */
+struct sampler_drain_cost {
+	uint64_t keys, ns;
+	uint64_t cpu_ns;     /* of ns, the drain's own CPU time (the rest: waiting) */
+	uint64_t swap_ns;    /* pointing the sampler at the other counts map */
+	uint64_t maps_ns;    /* the counts map's batch lookup-and-delete */
+	uint64_t stacks_ns;  /* the stack cache: reading stacks back, deleting them */
+	uint64_t fn_ns;      /* the callbacks: the profile's work */
+};
+void sampler_drain_cost(const struct sampler *s, struct sampler_drain_cost *slowest,
+			struct sampler_drain_cost *last);
+/* What the stack cache received (stackcache.h). */
+const struct stack_cache_stats *sampler_stack_stats(const struct sampler *s);
 /* The BPF side's counters (enum pybpf_stat), then two that userspace adds. */
 enum {
 	SAMPLER_LOST_USER = STAT_NR,    /* counts whose stack could not be read back */

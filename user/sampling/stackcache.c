@@ -1,19 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* stackcache.c - the stacks the BPF side stored, read back once: a drain
- * copies every whole stack of the `stacks` map into this cache in a few
- * batch reads, hands the drained keys their frames from it, and deletes
- * the chunks it read in one batch; a rotation forgets what the last drain
- * did not use. */
+/* stackcache.c - the stacks the BPF side sent, each once: chunks kept by
+ * key, heads made whole stacks as they arrive (their chunks arrived
+ * before them, in ring order), handed to drained keys by hash.  A drain
+ * reads nothing of them from the kernel.
+ *
+ * The rule that keeps the two sides consistent: a key may sit in the BPF
+ * sets only while this cache has what it names, because the BPF side
+ * never sends a key it finds there.  So emptying the sets is always safe
+ * (what is sent again is ignored), and dropping a cached entry waits for
+ * the sets to be emptied and then for the next drain: a program that
+ * found a key in a set just before it was emptied has finished by then
+ * (the drain's counts swap waits for it) and its records and counts were
+ * in that drain. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include "stackcache.h"
 
-void stack_cache_init(struct stack_cache *s)
+struct cached_chunk {
+	uint64_t parent;         /* the chunk rootward of this one, 0 = none */
+	uint32_t epoch;          /* forgets before it last arrived */
+	uint32_t pad;
+	struct frame_rec frames[PYBPF_CHUNK_FRAMES];
+};
+
+#define FLUSH_BATCH 8192
+
+void stack_cache_init(struct stack_cache *s, uint64_t max_stacks, uint64_t max_chunks)
 {
 	memset(s, 0, sizeof(*s));
-	htab_init(&s->h, sizeof(uint64_t), sizeof(struct cached_stack));
+	htab_init(&s->stacks, sizeof(uint64_t), sizeof(struct cached_stack));
+	htab_init(&s->chunks, sizeof(uint64_t), sizeof(struct cached_chunk));
+	s->max_stacks = max_stacks;
+	s->max_chunks = max_chunks;
 }
 
 void stack_cache_free(struct stack_cache *s)
@@ -22,218 +42,151 @@ void stack_cache_free(struct stack_cache *s)
 	const void *k;
 	void *v;
 
-	while (htab_next(&s->h, &pos, &k, &v))
+	while (htab_next(&s->stacks, &pos, &k, &v))
 		free(((struct cached_stack *)v)->frames);
-	htab_free(&s->h);
-	free(s->dead);
+	htab_free(&s->stacks);
+	htab_free(&s->chunks);
+	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }
 
-/* Chunks to delete once the drain has read them (the cache holds them). */
-static void mark_dead(struct stack_cache *s, uint64_t hash, uint32_t depth)
+/* A head: its innermost frames, then its chunks' up the parent chain. */
+static void add_head(struct stack_cache *s, const struct stack_event *ev)
 {
-	uint32_t c, n = (depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
-
-	if (!n)
-		n = 1;
-	if (s->ndead + n > s->capdead) {
-		size_t cap = (s->capdead ? s->capdead * 2 : 4096) + n;
-		struct stack_key *d = realloc(s->dead, cap * sizeof(*d));
-
-		if (!d)
-			return; /* they stay in the map: a new count reuses them */
-		s->dead = d;
-		s->capdead = cap;
-	}
-	for (c = 0; c < n; c++)
-		s->dead[s->ndead++] = (struct stack_key){ .hash = hash, .chunk = c };
-}
-
-/* Delete the chunks the drain read, in one system call (a batch stops at
- * a chunk that is gone: not stored again since the last delete; the rest
- * goes on in the next call).  Kernels without batch deletes: one by one. */
-static void delete_dead(struct stack_cache *s, int fd)
-{
-	size_t i = 0;
-
-	while (i < s->ndead) {
-		__u32 n = (__u32)(s->ndead - i);
-
-		if (!bpf_map_delete_batch(fd, s->dead + i, &n, NULL))
-			break;
-		if (errno != ENOENT) {
-			for (; i < s->ndead; i++)
-				bpf_map_delete_elem(fd, &s->dead[i]);
-			break;
-		}
-		i += n + 1;   /* n deleted, then the one that was gone */
-	}
-	s->ndead = 0;
-}
-
-/* Read a stack's chunks once; the cache is authoritative afterwards, so
- * the BPF copies can be deleted as soon as they are read. */
-const struct cached_stack *stack_cache_get(struct stack_cache *s, int fd, uint64_t hash)
-{
-	struct stack_key key = { .hash = hash };
-	struct stack_chunk chunk;
-	struct cached_stack *cs, tmp = {};
-	uint32_t c, n;
+	uint32_t depth = ev->depth > PYBPF_MAX_DEPTH ? PYBPF_MAX_DEPTH : ev->depth;
+	uint32_t n = ev->nframes < PYBPF_CHUNK_FRAMES ? ev->nframes : PYBPF_CHUNK_FRAMES;
+	uint64_t parent = ev->parent;
+	struct cached_stack *cs, tmp = { .depth = depth, .flags = ev->flags };
 	int created;
 
-	cs = htab_get(&s->h, &hash);
-	if (cs)
-		goto cleanup;
-	if (bpf_map_lookup_elem(fd, &key, &chunk))
-		return NULL;
-	tmp.depth = chunk.depth > PYBPF_MAX_DEPTH ? PYBPF_MAX_DEPTH : chunk.depth;
-	tmp.flags = chunk.flags;
-	tmp.frames = calloc(tmp.depth ? tmp.depth : 1, sizeof(*tmp.frames));
-	if (!tmp.frames)
-		return NULL;
-	n = (tmp.depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES;
-	for (c = 0; c < n; c++) {
-		uint32_t m = tmp.depth - c * PYBPF_CHUNK_FRAMES;
-
-		key.chunk = c;
-		if (c && bpf_map_lookup_elem(fd, &key, &chunk)) {
-			free(tmp.frames);
-			return NULL;
-		}
-		memcpy(tmp.frames + c * PYBPF_CHUNK_FRAMES, chunk.frames,
-		       (m < PYBPF_CHUNK_FRAMES ? m : PYBPF_CHUNK_FRAMES) * sizeof(struct frame_rec));
+	s->in_stacks++;
+	cs = htab_get(&s->stacks, &ev->key);
+	if (cs) {
+		cs->epoch = s->epoch; /* sent again: its key is in the set again */
+		return;
 	}
-	cs = htab_put(&s->h, &hash, &created);
+	if (!depth || n > depth)
+		goto broken;
+	tmp.frames = malloc(depth * sizeof(*tmp.frames));
+	if (!tmp.frames)
+		return;
+	memcpy(tmp.frames, ev->frames, n * sizeof(*tmp.frames));
+	while (n < depth) {
+		const struct cached_chunk *c = parent ? htab_get(&s->chunks, &parent) : NULL;
+		uint32_t m = depth - n < PYBPF_CHUNK_FRAMES ? depth - n : PYBPF_CHUNK_FRAMES;
+
+		if (!c)
+			goto broken;
+		memcpy(tmp.frames + n, c->frames, m * sizeof(*tmp.frames));
+		n += m;
+		parent = c->parent;
+	}
+	if (parent)
+		goto broken;
+	tmp.epoch = s->epoch;
+	cs = htab_put(&s->stacks, &ev->key, &created);
 	if (!cs) {
 		free(tmp.frames);
-		return NULL;
+		return;
 	}
 	*cs = tmp;
-	mark_dead(s, hash, cs->depth);
-cleanup:
+	return;
+broken:
+	free(tmp.frames);
+	s->st.broken++;
+}
+
+void stack_cache_event(struct stack_cache *s, const struct stack_event *ev)
+{
+	struct cached_chunk *c;
+	int created;
+
+	if (ev->kind == STACK_EV_HEAD) {
+		s->st.stacks++;
+		add_head(s, ev);
+		return;
+	}
+	if (ev->kind != STACK_EV_CHUNK)
+		return;
+	s->st.chunks++;
+	s->in_chunks++;
+	c = htab_put(&s->chunks, &ev->key, &created);
+	if (!c)
+		return;
+	if (created) {
+		c->parent = ev->parent;
+		memcpy(c->frames, ev->frames, sizeof(c->frames));
+	}
+	c->epoch = s->epoch;
+}
+
+int stack_cache_put(struct stack_cache *s, uint64_t hash, const struct frame_rec *frames,
+		    uint32_t depth, uint32_t flags)
+{
+	struct cached_stack *cs;
+	int created;
+
+	if (!depth || depth > PYBPF_MAX_DEPTH)
+		return -EINVAL;
+	cs = htab_put(&s->stacks, &hash, &created);
+	if (!cs)
+		return -ENOMEM;
+	if (!created)
+		return 0;
+	cs->frames = malloc(depth * sizeof(*frames));
+	if (!cs->frames) {
+		cs->seeded = 1; /* an empty entry, never swept: depth 0 */
+		return -ENOMEM;
+	}
+	memcpy(cs->frames, frames, depth * sizeof(*frames));
+	cs->depth = depth;
+	cs->flags = flags;
+	cs->seeded = 1;
+	cs->epoch = s->epoch;
+	return 0;
+}
+
+void stack_cache_begin(struct stack_cache *s)
+{
+	s->drains++;
+}
+
+const struct cached_stack *stack_cache_get(struct stack_cache *s, uint64_t hash)
+{
+	struct cached_stack *cs = htab_get(&s->stacks, &hash);
+
+	if (!cs || !cs->frames)
+		return NULL;
 	cs->drain = s->drains;
 	return cs;
 }
 
-static int cmp_chunk(const void *a, const void *b)
+/* Empty one BPF key set; what is in it meanwhile may stay (harmless). */
+static void flush_set(struct stack_cache *s, int fd)
 {
-	const struct stack_key *x = a, *y = b;
-
-	if (x->hash != y->hash)
-		return x->hash < y->hash ? -1 : 1;
-	return x->chunk < y->chunk ? -1 : x->chunk > y->chunk;
-}
-
-struct chunk_ref {
-	struct stack_key key;
-	struct stack_chunk *chunk;
-};
-
-static int cmp_chunk_ref(const void *a, const void *b)
-{
-	return cmp_chunk(&((const struct chunk_ref *)a)->key, &((const struct chunk_ref *)b)->key);
-}
-
-/* Every whole stack in the BPF map, into the cache, in a few batch reads
- * (a drain of 50 000 new stacks would otherwise make 50 000 lookups), and
- * its chunks marked for the batch delete.  Stacks whose chunks are not all
- * there yet (being stored right now, for a key of the new counts map) are
- * left for the next drain.  After the counts swap, every stack a drained
- * key names is stored whole: a key is counted only after its stack. */
-static void prefetch(struct stack_cache *s, int fd)
-{
-	int first = 1;
-	size_t n = 0, cap = 0, i, j;
-	struct stack_key *keys = NULL;
-	struct stack_chunk *vals = NULL;
-	struct chunk_ref *refs;
 	__u64 in = 0, out = 0;
+	int first = 1, err;
+	__u32 n;
 
-	for (;;) {
-		__u32 got = 4096;
-		int err;
-
-		if (n + got > cap) {
-			size_t c = cap ? cap * 2 : 8192;
-			struct stack_key *k = realloc(keys, c * sizeof(*k));
-			struct stack_chunk *v = k ? realloc(vals, c * sizeof(*v)) : NULL;
-
-			if (k)
-				keys = k;
-			if (!v)
-				goto out;
-			vals = v;
-			cap = c;
-		}
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys + n, vals + n, &got,
-					   NULL);
+	if (!s->buf)
+		s->buf = malloc(FLUSH_BATCH * (sizeof(__u64) + sizeof(__u32)));
+	if (!s->buf)
+		return;
+	do {
+		n = FLUSH_BATCH;
+		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, s->buf,
+						      (__u64 *)s->buf + FLUSH_BATCH, &n, NULL);
 		first = 0;
-		n += got;
-		if (err)
-			break;   /* ENOENT: the end (else stack_cache_get reads what is left) */
 		in = out;
-	}
-	refs = calloc(n ? n : 1, sizeof(*refs));
-	if (!refs)
-		goto out;
-	for (i = 0; i < n; i++)
-		refs[i] = (struct chunk_ref){ keys[i], &vals[i] };
-	qsort(refs, n, sizeof(*refs), cmp_chunk_ref);
-	for (i = 0; i < n; i = j) {
-		uint64_t hash = refs[i].key.hash;
-		uint32_t depth = refs[i].chunk->depth > PYBPF_MAX_DEPTH ? PYBPF_MAX_DEPTH
-								   : refs[i].chunk->depth;
-		uint32_t need = (depth + PYBPF_CHUNK_FRAMES - 1) / PYBPF_CHUNK_FRAMES, c;
-		struct cached_stack *cs, tmp = {};
-		int created;
-
-		for (j = i; j < n && refs[j].key.hash == hash; j++)
-			;
-		if (refs[i].key.chunk != 0 || j - i < (need ? need : 1))
-			continue;   /* not whole yet */
-		for (c = 0; c < need && refs[i + c].key.chunk == c; c++)
-			;
-		if (c < need)
-			continue;
-		cs = htab_get(&s->h, &hash);
-		if (!cs) {
-			tmp.depth = depth;
-			tmp.flags = refs[i].chunk->flags;
-			tmp.frames = calloc(depth ? depth : 1, sizeof(*tmp.frames));
-			if (!tmp.frames)
-				continue;
-			for (c = 0; c < need; c++) {
-				uint32_t m = depth - c * PYBPF_CHUNK_FRAMES;
-
-				memcpy(tmp.frames + c * PYBPF_CHUNK_FRAMES, refs[i + c].chunk->frames,
-				       (m < PYBPF_CHUNK_FRAMES ? m : PYBPF_CHUNK_FRAMES) *
-				       sizeof(struct frame_rec));
-			}
-			cs = htab_put(&s->h, &hash, &created);
-			if (!cs) {
-				free(tmp.frames);
-				continue;
-			}
-			*cs = tmp;
-		}
-		cs->drain = s->drains;
-		mark_dead(s, hash, depth);
-	}
-	free(refs);
-out:
-	free(keys);
-	free(vals);
+	} while (!err);
 }
 
-void stack_cache_begin(struct stack_cache *s, int fd)
+static void flush_sets(struct stack_cache *s, int stacks_fd, int chunks_fd)
 {
-	s->drains++;
-	prefetch(s, fd);
-}
-
-void stack_cache_end(struct stack_cache *s, int fd)
-{
-	delete_dead(s, fd);
+	flush_set(s, stacks_fd);
+	flush_set(s, chunks_fd);
+	s->in_stacks = s->in_chunks = 0;
+	s->st.flushes++;
 }
 
 static int keep_stack(void *ctx, const void *key, void *val)
@@ -242,16 +195,35 @@ static int keep_stack(void *ctx, const void *key, void *val)
 	struct cached_stack *cs = val;
 
 	(void)key;
-	if (cs->drain == s->drains)
+	if (cs->seeded || cs->drain == s->drains || cs->epoch == s->epoch)
 		return 1;
 	free(cs->frames);
 	return 0;
 }
 
-/* A stack the last drain used stays: the active counts map may hold a key
- * whose first count found the stack's chunks still in the BPF map (so did
- * not store them again) just before that drain read and deleted them. */
-void stack_cache_forget(struct stack_cache *s)
+static int keep_chunk(void *ctx, const void *key, void *val)
 {
-	htab_retain(&s->h, keep_stack, s);
+	(void)key;
+	return ((struct cached_chunk *)val)->epoch == ((struct stack_cache *)ctx)->epoch;
+}
+
+void stack_cache_end(struct stack_cache *s, int stacks_fd, int chunks_fd)
+{
+	if (s->sweep) {
+		/* the first drain after a forget: what it used stays, and what
+		 * was sent since (its keys are in the sets again) */
+		htab_retain(&s->stacks, keep_stack, s);
+		htab_retain(&s->chunks, keep_chunk, s);
+		s->sweep = 0;
+	}
+	/* full sets would lose samples: empty them and take resends */
+	if (s->in_stacks * 4 > s->max_stacks * 3 || s->in_chunks * 4 > s->max_chunks * 3)
+		flush_sets(s, stacks_fd, chunks_fd);
+}
+
+void stack_cache_forget(struct stack_cache *s, int stacks_fd, int chunks_fd)
+{
+	flush_sets(s, stacks_fd, chunks_fd);
+	s->epoch++;
+	s->sweep = 1;
 }
