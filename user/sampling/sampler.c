@@ -3,6 +3,7 @@
  * a cpu-clock perf event per online CPU; then push processes, poll code
  * events and drain the counts map that the sampler stopped writing; one
  * cleanup path. */
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -263,6 +264,19 @@ static void log_verifier_work(struct bpf_object *obj)
 	}
 }
 
+/* Each probe is a file descriptor (--all: one or more a process), each
+ * CPU's perf event another: the soft limit on open files goes up to the
+ * hard one, as other BPF tools do (pybpf uses poll, never select). */
+static void raise_open_files(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void *ctx,
 		 struct sampler **out)
 {
@@ -271,6 +285,7 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	int err;
 
 	libbpf_set_print(libbpf_log);
+	raise_open_files();
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -498,13 +513,28 @@ int sampler_attach_gil(struct sampler *s, pid_t pid, const char *path,
 	return err;
 }
 
+/* A code-free probe costs its process a trap per code object freed (about
+ * 10 us on this VM, 1-2 us on bare metal): a program that makes and frees
+ * code objects all the time (exec, eval or compile in a loop) would pay
+ * more for it than the reads it saves.  Above this rate the probe goes,
+ * and that process's cache hits are checked by reads again. */
+#define CODE_FREES_MAX 200 /* a second */
+/* ... and at most this many processes have one (--all on a large host):
+ * the others' hits are checked by reads */
+#define CODE_FREE_PROBES_MAX 256
+
 int sampler_attach_code_free(struct sampler *s, pid_t pid, const char *path, uint64_t off,
 			     uint64_t epoch)
 {
 	struct timespec ts;
+	size_t i, n = 0;
 	int err;
 
 	detach_uprobes(s, pid, PROBE_CODE_FREE); /* an exec: the old image's */
+	for (i = 0; i < s->nuprobes; i++)
+		n += s->uprobes[i].kind == PROBE_CODE_FREE;
+	if (n >= CODE_FREE_PROBES_MAX)
+		return -ENOSPC;
 	err = attach_uprobe(s, PROBE_CODE_FREE, s->skel->progs.pybpf_code_free, pid, path, off, 0);
 	if (err)
 		return err;
@@ -513,13 +543,6 @@ int sampler_attach_code_free(struct sampler *s, pid_t pid, const char *path, uin
 	s->uprobes[s->nuprobes - 1].frees = epoch;
 	return 0;
 }
-
-/* A code-free probe costs its process a trap per code object freed (about
- * 10 us on this VM, 1-2 us on bare metal): a program that makes and frees
- * code objects all the time (exec, eval or compile in a loop) would pay
- * more for it than the reads it saves.  Above this rate the probe goes,
- * and that process's cache hits are checked by reads again. */
-#define CODE_FREES_MAX 200 /* a second */
 
 void sampler_check_code_frees(struct sampler *s, uint64_t now_ns)
 {
@@ -535,10 +558,8 @@ void sampler_check_code_frees(struct sampler *s, uint64_t now_ns)
 		__u32 key = l->pid;
 		uint64_t rate;
 
-		if (l->kind != PROBE_CODE_FREE ||
+		if (l->kind != PROBE_CODE_FREE || now_ns - l->since_ns < 250000000ull ||
 		    bpf_map_lookup_elem(fd, &key, &info) || !info.code_free_probe)
-			goto keep;
-		if (now_ns - l->since_ns < 250000000ull)
 			goto keep;
 		rate = (info.code_frees - l->frees) * 1000000000ull / (now_ns - l->since_ns);
 		l->since_ns = now_ns;

@@ -55,7 +55,8 @@ int sampler_attach_gil(struct sampler *s, pid_t pid, const char *path,
  * 3.12): count pid's code objects freed with a uprobe at off in path
  * (PyCode_Type's tp_dealloc), the counter proc_info.code_free_probe
  * says to use, from epoch on; attach before pushing that record.  0 or
- * -errno (told with -v: the walk then reads more, nothing is lost). */
+ * -errno (told with -v: the walk then reads more, nothing is lost);
+ * -ENOSPC past CODE_FREE_PROBES_MAX processes (sampler.c). */
 int sampler_attach_code_free(struct sampler *s, pid_t pid, const char *path, uint64_t off,
 			     uint64_t epoch);
 /* Detach the code-free probe of every process that frees code objects
