@@ -39,16 +39,24 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
-/* (pid, tid, stack, flags) -> samples, double-buffered: programs count
- * into the map in slot 0 of `counts`; userspace points the slot at the
- * other map, which makes the kernel wait for every running program
- * (map-in-map updates end with synchronize_rcu), then drains the first one
- * undisturbed.  No increment can land in a map being drained. */
+/* Sample counts.  Each (pid, tid, stack, flags) key owns a slot for as
+ * long as it lives: its count is count_values[slot], its key a copy in
+ * count_keys[slot], both arrays mapped into userspace, which drains a
+ * slot by exchanging its count with 0 -- no system call, nothing deleted,
+ * and a key seen again after a drain costs one look-up, as before it.
+ *
+ * Key -> slot is a hash map in slot 0 of `counts`.  Slots come in two
+ * sets of count_slots each (set s: indices s * count_slots + i); new keys
+ * take them from set count_set.  A set filling up is rotated: userspace
+ * switches count_set and the map in `counts` to the other set's (empty)
+ * map, which makes the kernel wait for every running program (map-in-map
+ * updates end with synchronize_rcu), drains both sets, then empties the
+ * old one.  See user/sampling/sampler.c. */
 struct counts_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct count_key);
-	__type(value, __u64);
+	__type(value, __u32);        /* the key's slot */
 };
 struct counts_map counts_a SEC(".maps");
 struct counts_map counts_b SEC(".maps");
@@ -61,6 +69,26 @@ struct {
 } counts SEC(".maps") = {
 	.values = { [0] = &counts_a },
 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2 * 65536);
+	__type(key, __u32);
+	__type(value, __u64);        /* COUNT_FRESH | samples or nanoseconds */
+} count_values SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2 * 65536);
+	__type(key, __u32);
+	__type(value, struct count_key);
+} count_keys SEC(".maps");
+
+const volatile __u32 count_slots = 65536; /* slots a set */
+__u32 count_set;                          /* the set new keys take slots from */
+__u32 count_next[2];                      /* slots taken of each set */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -213,6 +213,10 @@ _Static_assert(sizeof(struct stack_event) == 32 + 8 * PYBPF_CHUNK_FRAMES, "stack
 #define COUNT_GIL   1u   /* the sampled thread held the GIL */
 #define COUNT_IDLE  2u   /* off-CPU time (--idle): the value is nanoseconds */
 #define COUNT_GILWAIT 4u /* time waiting in take_gil (--gil-wait): nanoseconds */
+/* In a count's slot (bpf/maps.bpf.h): the key is new since the slot was
+ * last drained, so it is handed over even with a count of 0 (a stack
+ * stored with zero weight, e.g. where a thread blocked). */
+#define COUNT_FRESH (1ull << 63)
 struct count_key {
 	__u32 pid;
 	__u32 tid;

@@ -161,7 +161,7 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 
 		sampler_drain_cost(s->sampler, &c[0], &c[1]);
 		for (k = 0; k < 2; k++)
-			fprintf(stderr, "pybpf:   %s drain: %llu keys in %.2f ms (cpu %.2f; swap %.2f, counts map %.2f, stacks %.2f, profile %.2f)\n",
+			fprintf(stderr, "pybpf:   %s drain: %llu keys in %.2f ms (cpu %.2f; wait %.2f, counts %.2f, stacks %.2f, profile %.2f)\n",
 				k ? "last" : "slowest", (unsigned long long)c[k].keys, c[k].ns / 1e6, c[k].cpu_ns / 1e6,
 				c[k].swap_ns / 1e6, c[k].maps_ns / 1e6, c[k].stacks_ns / 1e6,
 				c[k].fn_ns / 1e6);

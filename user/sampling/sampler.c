@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* sampler.c - lifecycle of the BPF sampler: open, size maps, load, attach
  * a cpu-clock perf event per online CPU; then push processes, poll code
- * events and drain the counts map that the sampler stopped writing; one
- * cleanup path. */
+ * events and drain the counts (countslots.c); one cleanup path. */
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <errno.h>
@@ -16,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include "htab.h"
 #include "log.h"
+#include "countslots.h"
 #include "nativesample.h"
 #include "proc.h"
 #include "sampler.h"
@@ -30,7 +30,7 @@ struct probe_link {
 	struct bpf_link *link;
 	uint64_t since_ns, frees;       /* PROBE_CODE_FREE: the count at the last check */
 };
-#define DRAIN_BATCH 4096 /* count keys per batch system call */
+#define DRAIN_BATCH 4096 /* count keys a drain hands over at a time */
 
 struct sampler {
 	struct sampler_bpf *skel;
@@ -44,7 +44,9 @@ struct sampler {
 	sampler_code_fn code_fn;
 	sampler_timeline_fn timeline_fn;
 	void *ctx;
-	int active;                 /* counts map in use: 0 counts_a, 1 counts_b */
+	struct count_slots slots;   /* the counts, mapped (countslots.h) */
+	int stopped;                /* sampler_stop ran: the next drain waits */
+	int forget_native;          /* a forget's native sweep, at the next drain's end */
 	struct stack_cache stacks;  /* the stacks sent, by hash */
 	struct sampler_drain_cost slowest, last; /* the slowest drain, the last with keys */
 	/* a drain's batch buffers, kept: memory new to the process costs a
@@ -306,8 +308,13 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	bpf_map__set_max_entries(s->skel->maps.procs, opts->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.stacks, opts->max_stacks);
 	bpf_map__set_max_entries(s->skel->maps.stack_chunks, opts->max_stacks);
-	bpf_map__set_max_entries(s->skel->maps.counts_a, opts->max_counts);
-	bpf_map__set_max_entries(s->skel->maps.counts_b, opts->max_counts);
+	/* a set of slots twice the keys an interval may bring: rotated when
+	 * half taken (countslots.h), so an interval always has max_counts */
+	bpf_map__set_max_entries(s->skel->maps.counts_a, 2 * opts->max_counts);
+	bpf_map__set_max_entries(s->skel->maps.counts_b, 2 * opts->max_counts);
+	bpf_map__set_max_entries(s->skel->maps.count_values, 4 * opts->max_counts);
+	bpf_map__set_max_entries(s->skel->maps.count_keys, 4 * opts->max_counts);
+	s->skel->rodata->count_slots = 2 * opts->max_counts;
 	bpf_map__set_max_entries(s->skel->maps.codes, opts->max_codes);
 	if (kernel_allocates_anywhere()) {
 		lazy_map(s->skel->maps.counts_a);
@@ -354,6 +361,22 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 		goto fail;
 	}
 	log_verifier_work(s->skel->obj);
+	{
+		struct count_slots_fds fds = {
+			.values = bpf_map__fd(s->skel->maps.count_values),
+			.keys = bpf_map__fd(s->skel->maps.count_keys),
+			.outer = bpf_map__fd(s->skel->maps.counts),
+			.map_a = bpf_map__fd(s->skel->maps.counts_a),
+			.map_b = bpf_map__fd(s->skel->maps.counts_b),
+		};
+
+		err = count_slots_init(&s->slots, &fds, 2 * opts->max_counts,
+				       &s->skel->bss->count_set, s->skel->bss->count_next);
+		if (err) {
+			pb_err("failed to map the counts: %s", strerror(-err));
+			goto fail;
+		}
+	}
 	if (opts->native) {
 		struct native_sampler_opts no = {
 			.rows_fd = bpf_map__fd(s->skel->maps.unwind_rows),
@@ -421,6 +444,7 @@ void sampler_stop(struct sampler *s)
 	s->switch_link = NULL;
 	while (s->nuprobes)
 		bpf_link__destroy(s->uprobes[--s->nuprobes].link);
+	s->stopped = 1;
 }
 
 void sampler_close(struct sampler *s)
@@ -433,6 +457,7 @@ void sampler_close(struct sampler *s)
 	free(s->links);
 	ring_buffer__free(s->rb);
 	native_sampler_free(s->native);
+	count_slots_free(&s->slots);
 	sampler_bpf__destroy(s->skel);
 	stack_cache_free(&s->stacks);
 	free(s->drain_keys);
@@ -606,22 +631,6 @@ int sampler_poll(struct sampler *s, int timeout_ms)
 	return n < 0 && n != -EINTR ? n : 0;
 }
 
-/* Point the sampler at the other counts map.  The kernel returns from a
- * map-in-map update only after every program that could still hold the
- * old map has finished, so the old one is then ours alone. */
-static int swap_counts(struct sampler *s, int *old_fd)
-{
-	int fds[2] = { bpf_map__fd(s->skel->maps.counts_a), bpf_map__fd(s->skel->maps.counts_b) };
-	__u32 zero = 0;
-
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.counts), &zero, &fds[!s->active],
-				BPF_ANY))
-		return -errno;
-	*old_fd = fds[s->active];
-	s->active = !s->active;
-	return 0;
-}
-
 static uint64_t now_mono_ns(void)
 {
 	struct timespec ts;
@@ -640,69 +649,90 @@ static uint64_t now_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
+/* One batch of taken counts: their stacks, then the callbacks. */
+static void hand_over(struct sampler *s, uint32_t n, sampler_stack_fn fn, void *ctx,
+		      struct sampler_drain_cost *c)
 {
+	/* hash 0: --native's thread without Python frames */
+	static const struct cached_stack no_python;
 	struct count_key *keys = s->drain_keys;
 	__u64 *counts = s->drain_counts;
 	const struct cached_stack **css = s->drain_stacks;
-	__u64 in = 0, out = 0;   /* hash maps: the bucket to go on from */
-	int fd = -1, err, first = 1, done = 0;
+	uint64_t t = now_mono_ns();
+	uint32_t i;
+
+	/* a stack stored with its key's first count is in the ring before
+	 * that count was set: this brings it */
+	ring_buffer__consume(s->rb);
+	for (i = 0; i < n; i++)
+		css[i] = keys[i].stack_hash || !keys[i].native_hash
+				 ? stack_cache_get(&s->stacks, keys[i].stack_hash)
+				 : &no_python;
+	c->stacks_ns += now_mono_ns() - t;
+	t = now_mono_ns();
+	for (i = 0; i < n; i++) {
+		const struct native_stack *nat = NULL;
+
+		if (!css[i]) {
+			s->lost_user += counts[i];
+			continue;
+		}
+		/* an unreadable native side is counted; the sample stays */
+		if (keys[i].native_hash && s->native)
+			nat = native_sampler_get(s->native, keys[i].native_hash, s->stacks.drains);
+		fn(ctx, &keys[i], counts[i], css[i]->frames, css[i]->depth, css[i]->flags, nat);
+	}
+	c->fn_ns += now_mono_ns() - t;
+}
+
+int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
+{
 	struct sampler_drain_cost c = {};
 	uint64_t t0 = now_mono_ns(), cpu0 = now_cpu_ns(), t;
-	__u32 i, n;
+	int err = 0, rotated = 0, set;
+	uint32_t n, pos;
 
-	err = keys && counts && css ? swap_counts(s, &fd) : -ENOMEM;
+	if (!s->drain_keys || !s->drain_counts || !s->drain_stacks)
+		return -ENOMEM;
+	/* a wait for the programs running: when the set is rotated, after a
+	 * stop (a program still running counts into what is drained now),
+	 * and for --native's unwind rows freed since the last one */
+	if (count_slots_should_rotate(&s->slots)) {
+		err = count_slots_rotate(&s->slots);
+		rotated = !err;
+	} else if (s->stopped || s->native) {
+		err = count_slots_wait(&s->slots);
+	}
 	c.swap_ns = (t = now_mono_ns()) - t0;
-	/* every record of a program that counted into the drained map is in
-	 * the rings now (the swap waited for it): its stack and code objects */
-	if (!err)
-		ring_buffer__consume(s->rb);
 	stack_cache_begin(&s->stacks);
-	if (!err && s->native) /* the swap waited for every program: rows freed are free */
+	if (!err && s->native) /* it waited */
 		native_sampler_quiesce(s->native);
 	c.stacks_ns += now_mono_ns() - t;
-	while (!err && !done) {
-		n = DRAIN_BATCH;
-		t = now_mono_ns();
-		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, keys, counts,
-						      &n, NULL);
-		first = 0;
-		if (err == -ENOENT) { /* the last batch */
-			err = 0;
-			done = 1;
+	/* both sets: during a rotation a program may have counted into
+	 * either */
+	for (set = 0; set < 2; set++) {
+		pos = 0;
+		for (;;) {
+			t = now_mono_ns();
+			n = count_slots_take(&s->slots, set, &pos, s->drain_keys, s->drain_counts,
+					     DRAIN_BATCH);
+			c.keys += n;
+			c.maps_ns += now_mono_ns() - t;
+			if (!n)
+				break;
+			hand_over(s, n, fn, ctx, &c);
 		}
-		c.keys += n;
-		c.maps_ns += now_mono_ns() - t;
-		/* the batch's stacks, then its callbacks: -v says which costs what */
-		t = now_mono_ns();
-		for (i = 0; !err && i < n; i++) {
-			/* hash 0: --native's thread without Python frames */
-			static const struct cached_stack no_python;
-
-			css[i] = keys[i].stack_hash || !keys[i].native_hash
-					 ? stack_cache_get(&s->stacks, keys[i].stack_hash)
-					 : &no_python;
-		}
-		c.stacks_ns += now_mono_ns() - t;
-		t = now_mono_ns();
-		for (i = 0; !err && i < n; i++) {
-			const struct native_stack *nat = NULL;
-
-			if (!css[i]) {
-				s->lost_user += counts[i];
-				continue;
-			}
-			/* an unreadable native side is counted; the sample stays */
-			if (keys[i].native_hash && s->native)
-				nat = native_sampler_get(s->native, keys[i].native_hash, s->stacks.drains);
-			fn(ctx, &keys[i], counts[i], css[i]->frames, css[i]->depth, css[i]->flags, nat);
-		}
-		c.fn_ns += now_mono_ns() - t;
-		in = out;
 	}
+	t = now_mono_ns();
+	if (rotated && count_slots_retire(&s->slots))
+		pb_debug("could not empty the old counts map: %s", strerror(errno));
+	c.swap_ns += now_mono_ns() - t;
 	t = now_mono_ns();
 	stack_cache_end(&s->stacks, bpf_map__fd(s->skel->maps.stacks),
 			bpf_map__fd(s->skel->maps.stack_chunks));
+	if (s->forget_native && s->native)
+		native_sampler_forget(s->native, s->stacks.drains);
+	s->forget_native = 0;
 	c.stacks_ns += now_mono_ns() - t;
 	c.ns = now_mono_ns() - t0;
 	c.cpu_ns = now_cpu_ns() - cpu0;
@@ -789,8 +819,10 @@ void sampler_forget_stacks(struct sampler *s)
 {
 	stack_cache_forget(&s->stacks, bpf_map__fd(s->skel->maps.stacks),
 			   bpf_map__fd(s->skel->maps.stack_chunks));
-	if (s->native)
-		native_sampler_forget(s->native, s->stacks.drains);
+	/* every key new again from the next drain on, so every stack in use
+	 * is sent again; what that drain uses stays */
+	s->slots.rotate = 1;
+	s->forget_native = 1;
 }
 
 struct native_sampler *sampler_native(struct sampler *s)

@@ -77,8 +77,8 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx);
 struct sampler_drain_cost {
 	uint64_t keys, ns;
 	uint64_t cpu_ns;     /* of ns, the drain's own CPU time (the rest: waiting) */
-	uint64_t swap_ns;    /* pointing the sampler at the other counts map */
-	uint64_t maps_ns;    /* the counts map's batch lookup-and-delete */
+	uint64_t swap_ns;    /* waiting for running programs; a rotation (countslots.h) */
+	uint64_t maps_ns;    /* taking the counts from their slots */
 	uint64_t stacks_ns;  /* the stack cache: reading stacks back, deleting them */
 	uint64_t fn_ns;      /* the callbacks: the profile's work */
 };
