@@ -2,7 +2,47 @@
 /* htab.c - open addressing with linear probing; grows at 50% load. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "htab.h"
+
+/* Tables this big live in their own mapping of huge pages where the
+ * kernel has them (transparent huge pages on madvise): a table growing
+ * into new memory otherwise takes a page fault per 4 KiB it touches, tens
+ * of microseconds each on a VM -- most of a big drain's time here. */
+#define HUGE_BYTES (2u << 20)
+
+static size_t table_bytes(size_t cap, size_t slot_size)
+{
+	size_t n = cap * slot_size;
+
+	return n < HUGE_BYTES ? n : (n + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+}
+
+static uint8_t *table_alloc(size_t cap, size_t slot_size)
+{
+	size_t n = table_bytes(cap, slot_size);
+	void *p;
+
+	if (n < HUGE_BYTES)
+		return calloc(cap, slot_size);
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, n, MADV_HUGEPAGE); /* a hint: 4 KiB pages work too */
+	return p;
+}
+
+static void table_free(uint8_t *slots, size_t cap, size_t slot_size)
+{
+	size_t n = table_bytes(cap, slot_size);
+
+	if (!slots)
+		return;
+	if (n < HUGE_BYTES)
+		free(slots);
+	else
+		munmap(slots, n);
+}
 
 uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
 {
@@ -34,7 +74,7 @@ void htab_init(struct htab *h, size_t key_size, size_t val_size)
 
 void htab_free(struct htab *h)
 {
-	free(h->slots);
+	table_free(h->slots, h->cap, h->slot_size);
 	h->slots = NULL;
 	h->cap = h->len = 0;
 }
@@ -70,7 +110,7 @@ static int grow(struct htab *h)
 
 	n.cap = h->cap ? h->cap * 2 : 64;
 	n.len = 0;
-	n.slots = calloc(n.cap, n.slot_size);
+	n.slots = table_alloc(n.cap, n.slot_size);
 	if (!n.slots)
 		return -1;
 	for (i = 0; i < h->cap; i++) {
@@ -79,7 +119,7 @@ static int grow(struct htab *h)
 		if (s[0])
 			memcpy(slot(&n, find(&n, s + 1)), s, h->slot_size), n.len++;
 	}
-	free(h->slots);
+	table_free(h->slots, h->cap, h->slot_size);
 	*h = n;
 	return 0;
 }
@@ -168,7 +208,7 @@ long htab_retain(struct htab *h, int (*keep)(void *ctx, const void *key, void *v
 	while ((h->len + 1) * 2 > n.cap)
 		n.cap *= 2;
 	n.len = h->len;
-	n.slots = n.cap < h->cap ? calloc(n.cap, n.slot_size) : NULL;
+	n.slots = n.cap < h->cap ? table_alloc(n.cap, n.slot_size) : NULL;
 	if (!n.slots) {
 		rehash_in_place(h);
 		return (long)gone;
@@ -179,7 +219,7 @@ long htab_retain(struct htab *h, int (*keep)(void *ctx, const void *key, void *v
 		if (s[0])
 			memcpy(slot(&n, find(&n, s + 1)), s, h->slot_size);
 	}
-	free(h->slots);
+	table_free(h->slots, h->cap, h->slot_size);
 	*h = n;
 	return (long)gone;
 }
