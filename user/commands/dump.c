@@ -372,7 +372,7 @@ static void dump_threads(struct dump *d, pid_t pid, struct pythread *threads, si
 		read_thread(d, t, frames, fl, &nframes, &truncated, &consistent);
 		active |= thread_running(d, pid, t->tid);
 		/* threading's name (it needs the frames), else the kernel's */
-		if (pythread_name(&d->proc, t, frames, nframes, name, sizeof(name)) && t->tid)
+		if (pythread_name(&d->proc, t, frames, nframes, NULL, name, sizeof(name)) && t->tid)
 			proc_thread_comm(pid, t->tid, name, sizeof(name));
 		if (!thread_filter_match(&d->o->filter, (uint32_t)t->tid, name)) {
 			dump_locals_free(fl, nframes);

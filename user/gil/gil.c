@@ -60,22 +60,26 @@ static void on_signal(int sig)
 static void read_names(struct gil_run *g)
 {
 	struct pythread th[256];
+	struct pythread_cache cache;
 	char name[NAME_LEN];
 	size_t n = 0, i;
 
 	g->names_ns = now_ns();
 	if (!g->proc.major || pywalk_threads(&g->proc, th, 256, &n))
 		return;
+	pythread_cache_init(&cache);
 	for (i = 0; i < n; i++) {
 		uint32_t tid = (uint32_t)th[i].tid;
 		char *slot;
 
-		if (th[i].tid <= 0 || pythread_name(&g->proc, &th[i], NULL, 0, name, sizeof(name)))
+		if (th[i].tid <= 0 ||
+		    pythread_name(&g->proc, &th[i], NULL, 0, &cache, name, sizeof(name)))
 			continue;
 		slot = htab_put(&g->names, &tid, NULL);
 		if (slot)
 			memcpy(slot, name, NAME_LEN);
 	}
+	pythread_cache_free(&cache);
 }
 
 static int python_name(void *ctx, uint32_t tid, char *buf, size_t len)

@@ -76,48 +76,127 @@ static uint64_t bootstrap_self(const struct pyproc *p, const struct pyframe_ref 
 	return self;
 }
 
-/* Is obj an int equal to v?  The repr of an int is exact up to 64 bits. */
-static int int_is(const struct pyproc *p, uint64_t obj, uint64_t v)
+/* An int object's value (up to 64 bits, through its exact repr). */
+static int int_value(const struct pyproc *p, uint64_t obj, uint64_t *v)
 {
-	char repr[32], want[32];
+	char repr[32], *end;
 
-	snprintf(want, sizeof(want), "%" PRIu64, v);
-	return pyobj_repr(p, obj, 1, repr, sizeof(repr)) == 0 && strcmp(repr, want) == 0;
+	if (pyobj_repr(p, obj, 1, repr, sizeof(repr)) || repr[0] < '0' || repr[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(repr, &end, 10);
+	return *end || errno ? -EINVAL : 0;
 }
 
-/* threading._active[t's ident] of t's interpreter. */
-static int active_thread(const struct pyproc *p, const struct pythread *t, uint64_t *thread)
+struct snap_key {
+	int32_t pid;
+	uint32_t pad;
+	uint64_t interp;
+};
+
+/* threading._active of one interpreter as read once */
+struct active_snap {
+	size_t n;
+	uint64_t *pairs;     /* ident, Thread; n of them */
+	int err;             /* reading it failed: this, for every thread */
+	int fresh;           /* read since the last miss: a miss reads again */
+};
+
+/* Read threading._active of interpreter interp into snap. */
+static void read_active(const struct pyproc *p, uint64_t interp, struct active_snap *snap)
 {
-	const struct py_offsets *o = &p->off;
 	const struct py_user_offsets *uo = &p->uoff;
-	uint64_t interp, mod = 0, active = 0, *kv;
+	uint64_t mod = 0, active = 0, *kv = NULL;
 	size_t n = 0, i;
 	int err;
 
-	if (!t->thread_id || uo->interp_modules < 0 || uo->module_dict < 0)
-		return -ENOENT;
-	interp = rd_ptr(p->pid, t->tstate + o->tstate_interp);
-	if (!interp)
-		return -EIO;
+	free(snap->pairs);
+	memset(snap, 0, sizeof(*snap));
 	err = pyobj_dict_get(p, rd_ptr(p->pid, interp + uo->interp_modules), "threading", &mod);
 	if (!err)
 		err = pyobj_dict_get(p, rd_ptr(p->pid, mod + uo->module_dict), "_active", &active);
-	if (err)
-		return err;
-	kv = calloc(2 * ACTIVE_MAX, sizeof(*kv));
-	if (!kv)
-		return -ENOMEM;
-	err = pyobj_dict_items(p, active, kv, ACTIVE_MAX, &n);
+	if (!err && !(kv = calloc(2 * ACTIVE_MAX, sizeof(*kv))))
+		err = -ENOMEM;
+	if (!err)
+		err = pyobj_dict_items(p, active, kv, ACTIVE_MAX, &n);
 	for (i = 0; !err && i < n; i++) {
-		if (int_is(p, kv[2 * i], t->thread_id)) {
-			*thread = kv[2 * i + 1];
-			break;
+		if (int_value(p, kv[2 * i], &kv[2 * snap->n]) == 0) {
+			kv[2 * snap->n + 1] = kv[2 * i + 1];
+			snap->n++;
 		}
 	}
-	if (!err && i == n)
-		err = -ENOENT;
-	free(kv);
+	snap->err = err;
+	snap->pairs = kv;
+	snap->fresh = 1;
+}
+
+static int find_ident(const struct active_snap *snap, uint64_t ident, uint64_t *thread)
+{
+	size_t i;
+
+	if (snap->err)
+		return snap->err;
+	for (i = 0; i < snap->n; i++) {
+		if (snap->pairs[2 * i] == ident) {
+			*thread = snap->pairs[2 * i + 1];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* threading._active[t's ident] of t's interpreter; through cache if any:
+ * a thread not in what it read (started since) reads it again, once. */
+static int active_thread(const struct pyproc *p, const struct pythread *t,
+			 struct pythread_cache *cache, uint64_t *thread)
+{
+	const struct py_user_offsets *uo = &p->uoff;
+	struct snap_key key = { .pid = p->pid };
+	struct active_snap local = {}, *snap = &local;
+	int err, created = 1;
+
+	if (!t->thread_id || uo->interp_modules < 0 || uo->module_dict < 0)
+		return -ENOENT;
+	key.interp = rd_ptr(p->pid, t->tstate + p->off.tstate_interp);
+	if (!key.interp)
+		return -EIO;
+	if (cache)
+		snap = htab_put(&cache->snaps, &key, &created);
+	if (!snap)
+		return -ENOMEM;
+	if (created)
+		read_active(p, key.interp, snap);
+	err = find_ident(snap, t->thread_id, thread);
+	if (err && !snap->fresh) {
+		read_active(p, key.interp, snap);
+		err = find_ident(snap, t->thread_id, thread);
+	}
+	snap->fresh = 0;
+	if (!cache)
+		free(local.pairs);
 	return err;
+}
+
+void pythread_cache_init(struct pythread_cache *c)
+{
+	htab_init(&c->snaps, sizeof(struct snap_key), sizeof(struct active_snap));
+}
+
+void pythread_cache_clear(struct pythread_cache *c)
+{
+	size_t pos = 0;
+	const void *k;
+	void *v;
+
+	while (htab_next(&c->snaps, &pos, &k, &v))
+		free(((struct active_snap *)v)->pairs);
+	htab_clear(&c->snaps);
+}
+
+void pythread_cache_free(struct pythread_cache *c)
+{
+	pythread_cache_clear(c);
+	htab_free(&c->snaps);
 }
 
 static int thread_obj_name(const struct pyproc *p, uint64_t thread, char *buf, size_t len)
@@ -131,7 +210,8 @@ static int thread_obj_name(const struct pyproc *p, uint64_t thread, char *buf, s
 }
 
 int pythread_name(const struct pyproc *p, const struct pythread *t,
-		  const struct pyframe_ref *frames, size_t nframes, char *buf, size_t len)
+		  const struct pyframe_ref *frames, size_t nframes, struct pythread_cache *cache,
+		  char *buf, size_t len)
 {
 	uint64_t thread;
 	int err = -ENOENT;
@@ -142,7 +222,7 @@ int pythread_name(const struct pyproc *p, const struct pythread *t,
 	thread = bootstrap_self(p, frames, nframes);
 	if (thread)
 		err = thread_obj_name(p, thread, buf, len);
-	if (err && active_thread(p, t, &thread) == 0)
+	if (err && active_thread(p, t, cache, &thread) == 0)
 		err = thread_obj_name(p, thread, buf, len);
 	if (err && t->tid > 0 && t->tid == p->pid) {
 		snprintf(buf, len, "MainThread");

@@ -60,7 +60,7 @@ static const char *thread_name(struct session *s, uint32_t pid, uint32_t tid)
 	if (p && p->major && sampler_thread(s->sampler, tid, &te) == 0 && te.tstate &&
 	    proc_read((pid_t)pid, te.tstate + p->off.tstate_thread_id, &t.thread_id, 8) == 0) {
 		t.tstate = te.tstate;
-		if (pythread_name(p, &t, NULL, 0, name, sizeof(name)))
+		if (pythread_name(p, &t, NULL, 0, &s->names, name, sizeof(name)))
 			name[0] = 0;
 	}
 	if (!name[0])
@@ -279,6 +279,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	s->o = *o;
 	symbols_init(&s->syms);
 	agg_init(&s->agg);
+	pythread_cache_init(&s->names);
 	htab_init(&s->not_python, sizeof(uint64_t), sizeof(uint64_t));
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -357,6 +358,9 @@ int session_drain(struct session *s)
 	int err;
 
 	sampler_poll(s->sampler, 0);  /* symbols before the stacks that use them */
+	/* the threading modules read for the last drain's new threads are
+	 * stale now (threads come and go, idents are reused) */
+	pythread_cache_clear(&s->names);
 	err = sampler_drain(s->sampler, on_stack, s);
 	native_refresh(s, 1);
 	return err;
@@ -431,6 +435,7 @@ void session_close(struct session *s)
 	sampler_close(s->sampler);
 	nprof_free(s->nprof);
 	agg_free(&s->agg);
+	pythread_cache_free(&s->names);
 	targets_free(s);
 	symbols_free(&s->syms);
 }

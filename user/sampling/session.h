@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include "aggregate.h"
 #include "nativeprof.h"
+#include "pythreads.h"
 #include "proc.h"
 #include "sampler.h"
 #include "symbols.h"
@@ -42,6 +43,7 @@ struct session {
 	struct symbols syms;
 	struct aggregate agg;    /* everything drained so far */
 	struct aggregate *window;/* optional second target of drains (top) */
+	struct pythread_cache names; /* a drain's reads of threading._active */
 	struct pyproc proc;      /* the target (pid 0 with --all) */
 	struct pyproc **kids;    /* -s: its Python descendants; --all: every one */
 	size_t nkids, capkids;
