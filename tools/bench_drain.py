@@ -11,9 +11,17 @@ grows), the later ones find warm memory.  `record -v` prints the slowest
 drain and the last one, and where their time went (the counts map swap
 and batch reads, the stack cache, the profile's callbacks).
 
+--stable measures the drains of a profile already warm instead: each
+thread calls --funcs functions in turn, each summing a range in C (one
+stack a function, one key a thread and function), so after the first
+drain the keys, stacks and profile rows are all known and a drain is
+what a long-running `top` or agent pays; e.g. --stable --threads 50
+--funcs 1000 --seconds 5 --rate 20000 for ~40 000 keys a drain.
+
 Usage (as root):
   python3 tools/bench_drain.py [--pybpf ./pybpf] [--python P] [--seconds 3]
                                [--rate 10000] [--funcs 300] [--depth 6] [--rounds 3]
+                               [--stable]
 Prints each round's drain lines.  Aim for ~50 000 keys a drain: raise
 --seconds or --rate if a drain holds fewer (the counts map holds 65 536).
 """
@@ -56,6 +64,28 @@ for t in ts:
 '''
 
 
+STABLE = '''
+import sys, threading
+N = {funcs}
+R = range(3000)
+def make(i):
+    ns = {{"R": R}}
+    exec(compile("def f%d():\\n    return sum(R)" % i, "gen%d.py" % i, "exec"), ns)
+    return ns["f%d" % i]
+F = [make(i) for i in range(N)]
+def run():
+    while True:
+        for f in F:
+            f()
+ts = [threading.Thread(target=run, daemon=True) for i in range({threads})]
+for t in ts:
+    t.start()
+print("ready", flush=True)
+for t in ts:
+    t.join()
+'''
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--pybpf", default="./pybpf")
@@ -66,9 +96,12 @@ def main():
     p.add_argument("--depth", type=int, default=6)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--stable", action="store_true",
+                   help="a fixed set of keys, drained warm (see above)")
     a = p.parse_args()
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(TARGET.format(funcs=a.funcs, depth=a.depth, threads=a.threads))
+        f.write((STABLE if a.stable else TARGET).format(funcs=a.funcs, depth=a.depth,
+                                                        threads=a.threads))
         script = f.name
     env = dict(os.environ, PYBPF_DRAIN_MS=str(int(a.seconds * 1000)))
     try:
