@@ -165,6 +165,8 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 				k ? "last" : "slowest", (unsigned long long)c[k].keys, c[k].ns / 1e6, c[k].cpu_ns / 1e6,
 				c[k].swap_ns / 1e6, c[k].maps_ns / 1e6, c[k].stacks_ns / 1e6,
 				c[k].fn_ns / 1e6);
+		fprintf(stderr, "pybpf:   count slot sets rotated %llu times\n",
+			(unsigned long long)sampler_count_rotations(s->sampler));
 		sc = sampler_stack_stats(s->sampler);
 		fprintf(stderr, "pybpf:   stack cache: %llu stacks and %llu chunks received, %llu incomplete, key sets emptied %llu times\n",
 			(unsigned long long)sc->stacks, (unsigned long long)sc->chunks,

@@ -743,6 +743,11 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 	return err;
 }
 
+uint64_t sampler_count_rotations(const struct sampler *s)
+{
+	return s->slots.rotations;
+}
+
 const struct stack_cache_stats *sampler_stack_stats(const struct sampler *s)
 {
 	return &s->stacks.st;

@@ -84,6 +84,8 @@ struct sampler_drain_cost {
 };
 void sampler_drain_cost(const struct sampler *s, struct sampler_drain_cost *slowest,
 			struct sampler_drain_cost *last);
+/* How many times the counts' slot sets were rotated (countslots.h). */
+uint64_t sampler_count_rotations(const struct sampler *s);
 /* What the stack cache received (stackcache.h). */
 const struct stack_cache_stats *sampler_stack_stats(const struct sampler *s);
 /* The BPF side's counters (enum pybpf_stat), then two that userspace adds. */

@@ -272,8 +272,12 @@ int session_start(struct session *s, const struct session_opts *o)
 		.timeline_fn = o->timeline ? on_timeline : NULL, .native = o->native,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
+	const char *max_counts = getenv("PYBPF_MAX_COUNTS"); /* tests: rotate often */
 	struct timespec ts;
 	int err;
+
+	if (max_counts && atoi(max_counts) > 0)
+		so.max_counts = (uint32_t)atoi(max_counts);
 
 	memset(s, 0, sizeof(*s));
 	s->o = *o;
