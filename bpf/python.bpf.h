@@ -320,7 +320,7 @@ static __always_inline __u64 scan_threads(struct proc_info *proc, __u64 fsbase, 
 	__builtin_memset(st, 0, sizeof(*st));
 	st->fsbase = fsbase;
 	if (uread(&st->interp, sizeof(st->interp),
-				(void *)(proc->runtime_addr + o->runtime_interp_head))) {
+		  (void *)(proc->runtime_addr + o->runtime_interp_head))) {
 		stat_inc(STAT_ERR_RUNTIME);
 		return 0;
 	}
@@ -407,8 +407,7 @@ __noinline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 	if (te) {
 		if (te->tstate && read_u64(te->tstate + o->tstate_thread_id) == fsbase &&
 		    (o->tstate_status < 0 ||
-		     !uread(&status, sizeof(status),
-					  (void *)(te->tstate + o->tstate_status))) &&
+		     !uread(&status, sizeof(status), (void *)(te->tstate + o->tstate_status))) &&
 		    cached_ok(proc, te, status))
 			return follow_current(proc, te, fsbase);
 		if (!te->tstate && now - te->scan_ns < NEG_CACHE_NS &&
@@ -435,7 +434,7 @@ static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
 {
 	__s32 a = o->tstate_thread_id;
 	__s32 b = o->tstate_cframe >= 0 ? o->tstate_cframe : o->tstate_frame;
-	__s32 lo = a < b ? a : b, hi = (a > b ? a : b) + 8;
+	__s32 lo = a < b ? a : b, hi = (a > b ? a : b) + 8, c;
 
 	if (o->tstate_status >= 0 && o->tstate_status < lo)
 		lo = o->tstate_status;
@@ -445,12 +444,12 @@ static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
 		lo = o->tstate_interp;
 	if (o->interp_code_gen >= 0 && o->tstate_interp + 8 > hi)
 		hi = o->tstate_interp + 8;
-	if (o->tstate_datastack_chunk >= 0 && (o->tstate_datastack_chunk < lo ? hi - o->tstate_datastack_chunk :
-	    o->tstate_datastack_chunk + 8 - lo) <= TS_READ) {
-		if (o->tstate_datastack_chunk < lo)
-			lo = o->tstate_datastack_chunk;
-		if (o->tstate_datastack_chunk + 8 > hi)
-			hi = o->tstate_datastack_chunk + 8;
+	c = o->tstate_datastack_chunk;
+	if (c >= 0 && (c < lo ? hi - c : c + 8 - lo) <= TS_READ) {
+		if (c < lo)
+			lo = c;
+		if (c + 8 > hi)
+			hi = c + 8;
 	}
 	*len = lo >= 0 && hi - lo <= TS_READ ? (__u32)(hi - lo) : 0;
 	return (__u32)lo;
@@ -508,8 +507,7 @@ static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *p
 	cframe = buf_u64(w->s->ts_buf, o->tstate_cframe - (__s32)lo, TS_MASK);
 	if (!cframe)
 		return 0;
-	return uread(frame, sizeof(*frame),
-				   (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
+	return uread(frame, sizeof(*frame), (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
 }
 
 /* A tag for what the walk may assume of code objects seen before.  A
