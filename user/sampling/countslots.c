@@ -78,8 +78,10 @@ int count_slots_wait(struct count_slots *cs)
 		       ? -errno : 0;
 }
 
-int count_slots_should_rotate(const struct count_slots *cs)
+int count_slots_should_rotate(struct count_slots *cs)
 {
+	if (cs->unretired && count_slots_retire(cs))
+		return 0;
 	return cs->rotate || taken(cs, active_set(cs)) * 2 > cs->per_set;
 }
 
@@ -98,12 +100,14 @@ int count_slots_rotate(struct count_slots *cs)
 	return 0;
 }
 
-int count_slots_retire(struct count_slots *cs)
+/* A new empty map like fd's takes fd's number (the skeleton's): the old
+ * map, referenced by nothing else, goes. */
+static int replace_map(int fd)
 {
-	int old = !active_set(cs), fd = cs->map_fd[old], nfd, err = 0;
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	LIBBPF_OPTS(bpf_map_create_opts, o);
+	int nfd, err = 0;
 
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
@@ -112,11 +116,31 @@ int count_slots_retire(struct count_slots *cs)
 			     info.max_entries, &o);
 	if (nfd < 0)
 		return -errno;
-	/* the new map takes the old one's descriptor (the skeleton's): the
-	 * old map, referenced by nothing else, goes */
 	if (dup2(nfd, fd) < 0)
 		err = -errno;
 	close(nfd);
+	return err;
+}
+
+/* Else its keys deleted one by one (slow: ~0.5 us a key). */
+static int empty_map(int fd)
+{
+	struct count_key key;
+
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+			return -errno;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int count_slots_retire(struct count_slots *cs)
+{
+	int old = !active_set(cs), err;
+
+	err = replace_map(cs->map_fd[old]);
+	if (err)
+		err = empty_map(cs->map_fd[old]);
+	cs->unretired = !!err;
 	if (!err)
 		__atomic_store_n(&cs->next[old], 0, __ATOMIC_RELEASE);
 	return err;

@@ -18,6 +18,7 @@ struct count_slots {
 	int outer_fd;                 /* `counts`: slot 0 is the active set's map */
 	int map_fd[2];                /* each set's key -> slot map */
 	int rotate;                   /* rotate at the next drain whatever the fill */
+	int unretired;                /* the inactive set's map still holds keys */
 	uint64_t rotations;
 };
 
@@ -33,13 +34,15 @@ void count_slots_free(struct count_slots *cs);
 int count_slots_wait(struct count_slots *cs);
 /* Should this drain rotate (a forget asked, or the active set is half
  * taken: the next interval then has at least half a set of new keys)? */
-int count_slots_should_rotate(const struct count_slots *cs);
+int count_slots_should_rotate(struct count_slots *cs);
 /* New keys go to the other set from now on; returns after every program
  * that could use the old set's map has finished.  The old set's counts
  * are still to be drained (count_slots_take), then count_slots_retire. */
 int count_slots_rotate(struct count_slots *cs);
-/* The old set drained: its map emptied (a new one in its place), its
- * slots free again. */
+/* The old set drained: its map emptied (a new one in its place, else
+ * its keys deleted), its slots free again.  On failure the set is not
+ * rotated to (its keys would name reused slots) until a later retire,
+ * which count_slots_should_rotate tries first. */
 int count_slots_retire(struct count_slots *cs);
 /* Take up to n counts from set `set`, from slot *pos on: each slot with
  * a count (or a fresh key) is emptied and its key and count copied out;

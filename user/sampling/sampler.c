@@ -689,7 +689,7 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 {
 	struct sampler_drain_cost c = {};
 	uint64_t t0 = now_mono_ns(), cpu0 = now_cpu_ns(), t;
-	int err = 0, rotated = 0, set;
+	int err = 0, rotated = 0, set, rerr;
 	uint32_t n, pos;
 
 	if (!s->drain_keys || !s->drain_counts || !s->drain_stacks)
@@ -724,8 +724,9 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 		}
 	}
 	t = now_mono_ns();
-	if (rotated && count_slots_retire(&s->slots))
-		pb_debug("could not empty the old counts map: %s", strerror(errno));
+	if (rotated && (rerr = count_slots_retire(&s->slots)))
+		pb_debug("could not empty the old counts map (tried again next drain): %s",
+			 strerror(-rerr));
 	c.swap_ns += now_mono_ns() - t;
 	t = now_mono_ns();
 	stack_cache_end(&s->stacks, bpf_map__fd(s->skel->maps.stacks),
