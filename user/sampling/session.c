@@ -60,7 +60,8 @@ static const char *thread_name(struct session *s, uint32_t pid, uint32_t tid)
 	if (p && p->major && sampler_thread(s->sampler, tid, &te) == 0 && te.tstate &&
 	    proc_read((pid_t)pid, te.tstate + p->off.tstate_thread_id, &t.thread_id, 8) == 0) {
 		t.tstate = te.tstate;
-		if (pythread_name(p, &t, NULL, 0, &s->names, name, sizeof(name)))
+		if (pythread_name(p, &t, NULL, 0, s->draining ? &s->names : NULL, name,
+				  sizeof(name)))
 			name[0] = 0;
 	}
 	if (!name[0])
@@ -362,10 +363,12 @@ int session_drain(struct session *s)
 	int err;
 
 	sampler_poll(s->sampler, 0);  /* symbols before the stacks that use them */
-	/* the threading modules read for the last drain's new threads are
-	 * stale now (threads come and go, idents are reused) */
-	pythread_cache_clear(&s->names);
+	/* threading._active is read once for a drain's new threads and kept
+	 * for that drain only: threads come and go, idents are reused */
+	s->draining = 1;
 	err = sampler_drain(s->sampler, on_stack, s);
+	s->draining = 0;
+	pythread_cache_clear(&s->names);
 	native_refresh(s, 1);
 	return err;
 }

@@ -44,6 +44,7 @@ struct session {
 	struct aggregate agg;    /* everything drained so far */
 	struct aggregate *window;/* optional second target of drains (top) */
 	struct pythread_cache names; /* a drain's reads of threading._active */
+	int draining;            /* in sampler_drain: names may use `names` */
 	struct pyproc proc;      /* the target (pid 0 with --all) */
 	struct pyproc **kids;    /* -s: its Python descendants; --all: every one */
 	size_t nkids, capkids;
