@@ -47,11 +47,12 @@ struct {
  *
  * Key -> slot is a hash map in slot 0 of `counts`.  Slots come in two
  * sets of count_slots each (set s: indices s * count_slots + i); new keys
- * take them from set count_set.  A set filling up is rotated: userspace
- * switches count_set and the map in `counts` to the other set's (empty)
+ * take them from set count_set & 1.  A set filling up is rotated: userspace
+ * adds 1 to count_set and switches the map in `counts` to the other set's (empty)
  * map, which makes the kernel wait for every running program (map-in-map
  * updates end with synchronize_rcu), drains both sets, then empties the
- * old one.  See user/sampling/sampler.c. */
+ * old one.  See user/sampling/sampler.c, and counts.bpf.h for the
+ * per-CPU cache of slots in front of the key map. */
 struct counts_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -87,7 +88,7 @@ struct {
 } count_keys SEC(".maps");
 
 const volatile __u32 count_slots = 65536; /* slots a set */
-__u32 count_set;                          /* the set new keys take slots from */
+__u32 count_set;                          /* & 1: the set new keys take slots from */
 __u32 count_next[2];                      /* slots taken of each set */
 
 struct {

@@ -12,6 +12,7 @@
 #include "maps.bpf.h"
 #include "python.bpf.h"
 #include "stackstore.bpf.h"
+#include "counts.bpf.h"
 #include "gil.bpf.h"
 #include "timeline.bpf.h"
 #include "native_sample.bpf.h"
@@ -28,75 +29,6 @@ static __always_inline __u32 entries_of(const struct proc_info *proc)
 	if (!native_mode || proc->version < 0x030b)
 		return WALK_ENTRIES_NONE;
 	return proc->version == 0x030b ? WALK_ENTRIES_IS_ENTRY : WALK_ENTRIES_SHIM;
-}
-
-/* A new key's slot in set count_set, its key copied there and its count
- * marked fresh before the key is published in map; the slot the key has
- * (ours, or another CPU's that published it first), or -1 if none. */
-static __always_inline __s64 new_slot(void *map, const struct count_key *key)
-{
-	__u32 set = count_set & 1, i, idx, *found;
-	struct count_key *k;
-	__u64 *v;
-
-	i = __sync_fetch_and_add(&count_next[set], 1);
-	if (i >= count_slots)
-		return -1;
-	idx = set * count_slots + i;
-	k = bpf_map_lookup_elem(&count_keys, &idx);
-	v = bpf_map_lookup_elem(&count_values, &idx);
-	if (!k || !v)
-		return -1;
-	*k = *key;
-	*v = COUNT_FRESH;
-	if (!bpf_map_update_elem(map, key, &idx, BPF_NOEXIST))
-		return idx;
-	/* another CPU published it first: this slot stays empty (0 is
-	 * never handed over) */
-	*v = 0;
-	found = bpf_map_lookup_elem(map, key);
-	return found ? *found : -1;
-}
-
-/* Add value to the (pid, tid, stack, flags) count; the first count of a
- * key stores the stack's frames too, if its hash is new
- * (stackstore.bpf.h).  0 when counted, else the sample is lost (and
- * counted as such). */
-static __always_inline int count_stack(struct walk_ctx *w, __u32 tid, __u32 flags, __u64 value)
-{
-	struct count_key key = {
-		.pid = w->pid, .tid = tid, .stack_hash = w->hash, .flags = flags,
-		.native_hash = w->native_hash,
-	};
-	__u32 zero = 0, *found, idx;
-	__s64 slot;
-	__u64 *cnt;
-	void *map;
-
-	map = bpf_map_lookup_elem(&counts, &zero);
-	if (!map)
-		goto lost;
-	found = bpf_map_lookup_elem(map, &key);
-	if (found) {
-		idx = *found;
-	} else {
-		if (w->depth && store_stack(w)) {
-			stat_inc(STAT_LOST_STACKS);
-			return -1;
-		}
-		slot = new_slot(map, &key);
-		if (slot < 0)
-			goto lost;
-		idx = slot;
-	}
-	cnt = bpf_map_lookup_elem(&count_values, &idx);
-	if (!cnt)
-		goto lost;
-	__sync_fetch_and_add(cnt, value);
-	return 0;
-lost:
-	stat_inc(STAT_LOST_COUNTS);
-	return -1;
 }
 
 /* Walk tstate's Python stack into w (scratch held); 0 if there is one. */

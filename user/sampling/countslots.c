@@ -90,7 +90,10 @@ int count_slots_rotate(struct count_slots *cs)
 	int other = !active_set(cs);
 
 	__atomic_store_n(&cs->next[other], 0, __ATOMIC_RELEASE);
-	__atomic_store_n(cs->set, other, __ATOMIC_RELEASE);
+	/* count_set only grows (its low bit is the set): the BPF side's
+	 * slot cache keeps an entry only while it is unchanged */
+	__atomic_store_n(cs->set, __atomic_load_n(cs->set, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELEASE);
 	/* programs that read the old count_set have finished when this
 	 * returns, and no program holds the old set's map any more */
 	if (count_slots_wait(cs))
