@@ -190,10 +190,10 @@ static void merge(struct aggregate *dst, const struct aggregate *src)
 	while (htab_next(&src->stacks, &pos, &k, &v)) {
 		const struct agg_val *av = v;
 
-		if (av->count) {
-			agg_add(dst, k, av->count, av->frames, av->depth, av->stack_flags);
-			agg_set_native(dst, k, av->native);
-		}
+		struct agg_stack st = { av->frames, av->depth, av->stack_flags, av->native };
+
+		if (av->count)
+			agg_add(dst, k, av->count, &st);
 	}
 }
 

@@ -53,34 +53,44 @@ int agg_timeline_add(struct aggregate *a, const struct agg_key *k, uint64_t time
 	return 0;
 }
 
-int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
-	    const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags)
+/* k's row with st's stack (a native side once known stays) */
+static struct agg_val *row(struct aggregate *a, const struct agg_key *k,
+			   const struct agg_stack *st)
 {
 	struct agg_val *v = htab_put(&a->stacks, k, NULL);
 
 	if (!v)
+		return NULL;
+	v->frames = st->frames;
+	v->depth = st->depth;
+	v->stack_flags = st->flags;
+	if (st->native)
+		v->native = st->native;
+	return v;
+}
+
+void agg_prefetch(const struct aggregate *a, const struct agg_key *k)
+{
+	htab_prefetch(&a->stacks, k);
+}
+
+int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
+	    const struct agg_stack *st)
+{
+	struct agg_val *v = row(a, k, st);
+
+	if (!v)
 		return -ENOMEM;
 	v->count += count;
-	v->frames = frames;
-	v->depth = depth;
-	v->stack_flags = stack_flags;
 	a->total += count;
 	return 0;
 }
 
-void agg_set_native(struct aggregate *a, const struct agg_key *k, const struct nprof_stack *ns)
-{
-	struct agg_val *v = htab_get(&a->stacks, k);
-
-	if (v && ns)
-		v->native = ns;
-}
-
 int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32_t rate_hz,
-	       const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags)
+	       const struct agg_stack *st)
 {
 	uint64_t period = 1000000000ull / rate_hz, n;
-	struct agg_val *v = htab_put(&a->stacks, k, NULL);
+	struct agg_val *v = row(a, k, st);
 
 	if (!v)
 		return -ENOMEM;
@@ -88,9 +98,6 @@ int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32
 	n = v->idle_ns / period;
 	v->idle_ns -= n * period;
 	v->count += n;
-	v->frames = frames;
-	v->depth = depth;
-	v->stack_flags = stack_flags;
 	a->total += n;
 	return 0;
 }

@@ -57,16 +57,26 @@ struct aggregate {
 	uint64_t total;
 };
 
+/* A drained key's stack: its frames (owned by the sampler), its STACK_*
+ * flags and, with --native, its native side (owned by the session's
+ * nprof, NULL = none). */
+struct agg_stack {
+	const struct frame_rec *frames;
+	uint32_t depth;
+	uint32_t flags;
+	const struct nprof_stack *native;
+};
+
 void agg_init(struct aggregate *a);
 void agg_free(struct aggregate *a);
 void agg_clear(struct aggregate *a);
 int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
-	    const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags);
+	    const struct agg_stack *st);
+/* agg_add(a, k, ...) soon (htab_prefetch). */
+void agg_prefetch(const struct aggregate *a, const struct agg_key *k);
 /* Off-CPU nanoseconds, counted as the samples rate_hz would have taken. */
 int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32_t rate_hz,
-	       const struct frame_rec *frames, uint32_t depth, uint32_t stack_flags);
-/* --native: the native side of k's stack (owned by the session's nprof). */
-void agg_set_native(struct aggregate *a, const struct agg_key *k, const struct nprof_stack *ns);
+	       const struct agg_stack *st);
 /* Append to the timeline; -ENOMEM keeps what it has. */
 int agg_timeline_add(struct aggregate *a, const struct agg_key *k, uint64_t time_ns,
 		     uint64_t dur_ns);

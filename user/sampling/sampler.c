@@ -31,6 +31,7 @@ struct probe_link {
 	uint64_t since_ns, frees;       /* PROBE_CODE_FREE: the count at the last check */
 };
 #define DRAIN_BATCH 4096 /* count keys a drain hands over at a time */
+#define DRAIN_AHEAD 16   /* keys ahead a drain prefetches the tables' memory */
 
 struct sampler {
 	struct sampler_bpf *skel;
@@ -650,8 +651,8 @@ static uint64_t now_cpu_ns(void)
 }
 
 /* One batch of taken counts: their stacks, then the callbacks. */
-static void hand_over(struct sampler *s, uint32_t n, sampler_stack_fn fn, void *ctx,
-		      struct sampler_drain_cost *c)
+static void hand_over(struct sampler *s, uint32_t n, sampler_stack_fn fn,
+		      sampler_prefetch_fn prefetch, void *ctx, struct sampler_drain_cost *c)
 {
 	/* hash 0: --native's thread without Python frames */
 	static const struct cached_stack no_python;
@@ -664,14 +665,20 @@ static void hand_over(struct sampler *s, uint32_t n, sampler_stack_fn fn, void *
 	/* a stack stored with its key's first count is in the ring before
 	 * that count was set: this brings it */
 	ring_buffer__consume(s->rb);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (i + DRAIN_AHEAD < n)
+			stack_cache_prefetch(&s->stacks, keys[i + DRAIN_AHEAD].stack_hash);
 		css[i] = keys[i].stack_hash || !keys[i].native_hash
 				 ? stack_cache_get(&s->stacks, keys[i].stack_hash)
 				 : &no_python;
+	}
 	c->stacks_ns += now_mono_ns() - t;
 	t = now_mono_ns();
 	for (i = 0; i < n; i++) {
 		const struct native_stack *nat = NULL;
+
+		if (prefetch && i + DRAIN_AHEAD < n)
+			prefetch(ctx, &keys[i + DRAIN_AHEAD]);
 
 		if (!css[i]) {
 			s->lost_user += counts[i];
@@ -685,7 +692,7 @@ static void hand_over(struct sampler *s, uint32_t n, sampler_stack_fn fn, void *
 	c->fn_ns += now_mono_ns() - t;
 }
 
-int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
+int sampler_drain(struct sampler *s, sampler_stack_fn fn, sampler_prefetch_fn prefetch, void *ctx)
 {
 	struct sampler_drain_cost c = {};
 	uint64_t t0 = now_mono_ns(), cpu0 = now_cpu_ns(), t;
@@ -720,7 +727,7 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx)
 			c.maps_ns += now_mono_ns() - t;
 			if (!n)
 				break;
-			hand_over(s, n, fn, ctx, &c);
+			hand_over(s, n, fn, prefetch, ctx, &c);
 		}
 	}
 	t = now_mono_ns();

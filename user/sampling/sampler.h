@@ -36,6 +36,9 @@ typedef void (*sampler_code_fn)(void *ctx, const struct code_event *ev);
 typedef void (*sampler_stack_fn)(void *ctx, const struct count_key *key, uint64_t count,
 				 const struct frame_rec *frames, uint32_t depth, uint32_t flags,
 				 const struct native_stack *nat);
+/* The stack fn gets for key a few keys later: it may start that memory
+ * on its way (htab_prefetch); a drain of many keys is mostly misses. */
+typedef void (*sampler_prefetch_fn)(void *ctx, const struct count_key *key);
 
 int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void *ctx,
 		 struct sampler **out);
@@ -70,8 +73,9 @@ int sampler_poll(struct sampler *s, int timeout_ms);
 /* Detach from every event: no program starts after it returns (one still
  * running is waited for by the next drain's map swap). */
 void sampler_stop(struct sampler *s);
-/* Swap the counts maps and hand every stack counted before to fn. */
-int sampler_drain(struct sampler *s, sampler_stack_fn fn, void *ctx);
+/* Hand every stack counted since the last drain to fn (prefetch, if not
+ * NULL, told of each key a few keys ahead). */
+int sampler_drain(struct sampler *s, sampler_stack_fn fn, sampler_prefetch_fn prefetch, void *ctx);
 /* The slowest drain so far and the last one that had keys: how many keys
  * each read, in how many ns, and where they went. */
 struct sampler_drain_cost {

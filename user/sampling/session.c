@@ -101,10 +101,10 @@ static void on_timeline(void *ctx, const struct timeline_rec *r)
 static const struct nprof_stack *native_of(struct session *s, uint32_t pid, uint64_t hash,
 					   const struct native_stack *nat)
 {
-	struct pyproc *p = targets_find(s, (pid_t)pid);
 	struct native_sampler *ns = sampler_native(s->sampler);
+	struct pyproc *p;
 
-	if (!nat || !ns || !s->nprof || !p)
+	if (!nat || !ns || !s->nprof || !(p = targets_find(s, (pid_t)pid)))
 		return NULL;
 	return nprof_resolve(s->nprof, native_sampler_maps(ns), (pid_t)pid, p->major, p->minor,
 			     hash, nat);
@@ -115,32 +115,39 @@ static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 		     const struct native_stack *nat)
 {
 	struct session *s = ctx;
-	const struct nprof_stack *np;
-	/* a native side that could not be read or resolved: Python only, as
-	 * counted (native_stats), never a lost sample */
 	struct agg_key key = { .pid = k->pid, .tid = k->tid, .hash = k->stack_hash,
 			       .flags = k->flags };
+	struct agg_stack st = { .frames = frames, .depth = depth, .flags = flags };
 
 	if (!wanted_count(s, k->pid, k->tid, k->flags))
 		return;
-	np = native_of(s, k->pid, k->native_hash, nat);
-	if (np)
+	/* a native side that could not be read or resolved: Python only, as
+	 * counted (native_stats), never a lost sample */
+	st.native = native_of(s, k->pid, k->native_hash, nat);
+	if (st.native)
 		key.native_hash = k->native_hash;
 	if (k->flags & (COUNT_IDLE | COUNT_GILWAIT)) {
-		agg_add_ns(&s->agg, &key, count, s->o.rate_hz, frames, depth, flags);
-		agg_set_native(&s->agg, &key, np);
-		if (s->window) {
-			agg_add_ns(s->window, &key, count, s->o.rate_hz, frames, depth, flags);
-			agg_set_native(s->window, &key, np);
-		}
+		agg_add_ns(&s->agg, &key, count, s->o.rate_hz, &st);
+		if (s->window)
+			agg_add_ns(s->window, &key, count, s->o.rate_hz, &st);
 		return;
 	}
-	agg_add(&s->agg, &key, count, frames, depth, flags);
-	agg_set_native(&s->agg, &key, np);
-	if (s->window) {
-		agg_add(s->window, &key, count, frames, depth, flags);
-		agg_set_native(s->window, &key, np);
-	}
+	agg_add(&s->agg, &key, count, &st);
+	if (s->window)
+		agg_add(s->window, &key, count, &st);
+}
+
+/* on_stack(k) comes a few keys later: its profile rows on their way (a
+ * native side that turns out unresolved is a row not prefetched) */
+static void on_stack_soon(void *ctx, const struct count_key *k)
+{
+	struct session *s = ctx;
+	struct agg_key key = { .pid = k->pid, .tid = k->tid, .hash = k->stack_hash,
+			       .flags = k->flags, .native_hash = k->native_hash };
+
+	agg_prefetch(&s->agg, &key);
+	if (s->window)
+		agg_prefetch(s->window, &key);
 }
 
 /* --native: every profiled process's mappings read again (a drain, or
@@ -366,7 +373,7 @@ int session_drain(struct session *s)
 	/* threading._active is read once for a drain's new threads and kept
 	 * for that drain only: threads come and go, idents are reused */
 	s->draining = 1;
-	err = sampler_drain(s->sampler, on_stack, s);
+	err = sampler_drain(s->sampler, on_stack, on_stack_soon, s);
 	s->draining = 0;
 	pythread_cache_clear(&s->names);
 	native_refresh(s, 1);

@@ -161,6 +161,11 @@ const struct cached_stack *stack_cache_get(struct stack_cache *s, uint64_t hash)
 	return cs;
 }
 
+void stack_cache_prefetch(const struct stack_cache *s, uint64_t hash)
+{
+	htab_prefetch(&s->stacks, &hash);
+}
+
 /* Empty one BPF key set; what is in it meanwhile may stay (harmless). */
 static void flush_set(struct stack_cache *s, int fd)
 {

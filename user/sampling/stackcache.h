@@ -48,6 +48,8 @@ int stack_cache_put(struct stack_cache *s, uint64_t hash, const struct frame_rec
 void stack_cache_begin(struct stack_cache *s);
 /* A drained key's stack; NULL if it never arrived. */
 const struct cached_stack *stack_cache_get(struct stack_cache *s, uint64_t hash);
+/* stack_cache_get(s, hash) soon: start its memory on the way. */
+void stack_cache_prefetch(const struct stack_cache *s, uint64_t hash);
 /* The drain ends: a forget's sweep, and the BPF key sets emptied when
  * they fill up (stacks_fd, chunks_fd). */
 void stack_cache_end(struct stack_cache *s, int stacks_fd, int chunks_fd);

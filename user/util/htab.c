@@ -103,6 +103,17 @@ void *htab_get(const struct htab *h, const void *key)
 	return slot(h, i)[0] ? slot(h, i) + 1 + h->key_size : NULL;
 }
 
+void htab_prefetch(const struct htab *h, const void *key)
+{
+	const uint8_t *s;
+
+	if (!h->cap)
+		return;
+	s = slot(h, hash_bytes(key, h->key_size, 0) & (h->cap - 1));
+	__builtin_prefetch(s);
+	__builtin_prefetch(s + h->slot_size - 1);
+}
+
 static int grow(struct htab *h)
 {
 	struct htab n = *h;

@@ -17,6 +17,10 @@ void htab_init(struct htab *h, size_t key_size, size_t val_size);
 void htab_free(struct htab *h);
 /* Value of key, or NULL. */
 void *htab_get(const struct htab *h, const void *key);
+/* Start bringing key's slot into the cache: a drain asks for the keys it
+ * will look up a few steps ahead, so the misses of a large table overlap
+ * instead of coming one after the other. */
+void htab_prefetch(const struct htab *h, const void *key);
 /* Value of key, inserted zeroed if absent (*created = 1); NULL on ENOMEM. */
 void *htab_put(struct htab *h, const void *key, int *created);
 /* Iterate: start with *pos = 0; returns 0 at the end. */
