@@ -17,7 +17,7 @@ from cases_timeline import case_chrometrace, case_speedscope_time_order
 from cases_fleet import case_fleet, case_rotate, case_rotate_churn, case_sigusr1, case_containers
 from cases_locals import case_locals
 from cases_versions import case_future_minor, case_bad_debug_offsets
-from cases_counts import case_drain_exact, case_drain_rotate
+from cases_counts import case_drain_early, case_drain_exact, case_drain_rotate
 from cases_cost import case_code_cache
 from cases_store import case_stacks_stored_once
 from cases_reload import case_reload
@@ -116,6 +116,7 @@ CASES = [
     ("future-minor", case_future_minor, None),
     ("drain-exact", case_drain_exact, None),
     ("drain-rotate", case_drain_rotate, None),
+    ("drain-early", case_drain_early, None),
     ("bad-debug-offsets", case_bad_debug_offsets, None),
     ("ux-gil-names", case_ux_gil_names, None),
     ("ux-thread-pid", case_ux_thread_pid, None),

@@ -69,3 +69,54 @@ def case_drain_rotate(ctx):
         problems.append("the count slot sets were rotated %s times in 200 drains" % rot)
     if problems:
         raise Fail(problems[0], problems[1:] + res.describe())
+
+
+def _counter(res, label):
+    for l in res.err_lines():
+        m = re.match(r"pybpf:\s+(\d+)\s+%s$" % re.escape(label), l)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def case_drain_early(ctx):
+    """New stacks far faster than the BPF sets hold between two drains a
+    second apart (~4 000 new stacks a second from manystacks.py), once
+    against stack sets of 512 (PYBPF_MAX_STACKS) and once against count
+    slot sets of 512 (PYBPF_MAX_COUNTS=256): record drains early, when a
+    set is filling, so no sample is lost to a full set and the profile
+    holds every sample the kernel recorded."""
+    ctx.interp = next(i for i in ctx.all_interps if not i.missing and i.version >= (3, 8))
+    target = start(ctx, "manystacks.py", WORKLOAD_MAX)
+    seconds, problems, results = 4, [], []
+    for name, env in (("stacks", {"PYBPF_MAX_STACKS": "512"}),
+                      ("slots", {"PYBPF_MAX_COUNTS": "256"})):
+        out = ctx.dir / ("%s.txt" % name)
+        res = pybpf(["record", "-p", target.pid, "-o", out, "-f", "collapsed", "-d", seconds,
+                     "-r", 2000, "-v"], ctx.dir, 40, name=name, env=dict(os.environ, **env))
+        results.append(res)
+        if res.rc != 0 or not out.exists():
+            raise Fail("%s: pybpf exited with status %s" % (name, res.rc), res.describe())
+        stacks = P.parse_collapsed(out.read_text(encoding="utf-8", errors="replace"))
+        in_file = P.total(stacks)
+        recorded = _counter(res, "stacks recorded")
+        lost_sets = _counter(res, "samples lost: stack ring or key set full")
+        lost_slots = _counter(res, "samples lost: counts map full")
+        gen = [s for s in stacks if any((f.name or "").startswith("gen_") for f in s.frames)]
+        ctx.note("%s: profile %d samples in %d stacks (%d through gen_k), kernel recorded %s, "
+                 "lost to full stack sets %s, to full slot sets %s"
+                 % (name, in_file, len(stacks), len(gen), recorded, lost_sets, lost_slots))
+        if recorded is None or lost_sets is None or lost_slots is None:
+            problems.append("%s: -v printed no 'stacks recorded' or 'samples lost' counters" % name)
+            continue
+        if lost_sets or lost_slots:
+            problems.append("%s: %d samples lost to full stack sets, %d to a full slot set"
+                            % (name, lost_sets, lost_slots))
+        if recorded != in_file:
+            problems.append("%s: the kernel recorded %d samples, the profile holds %d (%+d)"
+                            % (name, recorded, in_file, in_file - recorded))
+        if len(gen) < 4 * 512:
+            problems.append("%s: only %d distinct stacks through gen_k in %d s: the sets of 512 "
+                            "were never at risk" % (name, len(gen), seconds))
+    if problems:
+        raise Fail(problems[0], problems[1:] + [l for r in results for l in r.describe()])

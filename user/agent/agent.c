@@ -307,7 +307,7 @@ int cmd_agent(int argc, char **argv)
 	last_drain = interval_start = last_status = now_ns();
 	from_ns = unix_ns();
 	while (session_run(&s, 100)) {
-		if (now_ns() - last_drain >= 1000000000ull) {
+		if (now_ns() - last_drain >= 1000000000ull || session_drain_due(&s)) {
 			session_drain(&s);
 			last_drain = now_ns();
 			agent_stat_set(&st.samples, samples + s.agg.total);

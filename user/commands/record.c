@@ -258,7 +258,7 @@ int cmd_record(int argc, char **argv)
 	}
 	last_drain = last_rotate = last_status = now_ns();
 	while (session_run(&s, poll_ms)) {
-		if (now_ns() - last_drain >= drain_ns) {
+		if (now_ns() - last_drain >= drain_ns || session_drain_due(&s)) {
 			session_drain(&s);
 			last_drain = now_ns();
 		}

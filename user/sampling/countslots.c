@@ -78,11 +78,16 @@ int count_slots_wait(struct count_slots *cs)
 		       ? -errno : 0;
 }
 
+int count_slots_half_taken(const struct count_slots *cs)
+{
+	return taken(cs, active_set(cs)) * 2 > cs->per_set;
+}
+
 int count_slots_should_rotate(struct count_slots *cs)
 {
 	if (cs->unretired && count_slots_retire(cs))
 		return 0;
-	return cs->rotate || taken(cs, active_set(cs)) * 2 > cs->per_set;
+	return cs->rotate || count_slots_half_taken(cs);
 }
 
 int count_slots_rotate(struct count_slots *cs)

@@ -32,6 +32,9 @@ void count_slots_free(struct count_slots *cs);
 /* Wait for every program running now to finish (re-points `counts` at
  * the map it has: the kernel waits, see bpf/maps.bpf.h). */
 int count_slots_wait(struct count_slots *cs);
+/* Is the active set half taken (a drain now rotates; keys beyond its
+ * end would be lost samples)? */
+int count_slots_half_taken(const struct count_slots *cs);
 /* Should this drain rotate (a forget asked, or the active set is half
  * taken: the next interval then has at least half a set of new keys)? */
 int count_slots_should_rotate(struct count_slots *cs);

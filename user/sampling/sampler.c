@@ -751,6 +751,11 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, sampler_prefetch_fn pr
 	return err;
 }
 
+int sampler_drain_due(const struct sampler *s)
+{
+	return stack_cache_filling(&s->stacks) || count_slots_half_taken(&s->slots);
+}
+
 uint64_t sampler_count_rotations(const struct sampler *s)
 {
 	return s->slots.rotations;

@@ -76,6 +76,11 @@ void sampler_stop(struct sampler *s);
 /* Hand every stack counted since the last drain to fn (prefetch, if not
  * NULL, told of each key a few keys ahead). */
 int sampler_drain(struct sampler *s, sampler_stack_fn fn, sampler_prefetch_fn prefetch, void *ctx);
+/* Should the caller drain now, before its interval is up?  Yes when new
+ * stacks or keys came so fast that the BPF sets are filling (stack sets
+ * three quarters full, the count slot set half taken): waiting would
+ * lose samples. */
+int sampler_drain_due(const struct sampler *s);
 /* The slowest drain so far and the last one that had keys: how many keys
  * each read, in how many ns, and where they went. */
 struct sampler_drain_cost {

@@ -281,11 +281,14 @@ int session_start(struct session *s, const struct session_opts *o)
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	const char *max_counts = getenv("PYBPF_MAX_COUNTS"); /* tests: rotate often */
+	const char *max_stacks = getenv("PYBPF_MAX_STACKS"); /* tests: fill the stack sets */
 	struct timespec ts;
 	int err;
 
 	if (max_counts && atoi(max_counts) > 0)
 		so.max_counts = (uint32_t)atoi(max_counts);
+	if (max_stacks && atoi(max_stacks) > 0)
+		so.max_stacks = (uint32_t)atoi(max_stacks);
 
 	memset(s, 0, sizeof(*s));
 	s->o = *o;
@@ -363,6 +366,11 @@ int session_run(struct session *s, int timeout_ms)
 		return 0;
 	}
 	return 1;
+}
+
+int session_drain_due(const struct session *s)
+{
+	return sampler_drain_due(s->sampler);
 }
 
 int session_drain(struct session *s)

@@ -71,6 +71,9 @@ int session_start(struct session *s, const struct session_opts *o);
 int session_run(struct session *s, int timeout_ms);
 /* Move counted stacks into s->agg (and s->window). */
 int session_drain(struct session *s);
+/* Drain now, whatever the interval: the BPF sets are filling
+ * (sampler_drain_due).  record and the agent check it every poll. */
+int session_drain_due(const struct session *s);
 /* Final drain of both counts maps and pending events. */
 void session_finish(struct session *s);
 /* After a rotation has written and cleared the aggregate: forget its

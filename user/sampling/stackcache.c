@@ -212,6 +212,11 @@ static int keep_chunk(void *ctx, const void *key, void *val)
 	return ((struct cached_chunk *)val)->epoch == ((struct stack_cache *)ctx)->epoch;
 }
 
+int stack_cache_filling(const struct stack_cache *s)
+{
+	return s->in_stacks * 4 > s->max_stacks * 3 || s->in_chunks * 4 > s->max_chunks * 3;
+}
+
 void stack_cache_end(struct stack_cache *s, int stacks_fd, int chunks_fd)
 {
 	if (s->sweep) {
@@ -222,7 +227,7 @@ void stack_cache_end(struct stack_cache *s, int stacks_fd, int chunks_fd)
 		s->sweep = 0;
 	}
 	/* full sets would lose samples: empty them and take resends */
-	if (s->in_stacks * 4 > s->max_stacks * 3 || s->in_chunks * 4 > s->max_chunks * 3)
+	if (stack_cache_filling(s))
 		flush_sets(s, stacks_fd, chunks_fd);
 }
 

@@ -48,6 +48,10 @@ int stack_cache_put(struct stack_cache *s, uint64_t hash, const struct frame_rec
 void stack_cache_begin(struct stack_cache *s);
 /* A drained key's stack; NULL if it never arrived. */
 const struct cached_stack *stack_cache_get(struct stack_cache *s, uint64_t hash);
+/* Are the BPF key sets three quarters full?  The drain's end then
+ * empties them (stack_cache_end); before that, sends beyond their size
+ * would be lost samples, so a caller drains early (sampler_drain_due). */
+int stack_cache_filling(const struct stack_cache *s);
 /* stack_cache_get(s, hash) soon: start its memory on the way. */
 void stack_cache_prefetch(const struct stack_cache *s, uint64_t hash);
 /* The drain ends: a forget's sweep, and the BPF key sets emptied when
