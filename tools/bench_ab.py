@@ -13,6 +13,8 @@ Usage (as root):
   python3 tools/bench_ab.py --pybpf OLD,NEW [--python P] [--depths 10,100,1000]
                             [--rounds 5] [--seconds 3] [--rate 1000] [--recursive]
 Prints, per depth, each build's median ns per target sample (min-max).
+The build started first pays for the coldest caches, so each round starts
+the next build first: use a multiple of the builds' count of --rounds.
 A build may carry record options after a colon, to compare options of one
 build: --pybpf ./pybpf,./pybpf:--native (space-separated after the colon).
 --recursive: the stack is one function recursing (deep.py --recursive),
@@ -27,13 +29,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (tools/bench.py: Workload, Pybpf, counters)
 
 
-def measure(a, depth, idle):
+def measure(a, depth, idle, order):
+    """Run the builds at once, started in `order` (indices into a.bins);
+    returns each build's (run time, runs, samples), in a.bins order."""
     args = [os.path.join(bench.BENCH, "deep.py"), str(depth)] + (["--idle"] if idle else []) + \
         (["--recursive"] if a.recursive else [])
     wl = bench.Workload(a.python, args)
     pbs, fds = [], []
     try:
-        for b, extra in a.bins:
+        for b, extra in (a.bins[k] for k in order):
             pb = bench.Pybpf(b, wl.pid, a.rate, "/dev/null", duration=a.seconds, extra=extra)
             pbs.append(pb)
             fd, t0, c0 = bench.open_sampler_prog(pb.p.pid)
@@ -43,7 +47,7 @@ def measure(a, depth, idle):
             st = pb.finish(timeout=a.seconds + 10)
             t1, c1 = bench.prog_stats(fd)
             out.append((t1 - t0, c1 - c0, st.get("samples in profiled processes", 0)))
-        return out
+        return [out[order.index(k)] for k in range(len(a.bins))]
     finally:
         for fd, _, _ in fds:
             os.close(fd)
@@ -75,10 +79,15 @@ def main():
     try:
         bench.set_bpf_stats(1)
         for i in range(a.rounds):
-            idle = measure(a, 10, True)
+            # the build started first samples first after the target ran,
+            # on the coldest caches (~150 ns more at depth 20 than the same
+            # binary started second): each round starts another one first
+            nb = len(a.bins)
+            order = [(i + j) % nb for j in range(nb)]
+            idle = measure(a, 10, True, order)
             idle_ns = [t / max(c, 1) for t, c, _ in idle]
             for d in [int(x) for x in a.depths.split(",")]:
-                for k, (t, c, n) in enumerate(measure(a, d, False)):
+                for k, (t, c, n) in enumerate(measure(a, d, False, order)):
                     est = (t - (c - n) * idle_ns[k]) / max(n, 1)
                     res.setdefault((d, k), []).append(est)
                     bench.log("round %d depth %d %s: %.0f ns/target sample (%d runs, %d samples)"
