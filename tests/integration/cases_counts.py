@@ -85,10 +85,11 @@ def case_drain_early(ctx):
     against stack sets of 512 (PYBPF_MAX_STACKS) and once against count
     slot sets of 512 (PYBPF_MAX_COUNTS=256): record drains early, when a
     set is filling, so no sample is lost to a full set and the profile
-    holds every sample the kernel recorded."""
+    holds every sample the kernel recorded.  top, on the small stack sets:
+    no sample lost, and the early drains' samples in its windows."""
     ctx.interp = next(i for i in ctx.all_interps if not i.missing and i.version >= (3, 8))
     target = start(ctx, "manystacks.py", WORKLOAD_MAX)
-    seconds, problems, results = 4, [], []
+    seconds, problems, results, in_files = 4, [], [], []
     for name, env in (("stacks", {"PYBPF_MAX_STACKS": "512"}),
                       ("slots", {"PYBPF_MAX_COUNTS": "256"})):
         out = ctx.dir / ("%s.txt" % name)
@@ -99,6 +100,7 @@ def case_drain_early(ctx):
             raise Fail("%s: pybpf exited with status %s" % (name, res.rc), res.describe())
         stacks = P.parse_collapsed(out.read_text(encoding="utf-8", errors="replace"))
         in_file = P.total(stacks)
+        in_files.append(in_file)
         recorded = _counter(res, "stacks recorded")
         lost_sets = _counter(res, "samples lost: stack ring or key set full")
         lost_slots = _counter(res, "samples lost: counts map full")
@@ -118,5 +120,22 @@ def case_drain_early(ctx):
         if len(gen) < 4 * 512:
             problems.append("%s: only %d distinct stacks through gen_k in %d s: the sets of 512 "
                             "were never at risk" % (name, len(gen), seconds))
+    # top drains a window a second, and early into the next window's
+    # rows: nothing lost, and its total near record's for the same time
+    res = pybpf(["top", "-p", target.pid, "-d", seconds, "-r", 2000], ctx.dir, 40, name="top",
+                env=dict(os.environ, PYBPF_MAX_STACKS="512"))
+    results.append(res)
+    lost = [int(x) for x in re.findall(r"\blost (\d+)\b", res.out)]
+    totals = [int(x) for x in re.findall(r"^samples \d+ \(total (\d+)\)", res.out, re.M)]
+    ctx.note("top: %d snapshots, lost %s, totals %s (record: %s)"
+             % (len(totals), lost, totals, in_files))
+    if res.rc != 0 or not totals or not lost:
+        problems.append("top: status %s, %d snapshots" % (res.rc, len(totals)))
+    else:
+        if any(lost):
+            problems.append("top: samples lost %s" % lost)
+        if totals[-1] < 0.6 * min(in_files):
+            problems.append("top: %d samples in %d s, record had %s: the early drains' samples "
+                            "went missing" % (totals[-1], seconds, in_files))
     if problems:
         raise Fail(problems[0], problems[1:] + [l for r in results for l in r.describe()])

@@ -33,6 +33,9 @@ struct top {
 	struct session s;
 	struct profile_opts popts;
 	struct aggregate window;
+	/* Drained early (the BPF sets filling, session_drain_due) since the
+	 * last refresh: the next window's, kept apart from the one shown. */
+	struct aggregate early;
 	/* Every window since the start or the last R: L regroups the rows,
 	 * and their totals are recounted from this under the new labels. */
 	struct aggregate since;
@@ -540,11 +543,38 @@ static uint64_t gil_samples(const struct aggregate *a)
 	return n;
 }
 
+/* A drain before the refresh is due: into t->early, not the window on
+ * screen (L and R rebuild the rows from it). */
+static void drain_early(struct top *t)
+{
+	t->s.window = &t->early;
+	session_drain(&t->s);
+	t->s.window = &t->window;
+}
+
+/* The early drains' stacks and the threads they named, into the new
+ * window. */
+static void take_early(struct top *t)
+{
+	size_t pos = 0;
+	const void *k;
+	void *v;
+
+	merge(&t->window, &t->early);
+	while (htab_next(&t->early.threads, &pos, &k, &v)) {
+		const struct agg_thread *th = v;
+
+		agg_thread(&t->window, th->pid, *(const uint32_t *)k, th->name, 0);
+	}
+	agg_clear(&t->early);
+}
+
 static void refresh(struct top *t, uint64_t *last, int show)
 {
 	uint64_t now = now_ns();
 
 	agg_clear(&t->window);
+	take_early(t);
 	session_drain(&t->s);
 	merge(&t->since, &t->window);
 	t->window_gil = gil_samples(&t->window);
@@ -587,6 +617,7 @@ int cmd_top(int argc, char **argv)
 	t->sort = 1;
 	htab_init(&t->index, sizeof(uint64_t), sizeof(size_t));
 	agg_init(&t->window);
+	agg_init(&t->early);
 	agg_init(&t->since);
 	err = parse(argc, argv, t, &so);
 	if (err) {
@@ -613,6 +644,8 @@ int cmd_top(int argc, char **argv)
 		}
 		if (!quit && now_ns() - last >= 1000000000ull)
 			refresh(t, &last, 1);
+		else if (!quit && session_drain_due(&t->s))
+			drain_early(t);
 	}
 	if (quit || (session_interrupted && t->tty))
 		term_restore(t);
@@ -622,6 +655,7 @@ close:
 	session_close(&t->s);
 out:
 	agg_free(&t->since);
+	agg_free(&t->early);
 	agg_free(&t->window);
 	htab_free(&t->index);
 	free(t->rows);
