@@ -22,7 +22,8 @@
 struct slot_cache_ent {
 	struct count_key key;
 	__u32 slot;
-	__u32 epoch;         /* count_set when made, valid only while equal */
+	__u32 epoch;         /* count_set + 1 when made (0: never made), valid
+			      * only while equal */
 };
 
 struct slot_cache {
@@ -112,7 +113,7 @@ static __always_inline int count_stack(struct walk_ctx *w, __u32 tid, __u32 flag
 	if (c && !c->busy) {
 		c->busy = 1;
 		ce = &c->e[slot_cache_way(&key)];
-		if (ce->epoch == epoch && count_key_eq(&ce->key, &key)) {
+		if (ce->epoch == epoch + 1 && count_key_eq(&ce->key, &key)) {
 			idx = ce->slot;
 			goto count;
 		}
@@ -136,7 +137,7 @@ static __always_inline int count_stack(struct walk_ctx *w, __u32 tid, __u32 flag
 	if (ce && idx / count_slots == (epoch & 1)) {
 		ce->key = key;
 		ce->slot = idx;
-		ce->epoch = epoch;
+		ce->epoch = epoch + 1;
 	}
 count:
 	cnt = bpf_map_lookup_elem(&count_values, &idx);
