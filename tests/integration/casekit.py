@@ -8,6 +8,7 @@ Expected line numbers always come from the '# @tag' markers of the
 workload files, expected names from the CPython version.
 """
 import json
+import re
 
 from harness import WORKLOADS, Fail, Proc, Skip, pybpf
 import profiles as P
@@ -19,6 +20,21 @@ WORKLOAD_MAX = 60     # workloads stop by themselves after this (seconds)
 
 def qualified(ctx):
     return ctx.interp.version >= (3, 11)
+
+
+def counters(res):
+    """The -v summary's counters ("pybpf:   N  label" lines), by label."""
+    out = {}
+    for line in res.err_lines():
+        m = re.match(r"pybpf:\s+(\d+)\s+(.+?)\s*$", line)
+        if m:
+            out[m.group(2)] = int(m.group(1))
+    return out
+
+
+def counter(res, label):
+    """The value of the -v counter labelled label, or None."""
+    return counters(res).get(label)
 
 
 def start(ctx, script, *args, token="ready"):

@@ -1,22 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """cases_cost.py - what a sample costs, as the BPF side's own counters
 (record -v) tell it: never a time, always a count of work."""
-import re
 
 from harness import WORKLOADS, markers
-from casekit import WORKLOAD_MAX, check, collapsed, start
+from casekit import WORKLOAD_MAX, check, collapsed, counter, start
 import profiles as P
 
 DEPTH = 100
-
-
-def counter(res, label):
-    """The value of the -v counter line ending in label, or None."""
-    for line in res.err_lines():
-        m = re.match(r"pybpf:\s+(\d+)\s+(.*)$", line)
-        if m and m.group(2).strip() == label:
-            return int(m.group(1))
-    return None
 
 
 def case_code_cache(ctx):

@@ -5,7 +5,7 @@ import os
 import re
 
 from harness import Fail, pybpf
-from casekit import WORKLOAD_MAX, start
+from casekit import WORKLOAD_MAX, counter, start
 import profiles as P
 
 
@@ -24,16 +24,15 @@ def _drain_exactly(ctx, env, seconds):
     stacks = P.parse_collapsed(out.read_text(encoding="utf-8", errors="replace"))
     in_file = P.total(stacks)
     summary = P.parse_summary(res.err)
-    recorded = [int(m.group(1)) for m in
-                (re.match(r"pybpf:\s+(\d+)\s+stacks recorded$", l) for l in res.err_lines()) if m]
+    recorded = counter(res, "stacks recorded")
     ctx.note("profile %d samples, summary %s, kernel recorded %s" % (
         in_file, summary and summary["samples"], recorded))
     problems = []
-    if not recorded:
+    if recorded is None:
         problems.append("-v printed no 'stacks recorded' counter")
-    elif recorded[0] != in_file:
+    elif recorded != in_file:
         problems.append("the kernel recorded %d samples, the profile holds %d (%+d)"
-                        % (recorded[0], in_file, in_file - recorded[0]))
+                        % (recorded, in_file, in_file - recorded))
     if not summary or summary["samples"] != in_file:
         problems.append("summary %r disagrees with the profile's %d samples"
                         % (summary and summary["line"], in_file))
@@ -71,14 +70,6 @@ def case_drain_rotate(ctx):
         raise Fail(problems[0], problems[1:] + res.describe())
 
 
-def _counter(res, label):
-    for l in res.err_lines():
-        m = re.match(r"pybpf:\s+(\d+)\s+%s$" % re.escape(label), l)
-        if m:
-            return int(m.group(1))
-    return None
-
-
 def case_drain_early(ctx):
     """New stacks far faster than the BPF sets hold between two drains a
     second apart (~4 000 new stacks a second from manystacks.py), once
@@ -101,9 +92,9 @@ def case_drain_early(ctx):
         stacks = P.parse_collapsed(out.read_text(encoding="utf-8", errors="replace"))
         in_file = P.total(stacks)
         in_files.append(in_file)
-        recorded = _counter(res, "stacks recorded")
-        lost_sets = _counter(res, "samples lost: stack ring or key set full")
-        lost_slots = _counter(res, "samples lost: counts map full")
+        recorded = counter(res, "stacks recorded")
+        lost_sets = counter(res, "samples lost: stack ring or key set full")
+        lost_slots = counter(res, "samples lost: counts map full")
         gen = [s for s in stacks if any((f.name or "").startswith("gen_") for f in s.frames)]
         ctx.note("%s: profile %d samples in %d stacks (%d through gen_k), kernel recorded %s, "
                  "lost to full stack sets %s, to full slot sets %s"

@@ -3,23 +3,12 @@
 seen again after a drain is not sent again, and stacks that differ only at
 the leaf share their parent chunks."""
 import os
-import re
 
-from casekit import WORKLOAD_MAX, check, collapsed, start
+from casekit import WORKLOAD_MAX, check, collapsed, counters, start
 import profiles as P
 
 DEPTH = 300            # recurse frames; <module>, main and bottom make 303
 CHUNK = 32             # PYBPF_CHUNK_FRAMES
-
-
-def counters(res):
-    """The -v summary's counters, by name."""
-    out = {}
-    for line in res.err_lines():
-        m = re.match(r"pybpf:\s+(\d+)\s+(.+?)\s*$", line)
-        if m:
-            out[m.group(2)] = int(m.group(1))
-    return out
 
 
 def case_stacks_stored_once(ctx):
