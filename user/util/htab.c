@@ -84,9 +84,15 @@ static uint8_t *slot(const struct htab *h, size_t i)
 	return h->slots + i * h->slot_size;
 }
 
+/* The slot key's probe starts at. */
+static size_t home(const struct htab *h, const void *key)
+{
+	return hash_bytes(key, h->key_size, 0) & (h->cap - 1);
+}
+
 static size_t find(const struct htab *h, const void *key)
 {
-	size_t i = hash_bytes(key, h->key_size, 0) & (h->cap - 1);
+	size_t i = home(h, key);
 
 	while (slot(h, i)[0] && memcmp(slot(h, i) + 1, key, h->key_size))
 		i = (i + 1) & (h->cap - 1);
@@ -109,7 +115,7 @@ void htab_prefetch(const struct htab *h, const void *key)
 
 	if (!h->cap)
 		return;
-	s = slot(h, hash_bytes(key, h->key_size, 0) & (h->cap - 1));
+	s = slot(h, home(h, key));
 	__builtin_prefetch(s);
 	__builtin_prefetch(s + h->slot_size - 1);
 }
