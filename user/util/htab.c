@@ -2,46 +2,17 @@
 /* htab.c - open addressing with linear probing; grows at 50% load. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include "bigmem.h"
 #include "htab.h"
-
-/* Tables this big live in their own mapping of huge pages where the
- * kernel has them (transparent huge pages on madvise): a table growing
- * into new memory otherwise takes a page fault per 4 KiB it touches, tens
- * of microseconds each on a VM -- most of a big drain's time here. */
-#define HUGE_BYTES (2u << 20)
-
-static size_t table_bytes(size_t cap, size_t slot_size)
-{
-	size_t n = cap * slot_size;
-
-	return n < HUGE_BYTES ? n : (n + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
-}
 
 static uint8_t *table_alloc(size_t cap, size_t slot_size)
 {
-	size_t n = table_bytes(cap, slot_size);
-	void *p;
-
-	if (n < HUGE_BYTES)
-		return calloc(cap, slot_size);
-	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, n, MADV_HUGEPAGE); /* a hint: 4 KiB pages work too */
-	return p;
+	return bigmem_alloc(cap * slot_size);
 }
 
 static void table_free(uint8_t *slots, size_t cap, size_t slot_size)
 {
-	size_t n = table_bytes(cap, slot_size);
-
-	if (!slots)
-		return;
-	if (n < HUGE_BYTES)
-		free(slots);
-	else
-		munmap(slots, n);
+	bigmem_free(slots, cap * slot_size);
 }
 
 uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
