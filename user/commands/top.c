@@ -187,16 +187,14 @@ static void rebuild(struct top *t)
 static void merge(struct aggregate *dst, const struct aggregate *src)
 {
 	size_t pos = 0;
-	const void *k;
-	void *v;
+	const struct agg_key *k;
+	struct agg_val *v;
 
-	while (htab_next(&src->stacks, &pos, &k, &v)) {
-		const struct agg_val *av = v;
+	while (agg_next(src, &pos, &k, &v)) {
+		struct agg_stack st = { v->frames, v->depth, v->stack_flags, v->native };
 
-		struct agg_stack st = { av->frames, av->depth, av->stack_flags, av->native };
-
-		if (av->count)
-			agg_add(dst, k, av->count, &st);
+		if (v->count)
+			agg_add(dst, k, v->count, &st);
 	}
 }
 
@@ -533,13 +531,13 @@ static int parse(int argc, char **argv, struct top *t, struct session_opts *so)
 static uint64_t gil_samples(const struct aggregate *a)
 {
 	size_t pos = 0;
-	const void *k;
-	void *v;
+	const struct agg_key *k;
+	struct agg_val *v;
 	uint64_t n = 0;
 
-	while (htab_next(&a->stacks, &pos, &k, &v))
-		if (((const struct agg_key *)k)->flags & COUNT_GIL)
-			n += ((const struct agg_val *)v)->count;
+	while (agg_next(a, &pos, &k, &v))
+		if (k->flags & COUNT_GIL)
+			n += v->count;
 	return n;
 }
 

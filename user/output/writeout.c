@@ -100,13 +100,13 @@ static void stamped(char *buf, size_t len, const char *path, const char *stamp)
 static uint64_t process_samples(const struct aggregate *a, uint32_t pid)
 {
 	size_t pos = 0;
-	const void *k;
-	void *v;
+	const struct agg_key *k;
+	struct agg_val *v;
 	uint64_t n = 0;
 
-	while (htab_next(&a->stacks, &pos, &k, &v))
-		if (((const struct agg_key *)k)->pid == pid)
-			n += ((const struct agg_val *)v)->count;
+	while (agg_next(a, &pos, &k, &v))
+		if (k->pid == pid)
+			n += v->count;
 	return n;
 }
 

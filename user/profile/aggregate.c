@@ -6,17 +6,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include "aggregate.h"
+#include "bigmem.h"
+
+_Static_assert(AGG_BLOCK_ROWS * sizeof(struct agg_row) <= BIGMEM_HUGE, "a block is a huge page");
+
+/* gens come from one counter: an aggregate's is never another's */
+static uint32_t new_gen(void)
+{
+	static uint32_t last;
+
+	return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
 
 void agg_init(struct aggregate *a)
 {
 	memset(a, 0, sizeof(*a));
-	htab_init(&a->stacks, sizeof(struct agg_key), sizeof(struct agg_val));
+	a->gen = new_gen();
+	htab_init(&a->stacks, sizeof(struct agg_key), sizeof(uint32_t));
 	htab_init(&a->threads, sizeof(uint32_t), sizeof(struct agg_thread));
 	htab_init(&a->processes, sizeof(uint32_t), sizeof(struct agg_process));
 }
 
 void agg_free(struct aggregate *a)
 {
+	size_t i;
+
+	for (i = 0; i < a->nblocks; i++)
+		bigmem_free(a->blocks[i], BIGMEM_HUGE);
+	free(a->blocks);
+	a->blocks = NULL;
+	a->nblocks = a->nrows = 0;
+	a->gen = new_gen();
 	htab_free(&a->stacks);
 	htab_free(&a->threads);
 	htab_free(&a->processes);
@@ -28,6 +48,8 @@ void agg_free(struct aggregate *a)
 void agg_clear(struct aggregate *a)
 {
 	htab_clear(&a->stacks);
+	a->nrows = 0; /* the blocks stay, for the rows to come */
+	a->gen = new_gen();
 	a->total = 0;
 	a->ntimeline = 0;
 }
@@ -53,14 +75,47 @@ int agg_timeline_add(struct aggregate *a, const struct agg_key *k, uint64_t time
 	return 0;
 }
 
+static struct agg_row *row_at(const struct aggregate *a, size_t n)
+{
+	return &a->blocks[n / AGG_BLOCK_ROWS][n % AGG_BLOCK_ROWS];
+}
+
+/* Room for one more row: 0, or -1 (ENOMEM). */
+static int room(struct aggregate *a)
+{
+	struct agg_row **b;
+
+	if (a->nrows < a->nblocks * AGG_BLOCK_ROWS)
+		return 0;
+	b = realloc(a->blocks, (a->nblocks + 1) * sizeof(*b));
+	if (!b)
+		return -1;
+	a->blocks = b;
+	if (!(b[a->nblocks] = bigmem_alloc(BIGMEM_HUGE))) /* a whole huge page */
+		return -1;
+	a->nblocks++;
+	return 0;
+}
+
 /* k's row with st's stack (a native side once known stays) */
 static struct agg_val *row(struct aggregate *a, const struct agg_key *k,
 			   const struct agg_stack *st)
 {
-	struct agg_val *v = htab_put(&a->stacks, k, NULL);
+	uint32_t *n = htab_get(&a->stacks, k);
+	struct agg_val *v;
 
-	if (!v)
-		return NULL;
+	if (!n) {
+		struct agg_row *r;
+
+		/* the row first: a key in the table always has one */
+		if (room(a) || !(n = htab_put(&a->stacks, k, NULL)))
+			return NULL;
+		*n = (uint32_t)a->nrows++;
+		r = row_at(a, *n);
+		memset(r, 0, sizeof(*r));
+		r->key = *k;
+	}
+	v = &row_at(a, *n)->val;
 	v->frames = st->frames;
 	v->depth = st->depth;
 	v->stack_flags = st->flags;
@@ -69,37 +124,59 @@ static struct agg_val *row(struct aggregate *a, const struct agg_key *k,
 	return v;
 }
 
+int agg_next(const struct aggregate *a, size_t *pos, const struct agg_key **k,
+	     struct agg_val **v)
+{
+	struct agg_row *r;
+
+	if (*pos >= a->nrows)
+		return 0;
+	r = row_at(a, (*pos)++);
+	*k = &r->key;
+	*v = &r->val;
+	return 1;
+}
+
 void agg_prefetch(const struct aggregate *a, const struct agg_key *k)
 {
 	htab_prefetch(&a->stacks, k);
 }
 
-int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
-	    const struct agg_stack *st)
+void agg_row_add(struct aggregate *a, struct agg_val *v, uint64_t count)
 {
-	struct agg_val *v = row(a, k, st);
-
-	if (!v)
-		return -ENOMEM;
 	v->count += count;
 	a->total += count;
-	return 0;
 }
 
-int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32_t rate_hz,
-	       const struct agg_stack *st)
+void agg_row_add_ns(struct aggregate *a, struct agg_val *v, uint64_t ns, uint32_t rate_hz)
 {
 	uint64_t period = 1000000000ull / rate_hz, n;
-	struct agg_val *v = row(a, k, st);
 
-	if (!v)
-		return -ENOMEM;
 	v->idle_ns += ns;
 	n = v->idle_ns / period;
 	v->idle_ns -= n * period;
 	v->count += n;
 	a->total += n;
-	return 0;
+}
+
+struct agg_val *agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
+			const struct agg_stack *st)
+{
+	struct agg_val *v = row(a, k, st);
+
+	if (v)
+		agg_row_add(a, v, count);
+	return v;
+}
+
+struct agg_val *agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns,
+			   uint32_t rate_hz, const struct agg_stack *st)
+{
+	struct agg_val *v = row(a, k, st);
+
+	if (v)
+		agg_row_add_ns(a, v, ns, rate_hz);
+	return v;
 }
 
 void agg_thread(struct aggregate *a, uint32_t pid, uint32_t tid, const char *name, int replace)
@@ -401,23 +478,22 @@ int profile_build(const struct aggregate *a, const struct symbols *syms,
 {
 	struct builder b = { .p = p };
 	size_t pos = 0;
-	const void *k;
-	void *v;
+	const struct agg_key *k;
+	struct agg_val *v;
 	int err = 0;
 
 	memset(p, 0, sizeof(*p));
 	htab_init(&b.index, sizeof(struct frame_key), sizeof(uint32_t));
 	htab_init(&b.stack_index, sizeof(struct agg_key), sizeof(uint32_t));
-	p->stacks = calloc(a->stacks.len ? a->stacks.len : 1, sizeof(*p->stacks));
+	p->stacks = calloc(a->nrows ? a->nrows : 1, sizeof(*p->stacks));
 	if (!p->stacks) {
 		err = -ENOMEM;
 		goto out;
 	}
-	while (htab_next(&a->stacks, &pos, &k, &v)) {
+	while (agg_next(a, &pos, &k, &v)) {
 		uint32_t *at;
 
-		if (!((struct agg_val *)v)->count ||
-		    (o->only_pid && ((const struct agg_key *)k)->pid != o->only_pid))
+		if (!v->count || (o->only_pid && k->pid != o->only_pid))
 			continue;
 		err = build_stack(&b, a, syms, o, k, v, &p->stacks[p->nstacks]);
 		if (err)

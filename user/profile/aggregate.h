@@ -48,8 +48,21 @@ struct agg_sample {
 	struct agg_key key;
 };
 
+/* Rows are kept in blocks of a huge page (bigmem.h), in the order they
+ * were first counted, and never move: a drain keeps a key's row from one
+ * count to the next. */
+struct agg_row {
+	struct agg_key key;
+	struct agg_val val;
+};
+#define AGG_BLOCK_ROWS ((2u << 20) / sizeof(struct agg_row))
+
 struct aggregate {
-	struct htab stacks;      /* agg_key -> agg_val */
+	struct htab stacks;      /* agg_key -> uint32_t row number */
+	struct agg_row **blocks; /* row n: blocks[n / AGG_BLOCK_ROWS][n % ...] */
+	size_t nrows, nblocks;
+	uint32_t gen;            /* new (unique among aggregates) at each
+				  * agg_clear: rows handed out before are gone */
 	struct agg_sample *timeline; /* in arrival order; NULL unless asked for */
 	size_t ntimeline, captimeline;
 	struct htab threads;     /* uint32_t tid -> agg_thread */
@@ -70,13 +83,28 @@ struct agg_stack {
 void agg_init(struct aggregate *a);
 void agg_free(struct aggregate *a);
 void agg_clear(struct aggregate *a);
-int agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
-	    const struct agg_stack *st);
+/* Count into k's row; the row, or NULL (ENOMEM). */
+struct agg_val *agg_add(struct aggregate *a, const struct agg_key *k, uint64_t count,
+			const struct agg_stack *st);
 /* agg_add(a, k, ...) soon (htab_prefetch). */
 void agg_prefetch(const struct aggregate *a, const struct agg_key *k);
 /* Off-CPU nanoseconds, counted as the samples rate_hz would have taken. */
-int agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns, uint32_t rate_hz,
-	       const struct agg_stack *st);
+struct agg_val *agg_add_ns(struct aggregate *a, const struct agg_key *k, uint64_t ns,
+			   uint32_t rate_hz, const struct agg_stack *st);
+/* A row agg_add or agg_add_ns returned is a's while agg_rows_gen(a) is
+ * what it was then: a drain keeps it for the key's next count instead
+ * of a look-up. */
+static inline uint32_t agg_rows_gen(const struct aggregate *a)
+{
+	return a->gen;
+}
+/* Count into such a row (agg_add / agg_add_ns without the look-up). */
+void agg_row_add(struct aggregate *a, struct agg_val *v, uint64_t count);
+void agg_row_add_ns(struct aggregate *a, struct agg_val *v, uint64_t ns, uint32_t rate_hz);
+/* Iterate the rows in the order first counted: start with *pos = 0;
+ * returns 0 at the end. */
+int agg_next(const struct aggregate *a, size_t *pos, const struct agg_key **k,
+	     struct agg_val **v);
 /* Append to the timeline; -ENOMEM keeps what it has. */
 int agg_timeline_add(struct aggregate *a, const struct agg_key *k, uint64_t time_ns,
 		     uint64_t dur_ns);
