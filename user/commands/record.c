@@ -161,10 +161,11 @@ static void summary(struct session *s, const char *dest, uint64_t rotated)
 
 		sampler_drain_cost(s->sampler, &c[0], &c[1]);
 		for (k = 0; k < 2; k++)
-			fprintf(stderr, "pybpf:   %s drain: %llu keys in %.2f ms (cpu %.2f; wait %.2f, counts %.2f, stacks %.2f, profile %.2f)\n",
-				k ? "last" : "slowest", (unsigned long long)c[k].keys, c[k].ns / 1e6, c[k].cpu_ns / 1e6,
+			fprintf(stderr, "pybpf:   %s drain: %llu keys (%llu from memos) in %.2f ms (cpu %.2f; wait %.2f, counts %.2f, stacks %.2f, profile %.2f of which memos %.2f)\n",
+				k ? "last" : "slowest", (unsigned long long)c[k].keys,
+				(unsigned long long)c[k].memo_keys, c[k].ns / 1e6, c[k].cpu_ns / 1e6,
 				c[k].swap_ns / 1e6, c[k].maps_ns / 1e6, c[k].stacks_ns / 1e6,
-				c[k].fn_ns / 1e6);
+				c[k].fn_ns / 1e6, c[k].memo_ns / 1e6);
 		fprintf(stderr, "pybpf:   count slot sets rotated %llu times\n",
 			(unsigned long long)sampler_count_rotations(s->sampler));
 		sc = sampler_stack_stats(s->sampler);

@@ -149,12 +149,14 @@ int count_slots_retire(struct count_slots *cs)
 	if (err)
 		err = empty_map(cs->map_fd[old]);
 	cs->unretired = !!err;
-	if (!err)
+	if (!err) {
 		__atomic_store_n(&cs->next[old], 0, __ATOMIC_RELEASE);
+		cs->retired[old]++;
+	}
 	return err;
 }
 
-uint32_t count_slots_take(struct count_slots *cs, int set, uint32_t *pos, struct count_key *keys,
+uint32_t count_slots_take(struct count_slots *cs, int set, uint32_t *pos, uint32_t *slots,
 			  __u64 *counts, uint32_t n)
 {
 	uint32_t lim = taken(cs, set), got = 0;
@@ -166,11 +168,11 @@ uint32_t count_slots_take(struct count_slots *cs, int set, uint32_t *pos, struct
 
 		if (!__atomic_load_n(&cs->values[i], __ATOMIC_RELAXED))
 			continue;
-		/* the key was written before its slot's count was first set */
+		/* its key was written before its count was first set */
 		v = __atomic_exchange_n(&cs->values[i], 0, __ATOMIC_ACQ_REL);
 		if (!v)
 			continue;
-		keys[got] = cs->keys[i];
+		slots[got] = (uint32_t)i;
 		counts[got] = v & ~COUNT_FRESH;
 		got++;
 	}

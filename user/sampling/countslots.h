@@ -20,6 +20,8 @@ struct count_slots {
 	int rotate;                   /* rotate at the next drain whatever the fill */
 	int unretired;                /* the inactive set's map still holds keys */
 	uint64_t rotations;
+	uint64_t retired[2];          /* each set's retirements: its slots name
+				       * other keys after one */
 };
 
 struct count_slots_fds {
@@ -48,9 +50,17 @@ int count_slots_rotate(struct count_slots *cs);
  * which count_slots_should_rotate tries first. */
 int count_slots_retire(struct count_slots *cs);
 /* Take up to n counts from set `set`, from slot *pos on: each slot with
- * a count (or a fresh key) is emptied and its key and count copied out;
- * *pos moves past the slots looked at.  Returns how many were taken. */
-uint32_t count_slots_take(struct count_slots *cs, int set, uint32_t *pos, struct count_key *keys,
+ * a count (or a fresh key) is emptied and its index (in both sets, from
+ * 0 to 2 * per_set) and count copied out; *pos moves past the slots
+ * looked at.  Returns how many were taken. */
+uint32_t count_slots_take(struct count_slots *cs, int set, uint32_t *pos, uint32_t *slots,
 			  __u64 *counts, uint32_t n);
+/* The key of a slot count_slots_take gave (the same until its set is
+ * retired). */
+static inline const struct count_key *count_slots_key(const struct count_slots *cs,
+						      uint32_t slot)
+{
+	return &cs->keys[slot];
+}
 
 #endif /* PYBPF_COUNTSLOTS_H */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bigmem.h"
 #include "htab.h"
 #include "log.h"
 #include "countslots.h"
@@ -52,9 +53,18 @@ struct sampler {
 	struct sampler_drain_cost slowest, last; /* the slowest drain, the last with keys */
 	/* a drain's batch buffers, kept: memory new to the process costs a
 	 * page fault per 4 KiB, tens of microseconds each on a VM */
+	uint32_t *drain_slots;
 	struct count_key *drain_keys;
 	__u64 *drain_counts;
 	const struct cached_stack **drain_stacks;
+	/* a memo a slot (sampler.h), on huge pages (bigmem.h); one made
+	 * while memo_gen[its set] was what it is now holds: the gen moves on
+	 * when the set is retired (memo_retired: the retirements it counts)
+	 * and at a forget */
+	struct sampler_memo *memos;
+	size_t memos_len;
+	uint32_t memo_gen[2];
+	uint64_t memo_retired[2];
 	uint64_t lost_user;         /* counts whose stack could not be read */
 	struct native_sampler *native; /* --native */
 };
@@ -295,6 +305,7 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 	s->code_fn = code_fn;
 	s->ctx = ctx;
 	stack_cache_init(&s->stacks, opts->max_stacks, opts->max_stacks);
+	s->drain_slots = malloc(DRAIN_BATCH * sizeof(*s->drain_slots));
 	s->drain_keys = malloc(DRAIN_BATCH * sizeof(*s->drain_keys));
 	s->drain_counts = malloc(DRAIN_BATCH * sizeof(*s->drain_counts));
 	s->drain_stacks = malloc(DRAIN_BATCH * sizeof(*s->drain_stacks));
@@ -377,6 +388,13 @@ int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void 
 			pb_err("failed to map the counts: %s", strerror(-err));
 			goto fail;
 		}
+	}
+	s->memo_gen[0] = s->memo_gen[1] = 1; /* a memo never made is 0 */
+	s->memos_len = 2ull * s->slots.per_set * sizeof(*s->memos);
+	s->memos = bigmem_alloc(s->memos_len);
+	if (!s->memos) {
+		err = -ENOMEM;
+		goto fail;
 	}
 	if (opts->native) {
 		struct native_sampler_opts no = {
@@ -461,6 +479,8 @@ void sampler_close(struct sampler *s)
 	count_slots_free(&s->slots);
 	sampler_bpf__destroy(s->skel);
 	stack_cache_free(&s->stacks);
+	bigmem_free(s->memos, s->memos_len);
+	free(s->drain_slots);
 	free(s->drain_keys);
 	free(s->drain_counts);
 	free(s->drain_stacks);
@@ -650,21 +670,68 @@ static uint64_t now_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* One batch of taken counts: their stacks, then the callbacks. */
-static void hand_over(struct sampler *s, uint32_t n, sampler_stack_fn fn,
-		      sampler_prefetch_fn prefetch, void *ctx, struct sampler_drain_cost *c)
+/* Counts with a memo to f->memo; the others kept, in order, for the
+ * stacks: returns how many of those. */
+static uint32_t hand_over_memos(struct sampler *s, uint32_t n, const struct sampler_drain_fns *f,
+				struct sampler_drain_cost *c)
+{
+	uint32_t *slots = s->drain_slots, i, m = 0;
+	__u64 *counts = s->drain_counts;
+
+	/* a drain's slots are sparse: each memo a miss, all on their way at
+	 * once (a batch's fit in the cache), then what they point at a few
+	 * keys ahead */
+	for (i = 0; i < n; i++)
+		__builtin_prefetch(&s->memos[slots[i]], 1);
+	for (i = 0; i < n; i++) {
+		struct sampler_memo *memo = &s->memos[slots[i]];
+
+		if (i + DRAIN_AHEAD < n) {
+			const struct sampler_memo *ahead = &s->memos[slots[i + DRAIN_AHEAD]];
+
+			/* not NULL: a page walk for nothing */
+			if (ahead->p[0])
+				__builtin_prefetch(ahead->p[0], 1);
+			if (ahead->p[1])
+				__builtin_prefetch(ahead->p[1], 1);
+		}
+		if (memo->valid == s->memo_gen[slots[i] >= s->slots.per_set] && f->memo &&
+		    memo->kind && f->memo(f->ctx, memo, counts[i])) {
+			c->memo_keys++;
+			continue;
+		}
+		slots[m] = slots[i];
+		counts[m++] = counts[i];
+	}
+	return m;
+}
+
+/* One batch of taken counts: those with a memo, then the others' keys
+ * and stacks, then their callbacks. */
+static void hand_over(struct sampler *s, uint32_t n, const struct sampler_drain_fns *f,
+		      struct sampler_drain_cost *c)
 {
 	/* hash 0: --native's thread without Python frames */
 	static const struct cached_stack no_python;
 	struct count_key *keys = s->drain_keys;
+	uint32_t *slots = s->drain_slots;
 	__u64 *counts = s->drain_counts;
 	const struct cached_stack **css = s->drain_stacks;
-	uint64_t t = now_mono_ns();
+	uint64_t t = now_mono_ns(), dt;
 	uint32_t i;
 
+	n = hand_over_memos(s, n, f, c);
+	dt = now_mono_ns() - t;
+	c->memo_ns += dt;
+	c->fn_ns += dt;
+	if (!n)
+		return;
+	t = now_mono_ns();
 	/* a stack stored with its key's first count is in the ring before
 	 * that count was set: this brings it */
 	ring_buffer__consume(s->rb);
+	for (i = 0; i < n; i++)
+		keys[i] = *count_slots_key(&s->slots, slots[i]);
 	for (i = 0; i < n; i++) {
 		if (i + DRAIN_AHEAD < n)
 			stack_cache_prefetch(&s->stacks, keys[i + DRAIN_AHEAD].stack_hash);
@@ -676,9 +743,10 @@ static void hand_over(struct sampler *s, uint32_t n, sampler_stack_fn fn,
 	t = now_mono_ns();
 	for (i = 0; i < n; i++) {
 		const struct native_stack *nat = NULL;
+		struct sampler_memo *memo = &s->memos[slots[i]];
 
-		if (prefetch && i + DRAIN_AHEAD < n)
-			prefetch(ctx, &keys[i + DRAIN_AHEAD]);
+		if (f->prefetch && i + DRAIN_AHEAD < n)
+			f->prefetch(f->ctx, &keys[i + DRAIN_AHEAD]);
 
 		if (!css[i]) {
 			s->lost_user += counts[i];
@@ -687,19 +755,22 @@ static void hand_over(struct sampler *s, uint32_t n, sampler_stack_fn fn,
 		/* an unreadable native side is counted; the sample stays */
 		if (keys[i].native_hash && s->native)
 			nat = native_sampler_get(s->native, keys[i].native_hash, s->stacks.drains);
-		fn(ctx, &keys[i], counts[i], css[i]->frames, css[i]->depth, css[i]->flags, nat);
+		memset(memo, 0, sizeof(*memo));
+		f->stack(f->ctx, &keys[i], counts[i], css[i]->frames, css[i]->depth, css[i]->flags,
+			 nat, memo);
+		memo->valid = s->memo_gen[slots[i] >= s->slots.per_set];
 	}
 	c->fn_ns += now_mono_ns() - t;
 }
 
-int sampler_drain(struct sampler *s, sampler_stack_fn fn, sampler_prefetch_fn prefetch, void *ctx)
+int sampler_drain(struct sampler *s, const struct sampler_drain_fns *f)
 {
 	struct sampler_drain_cost c = {};
 	uint64_t t0 = now_mono_ns(), cpu0 = now_cpu_ns(), t;
 	int err = 0, rotated = 0, set, rerr;
 	uint32_t n, pos;
 
-	if (!s->drain_keys || !s->drain_counts || !s->drain_stacks)
+	if (!s->drain_slots || !s->drain_keys || !s->drain_counts || !s->drain_stacks)
 		return -ENOMEM;
 	/* a wait for the programs running: when the set is rotated, after a
 	 * stop (a program still running counts into what is drained now),
@@ -711,6 +782,13 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, sampler_prefetch_fn pr
 		err = count_slots_wait(&s->slots);
 	}
 	c.swap_ns = (t = now_mono_ns()) - t0;
+	/* a set retired (here or at the last drain's end) has slots that
+	 * name other keys now */
+	for (set = 0; set < 2; set++)
+		if (s->memo_retired[set] != s->slots.retired[set]) {
+			s->memo_gen[set]++;
+			s->memo_retired[set] = s->slots.retired[set];
+		}
 	stack_cache_begin(&s->stacks);
 	if (!err && s->native) /* it waited */
 		native_sampler_quiesce(s->native);
@@ -721,13 +799,13 @@ int sampler_drain(struct sampler *s, sampler_stack_fn fn, sampler_prefetch_fn pr
 		pos = 0;
 		for (;;) {
 			t = now_mono_ns();
-			n = count_slots_take(&s->slots, set, &pos, s->drain_keys, s->drain_counts,
+			n = count_slots_take(&s->slots, set, &pos, s->drain_slots, s->drain_counts,
 					     DRAIN_BATCH);
 			c.keys += n;
 			c.maps_ns += now_mono_ns() - t;
 			if (!n)
 				break;
-			hand_over(s, n, fn, prefetch, ctx, &c);
+			hand_over(s, n, f, &c);
 		}
 	}
 	t = now_mono_ns();
@@ -841,6 +919,10 @@ void sampler_forget_stacks(struct sampler *s)
 	 * is sent again; what that drain uses stays */
 	s->slots.rotate = 1;
 	s->forget_native = 1;
+	/* the next drain hands every key to the stack fn: what it uses
+	 * stays (stack_cache_get, native_sampler_get mark it) */
+	s->memo_gen[0]++;
+	s->memo_gen[1]++;
 }
 
 struct native_sampler *sampler_native(struct sampler *s)

@@ -30,15 +30,38 @@ struct sampler_opts {
 
 /* A code object seen for the first time (ring buffer record). */
 typedef void (*sampler_code_fn)(void *ctx, const struct code_event *ev);
+/* What a drain's callbacks keep of a key from one drain to the next, in
+ * the key's count slot: zeroed before the stack fn has the key, and
+ * given to the memo fn only while the slot names the same key (its set
+ * not retired since) and the key's stack is still kept (no forget
+ * since).  The sampler prefetches what p[] points at, a few keys ahead. */
+struct sampler_memo {
+	void *p[2];
+	uint32_t gen[2];
+	uint32_t kind;       /* the callbacks': 0, nothing kept */
+	uint32_t valid;      /* the sampler's: the slot set's memo gen it was made in */
+};
+
 /* One drained (pid, tid, stack) with its count; frames innermost first,
  * valid for the life of the sampler; nat: its native side (--native), or
- * NULL; valid as long as frames. */
+ * NULL; valid as long as frames; memo: the key's (above). */
 typedef void (*sampler_stack_fn)(void *ctx, const struct count_key *key, uint64_t count,
 				 const struct frame_rec *frames, uint32_t depth, uint32_t flags,
-				 const struct native_stack *nat);
+				 const struct native_stack *nat, struct sampler_memo *memo);
 /* The stack fn gets for key a few keys later: it may start that memory
  * on its way (htab_prefetch); a drain of many keys is mostly misses. */
 typedef void (*sampler_prefetch_fn)(void *ctx, const struct count_key *key);
+/* A count of a key the stack fn had before, with only its memo: 1 if it
+ * was counted from the memo alone, 0 if not (the memo stale or empty;
+ * the stack fn then gets it whole). */
+typedef int (*sampler_memo_fn)(void *ctx, struct sampler_memo *memo, uint64_t count);
+
+struct sampler_drain_fns {
+	sampler_stack_fn stack;
+	sampler_prefetch_fn prefetch; /* or NULL */
+	sampler_memo_fn memo;         /* or NULL: every count to stack */
+	void *ctx;
+};
 
 int sampler_open(const struct sampler_opts *opts, sampler_code_fn code_fn, void *ctx,
 		 struct sampler **out);
@@ -73,9 +96,9 @@ int sampler_poll(struct sampler *s, int timeout_ms);
 /* Detach from every event: no program starts after it returns (one still
  * running is waited for by the next drain's map swap). */
 void sampler_stop(struct sampler *s);
-/* Hand every stack counted since the last drain to fn (prefetch, if not
- * NULL, told of each key a few keys ahead). */
-int sampler_drain(struct sampler *s, sampler_stack_fn fn, sampler_prefetch_fn prefetch, void *ctx);
+/* Hand every count since the last drain to f: to f->memo first where
+ * there is one, else with its key and stack to f->stack. */
+int sampler_drain(struct sampler *s, const struct sampler_drain_fns *f);
 /* Should the caller drain now, before its interval is up?  Yes when new
  * stacks or keys came so fast that the BPF sets are filling (stack sets
  * three quarters full, the count slot set half taken): waiting would
@@ -90,6 +113,8 @@ struct sampler_drain_cost {
 	uint64_t maps_ns;    /* taking the counts from their slots */
 	uint64_t stacks_ns;  /* the stack cache: reading stacks back, deleting them */
 	uint64_t fn_ns;      /* the callbacks: the profile's work */
+	uint64_t memo_keys;  /* of keys, counted from their memos alone */
+	uint64_t memo_ns;    /* of fn_ns, those */
 };
 void sampler_drain_cost(const struct sampler *s, struct sampler_drain_cost *slowest,
 			struct sampler_drain_cost *last);

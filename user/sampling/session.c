@@ -110,31 +110,74 @@ static const struct nprof_stack *native_of(struct session *s, uint32_t pid, uint
 			     hash, nat);
 }
 
+/* What on_stack keeps in a key's memo (sampler.h): its rows in the
+ * profile (p[0]) and the window (p[1]) with their aggregates' gens, and
+ * how it counts; the next drains count it with no look-up. */
+enum { MEMO_NONE, MEMO_SAMPLES, MEMO_NS, MEMO_UNWANTED };
+
 static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 		     const struct frame_rec *frames, uint32_t depth, uint32_t flags,
-		     const struct native_stack *nat)
+		     const struct native_stack *nat, struct sampler_memo *memo)
 {
 	struct session *s = ctx;
 	struct agg_key key = { .pid = k->pid, .tid = k->tid, .hash = k->stack_hash,
 			       .flags = k->flags };
 	struct agg_stack st = { .frames = frames, .depth = depth, .flags = flags };
+	int ns = !!(k->flags & (COUNT_IDLE | COUNT_GILWAIT));
+	struct agg_val *row[2] = { NULL, NULL };
 
-	if (!wanted_count(s, k->pid, k->tid, k->flags))
+	if (!wanted_count(s, k->pid, k->tid, k->flags)) {
+		memo->kind = MEMO_UNWANTED; /* the thread's name is kept: so is this */
 		return;
+	}
 	/* a native side that could not be read or resolved: Python only, as
 	 * counted (native_stats), never a lost sample */
 	st.native = native_of(s, k->pid, k->native_hash, nat);
 	if (st.native)
 		key.native_hash = k->native_hash;
-	if (k->flags & (COUNT_IDLE | COUNT_GILWAIT)) {
-		agg_add_ns(&s->agg, &key, count, s->o.rate_hz, &st);
+	if (ns) {
+		row[0] = agg_add_ns(&s->agg, &key, count, s->o.rate_hz, &st);
 		if (s->window)
-			agg_add_ns(s->window, &key, count, s->o.rate_hz, &st);
-		return;
+			row[1] = agg_add_ns(s->window, &key, count, s->o.rate_hz, &st);
+	} else {
+		row[0] = agg_add(&s->agg, &key, count, &st);
+		if (s->window)
+			row[1] = agg_add(s->window, &key, count, &st);
 	}
-	agg_add(&s->agg, &key, count, &st);
-	if (s->window)
-		agg_add(s->window, &key, count, &st);
+	/* a native side not resolved yet may be at the next drain: its
+	 * rows are other rows then */
+	if (!row[0] || (s->window && !row[1]) || (k->native_hash && !st.native))
+		return;
+	memo->p[0] = row[0];
+	memo->gen[0] = agg_rows_gen(&s->agg);
+	if (s->window) {
+		memo->p[1] = row[1];
+		memo->gen[1] = agg_rows_gen(s->window);
+	}
+	memo->kind = ns ? MEMO_NS : MEMO_SAMPLES;
+}
+
+/* A key on_stack had: counted into its rows if they are where they were
+ * (no aggregate grew, was cleared, or was swapped for another since). */
+static int on_memo(void *ctx, struct sampler_memo *memo, uint64_t count)
+{
+	struct session *s = ctx;
+
+	if (memo->kind == MEMO_UNWANTED)
+		return 1;
+	if (memo->gen[0] != agg_rows_gen(&s->agg) ||
+	    (s->window && memo->gen[1] != agg_rows_gen(s->window)))
+		return 0;
+	if (memo->kind == MEMO_NS) {
+		agg_row_add_ns(&s->agg, memo->p[0], count, s->o.rate_hz);
+		if (s->window)
+			agg_row_add_ns(s->window, memo->p[1], count, s->o.rate_hz);
+	} else {
+		agg_row_add(&s->agg, memo->p[0], count);
+		if (s->window)
+			agg_row_add(s->window, memo->p[1], count);
+	}
+	return 1;
 }
 
 /* on_stack(k) comes a few keys later: its profile rows on their way (a
@@ -381,7 +424,9 @@ int session_drain(struct session *s)
 	/* threading._active is read once for a drain's new threads and kept
 	 * for that drain only: threads come and go, idents are reused */
 	s->draining = 1;
-	err = sampler_drain(s->sampler, on_stack, on_stack_soon, s);
+	err = sampler_drain(s->sampler, &(struct sampler_drain_fns){ .stack = on_stack,
+								     .prefetch = on_stack_soon,
+								     .memo = on_memo, .ctx = s });
 	s->draining = 0;
 	pythread_cache_clear(&s->names);
 	native_refresh(s, 1);
