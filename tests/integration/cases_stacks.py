@@ -4,6 +4,7 @@ CPU shares, threads, depth and code-object reuse."""
 import importlib.util
 import json
 import os
+import re
 import signal
 
 from harness import WORKLOADS, Fail, cpu_seconds, markers
@@ -132,11 +133,32 @@ SPLIT_SECONDS = 6
 
 def case_split(ctx):
     """60/30/10 CPU split: profile shares within 5 points of thread_time truth."""
+    _split(ctx)
+
+
+def case_split_rotate(ctx):
+    """The same at 2000 Hz while the count slot sets (8 slots,
+    PYBPF_MAX_COUNTS=4) are rotated again and again (drained every 10 ms,
+    most drains rotate): a slot then names another key than before, and
+    its counts go to that key's stack, not to the one the slot named last
+    time (a drain's memo of the slot)."""
+    ctx.interp = next(i for i in ctx.all_interps if not i.missing and i.version >= (3, 8))
+    res = _split(ctx, {"PYBPF_MAX_COUNTS": "4", "PYBPF_DRAIN_MS": "10"}, ["-v"], 2000)
+    rot = [int(m.group(1)) for m in (re.match(r"pybpf:\s+count slot sets rotated (\d+) times",
+                                              l) for l in res.err_lines()) if m]
+    ctx.note("rotations %s" % rot)
+    if not rot or rot[0] < 50:
+        raise Fail("the count slot sets were rotated %s times in %d s" % (rot, SPLIT_SECONDS),
+                   res.describe())
+
+
+def _split(ctx, env=None, extra=(), rate=RATE):
     marks = markers(WORKLOADS / "split.py")
     truth_path = ctx.dir / "truth.json"
     target = start(ctx, "split.py", WORKLOAD_MAX, truth_path)
     cpu0 = cpu_seconds(target.pid)
-    stacks, res = collapsed(ctx, target, SPLIT_SECONDS)
+    stacks, res = collapsed(ctx, target, SPLIT_SECONDS, extra, rate,
+                            env=dict(os.environ, **env) if env else None)
     cpu = cpu_seconds(target.pid) - cpu0
     target.signal(signal.SIGTERM)
     if target.wait(10) != 0 or not truth_path.exists():
@@ -163,17 +185,17 @@ def case_split(ctx):
     for f, tag in zip(funcs, "abc"):
         problems += P.check_hot_function(stacks, f, "split.py", marks[tag], 20)
     # Samples follow CPU time: the workload used `cpu` seconds while pybpf ran
-    # (a bit more than the -d window: attach and detach), so at RATE Hz
-    # expect about RATE * cpu samples (the box may be shared: not wall time).
+    # (a bit more than the -d window: attach and detach), so at rate Hz
+    # expect about rate * cpu samples (the box may be shared: not wall time).
     tot = P.total(stacks)
     window = min(1.0, SPLIT_SECONDS / res.elapsed)
-    lo, hi = 0.85 * RATE * cpu * window, 1.05 * RATE * cpu + 5
+    lo, hi = 0.85 * rate * cpu * window, 1.05 * rate * cpu + 5
     ctx.note("workload used %.2f s CPU during the %.2f s record: %d samples, expected %d..%d"
              % (cpu, res.elapsed, tot, lo, hi))
     if not lo <= tot <= hi:
         problems.append("%d samples in the profile, but the workload used %.2f s CPU in the "
                         "%.2f s pybpf ran: at %d Hz expected %d..%d"
-                        % (tot, cpu, res.elapsed, RATE, lo, hi))
+                        % (tot, cpu, res.elapsed, rate, lo, hi))
     summary = P.parse_summary(res.err)
     if summary is None:
         problems.append("no summary line 'pybpf: N samples, N errors, N lost, ...' on stderr")
@@ -187,6 +209,7 @@ def case_split(ctx):
                             % (summary["errors"], summary["lost"], summary["samples"]))
     if problems:
         raise Fail(problems[0], problems[1:] + table + P.evidence(stacks, 6) + res.describe(3))
+    return res
 
 
 def case_threads(ctx):
