@@ -40,6 +40,7 @@ struct gil_run {
 	size_t cap;
 	pid_t child;
 	int child_exited, child_code;
+	uint64_t next_alive_ns;     /* the target's /proc state read again */
 	int no_gil;                  /* free-threaded build: exit 0 */
 	struct htab names;           /* tid -> threading name (char[32]) */
 	uint64_t names_ns;           /* when they were last read */
@@ -402,7 +403,7 @@ static int ended(struct gil_run *g, uint64_t now, uint64_t start)
 			g->child_exited = 1;
 		return g->child_exited;
 	}
-	return !target_alive(g->proc.pid);
+	return !target_alive_every(g->proc.pid, now, &g->next_alive_ns);
 }
 
 static int trace(struct gil_run *g)

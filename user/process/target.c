@@ -83,6 +83,14 @@ int target_alive(pid_t pid)
 	return st && st != 'Z' && st != 'X'; /* a zombie is gone too */
 }
 
+int target_alive_every(pid_t pid, uint64_t now_ns, uint64_t *next_ns)
+{
+	if (now_ns < *next_ns)
+		return 1;
+	*next_ns = now_ns + 100000000ull;
+	return target_alive(pid);
+}
+
 /* Tgid from /proc/ID/status (a thread id has its own /proc entry, hidden
  * from listings); 0 if unreadable. */
 static pid_t thread_group(pid_t id)

@@ -5,6 +5,7 @@
 #ifndef PYBPF_TARGET_H
 #define PYBPF_TARGET_H
 
+#include <stdint.h>
 #include <sys/types.h>
 #include "proc.h"
 #include "threadfilter.h"
@@ -32,5 +33,10 @@ int target_check_tids(pid_t pid, const struct thread_filter *f);
 
 /* Is pid running (not gone, not a zombie)? */
 int target_alive(pid_t pid);
+/* target_alive(pid), read from /proc at most every 100 ms: yes in between
+ * (*next_ns: when it is read next; now_ns on CLOCK_MONOTONIC).  A loop
+ * that wakes at every ring buffer record would otherwise read /proc
+ * hundreds of times a second (~0.1-1 ms each for a busy process). */
+int target_alive_every(pid_t pid, uint64_t now_ns, uint64_t *next_ns);
 
 #endif /* PYBPF_TARGET_H */

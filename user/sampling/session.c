@@ -404,7 +404,7 @@ int session_run(struct session *s, int timeout_ms)
 			s->child_exited = 1;
 		return !s->child_exited;
 	}
-	if (!s->o.all && !target_alive(s->proc.pid)) {
+	if (!s->o.all && !target_alive_every(s->proc.pid, s->last_ns, &s->next_alive_ns)) {
 		s->target_gone = 1;
 		return 0;
 	}

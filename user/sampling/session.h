@@ -50,6 +50,7 @@ struct session {
 	size_t nkids, capkids;
 	struct htab not_python;  /* pid -> exe name hash of children seen not to be CPython */
 	uint64_t next_scan_ns;
+	uint64_t next_alive_ns;  /* the target's /proc state read again (target_alive_every) */
 	uint64_t procs_refused;  /* processes the sampler had no room for */
 	int gil_fallback_said;
 	uint64_t pushes;         /* records pushed: each starts its free count anew */
