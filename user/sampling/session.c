@@ -157,8 +157,9 @@ static void on_stack(void *ctx, const struct count_key *k, uint64_t count,
 	memo->kind = ns ? MEMO_NS : MEMO_SAMPLES;
 }
 
-/* A key on_stack had: counted into its rows if they are where they were
- * (no aggregate grew, was cleared, or was swapped for another since). */
+/* A key on_stack had: counted into its rows if they are still the
+ * aggregates' (neither cleared nor, for top's window, swapped for the
+ * other since: agg_rows_gen). */
 static int on_memo(void *ctx, struct sampler_memo *memo, uint64_t count)
 {
 	struct session *s = ctx;
