@@ -8,8 +8,6 @@
 #include "aggregate.h"
 #include "bigmem.h"
 
-_Static_assert(AGG_BLOCK_ROWS * sizeof(struct agg_row) <= BIGMEM_HUGE, "a block is a huge page");
-
 /* gens come from one counter: an aggregate's is never another's */
 static uint32_t new_gen(void)
 {

@@ -6,6 +6,7 @@
 #define PYBPF_AGGREGATE_H
 
 #include <stdint.h>
+#include "bigmem.h"
 #include "htab.h"
 #include "pybpf.h"
 #include "nativeprof.h"
@@ -55,7 +56,7 @@ struct agg_row {
 	struct agg_key key;
 	struct agg_val val;
 };
-#define AGG_BLOCK_ROWS ((2u << 20) / sizeof(struct agg_row))
+#define AGG_BLOCK_ROWS (BIGMEM_HUGE / sizeof(struct agg_row))
 
 struct aggregate {
 	struct htab stacks;      /* agg_key -> uint32_t row number */
