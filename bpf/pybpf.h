@@ -278,6 +278,7 @@ enum pybpf_stat {
 	STAT_NO_TSTATE,        /* thread has no PyThreadState (not a Python thread) */
 	STAT_EMPTY,            /* thread state without Python frames */
 	STAT_NOT_READY,        /* process without an interpreter yet (start-up) */
+	STAT_EXITING,          /* thread exiting (do_exit): not walked, not an error */
 	STAT_ERR_RUNTIME,      /* reading _PyRuntime / interpreter failed */
 	STAT_ERR_TSTATE,       /* reading a thread state failed */
 	STAT_ERR_FRAME,        /* reading a frame failed */

@@ -386,6 +386,16 @@ static __always_inline __u64 follow_current(struct proc_info *proc, struct threa
 	return te->tstate;
 }
 
+/* Is the current thread exiting (in do_exit, which sets PF_EXITING
+ * first)?  It runs no more Python, and its process's memory may be gone
+ * or going (exit_mm), so a walk would only fail to read: such samples
+ * are counted apart (STAT_EXITING), not as read failures. */
+#define PF_EXITING 0x00000004 /* include/linux/sched.h, unchanged since 2.6 */
+static __always_inline int thread_exiting(void)
+{
+	return bpf_get_current_task_btf()->flags & PF_EXITING;
+}
+
 /* tid -> its PyThreadState: the cached one if it is still the thread's
  * (cached_ok); a cached "none" while every thread list is unchanged and
  * the answer young; else a scan.  A scan that failed to read is not

@@ -56,6 +56,10 @@ static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *pr
 
 	if (walk_begin(w))
 		return -1;
+	if (thread_exiting()) {
+		stat_inc(STAT_EXITING);
+		return -1;
+	}
 	w->entries = entries_of(proc);
 	tstate = find_tstate_w(w, proc, tid);
 	if (!tstate) {
@@ -108,7 +112,7 @@ static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now)
 	struct walk_ctx w = {};
 
 	proc = bpf_map_lookup_elem(&procs, &pid);
-	if (!proc)
+	if (!proc || thread_exiting()) /* its last switch: it never runs again */
 		return;
 	e = bpf_map_lookup_elem(&offcpu, &tid);
 	if (!e) {

@@ -80,6 +80,19 @@ def collapsed(ctx, target, seconds, extra=(), rate=RATE, name="record", env=None
     return stacks, res
 
 
+def no_read_errors(res):
+    """Problems if record's summary counts errors or lost samples: a
+    target that starts, runs and exits, or whose threads exit, is no
+    error (samples of a start-up or of an exit are counted apart)."""
+    summary = P.parse_summary(res.err)
+    if summary is None:
+        return ["no summary line 'pybpf: N samples, N errors, N lost, ...' on stderr"]
+    if summary["errors"] or summary["lost"]:
+        return ["summary reports %d errors and %d lost: %s"
+                % (summary["errors"], summary["lost"], summary["line"])]
+    return []
+
+
 def check(problems, stacks=None, res=None, where=None):
     if problems:
         ev = list(problems[1:])

@@ -22,7 +22,7 @@ from cases_counts import case_drain_early, case_drain_exact, case_drain_rotate
 from cases_cost import case_code_cache
 from cases_store import case_stacks_stored_once
 from cases_reload import case_reload
-from cases_idle import case_idle_busy, case_idle_thirds
+from cases_idle import case_idle_busy, case_idle_thirds, case_idle_thread_exits
 from cases_cthread import case_cthread
 from cases_subinterp import case_subinterp, case_subinterp_seed
 from cases_nogil import case_no_gil
@@ -89,6 +89,7 @@ CASES = [
     ("idle", case_idle, "supported"),
     ("idle-busy", case_idle_busy, "supported"),
     ("idle-thirds", case_idle_thirds, "supported"),
+    ("idle-thread-exits", case_idle_thread_exits, "supported"),
     ("cthread", case_cthread, "supported"),
     ("subinterp", case_subinterp, "supported"),
     ("subinterp-seed", case_subinterp_seed, "supported"),

@@ -12,7 +12,7 @@ import xml.dom.minidom
 from pathlib import Path
 
 from harness import WORKLOADS, REPO, Fail, Skip, Proc, finish, markers, pybpf, pybpf_start
-from casekit import READY_TIMEOUT, RATE, WORKLOAD_MAX, check, record, start
+from casekit import READY_TIMEOUT, RATE, WORKLOAD_MAX, check, no_read_errors, record, start
 import profiles as P
 
 
@@ -29,8 +29,9 @@ def case_exitcode(ctx):
     if not out.exists() or out.stat().st_size == 0:
         raise Fail("output file missing or empty", res.describe())
     stacks = P.parse_collapsed(out.read_text(encoding="utf-8", errors="replace"))
-    check(P.check_hot_function(stacks, "busy", "exitcode.py", marks["busy"], RATE // 4),
-          stacks, res)
+    check(P.check_hot_function(stacks, "busy", "exitcode.py", marks["busy"], RATE // 4) +
+          no_read_errors(res), stacks, res)
+
 
 
 def case_target_exit(ctx):
@@ -57,6 +58,7 @@ def case_target_exit(ctx):
     # loading the BPF programs can take 2-3 s of that; the case is about the
     # exit, the profile only has to hold the hot function
     problems += P.check_hot_function(stacks, "busy", "exitcode.py", marks["busy"], RATE // 5)
+    problems += no_read_errors(res)
     check(problems, stacks, res)
 
 

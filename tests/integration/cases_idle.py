@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from harness import Fail, markers, WORKLOADS
-from casekit import WORKLOAD_MAX, check, collapsed, start
+from casekit import RATE, WORKLOAD_MAX, check, collapsed, no_read_errors, start
 import profiles as P
 
 
@@ -82,4 +82,25 @@ def case_idle_thirds(ctx):
             problems.append("thread %s never shows %s()" % (thread, func))
         elif off:
             problems.append("%d samples of %s away from its marked line" % (off, func))
+    check(problems, stacks, res)
+
+
+def case_idle_thread_exits(ctx):
+    """--idle while threads come and go (each ~15 ms: 10 ms of CPU in
+    work(), 5 ms asleep in nap(), then exit): a thread's exit is no read
+    error (its last switch, after its memory is released, is not walked),
+    and both work() and nap() are at their lines."""
+    marks = markers(WORKLOADS / "shortthreads.py")
+    target = start(ctx, "shortthreads.py", WORKLOAD_MAX)
+    stacks, res = collapsed(ctx, target, 3, ["--idle"], rate=RATE)
+    problems = no_read_errors(res)
+    for func in ("work", "nap"):
+        at = sum(s.count for s in stacks for f in s.frames if f.name == func)
+        off = sum(s.count for s in stacks for f in s.frames
+                  if f.name == func and f.line not in marks[func])
+        ctx.note("%s: %d samples, %d away from its marked lines" % (func, at, off))
+        if not at:
+            problems.append("%s() never in the profile" % func)
+        elif off:
+            problems.append("%d samples of %s() away from its marked lines" % (off, func))
     check(problems, stacks, res)

@@ -75,6 +75,7 @@ static const char *stat_names[SAMPLER_NSTATS] = {
 	[STAT_NO_TSTATE] = "threads without a Python thread state",
 	[STAT_EMPTY] = "thread states without Python frames",
 	[STAT_NOT_READY] = "samples before the interpreter existed (start-up)",
+	[STAT_EXITING] = "samples of exiting threads, not walked (their memory is going)",
 	[STAT_ERR_RUNTIME] = "runtime read failures",
 	[STAT_ERR_TSTATE] = "thread state read failures",
 	[STAT_ERR_FRAME] = "frame read failures",
@@ -873,7 +874,8 @@ int sampler_stat_is_failure(int stat)
 {
 	switch (stat) {
 	case STAT_SAMPLES: case STAT_STACKS: case STAT_NO_TSTATE: case STAT_EMPTY:
-	case STAT_NOT_READY: case STAT_TRUNCATED: case STAT_FRAMES: case STAT_CODE_UNREAD:
+	case STAT_NOT_READY: case STAT_EXITING: case STAT_TRUNCATED: case STAT_FRAMES:
+	case STAT_CODE_UNREAD:
 	case STAT_READS: case STAT_STACKS_STORED: case STAT_CHUNKS_STORED:
 	case STAT_CHUNKS_SHARED: case SAMPLER_RECURSION_MISSES:
 		return 0;
