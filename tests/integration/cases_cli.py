@@ -33,7 +33,6 @@ def case_exitcode(ctx):
           no_read_errors(res), stacks, res)
 
 
-
 def case_target_exit(ctx):
     """record -p stops soon after its target exits and still writes the profile."""
     marks = markers(WORKLOADS / "exitcode.py")
