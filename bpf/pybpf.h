@@ -77,11 +77,14 @@ struct py_offsets {
 	__s32 tstate_frame;          /* frame (<= 3.10), current_frame (3.13+) */
 	__s32 tstate_cframe;         /* cframe (3.11, 3.12) */
 	__s32 cframe_current_frame;  /* _PyCFrame.current_frame (3.11, 3.12) */
+	__s32 cframe_previous;       /* _PyCFrame.previous: the caller's cframe (3.11, 3.12) */
 	/* frame: PyFrameObject (<= 3.10), _PyInterpreterFrame (3.11+) */
 	__s32 frame_code;            /* f_code, f_executable (3.13+) */
 	__s32 frame_back;            /* f_back, previous (3.11+) */
 	__s32 frame_lasti;           /* f_lasti, prev_instr, instr_ptr */
 	__s32 frame_owner;           /* owner (3.11+), a char */
+	__s32 frame_is_entry;        /* is_entry (3.11): a bool, the frame an eval-loop
+				      * activation was entered with (3.12+: a shim) */
 	__s32 owner_shim_min;        /* owners >= this are not Python code: C-stack
 				      * shims (3.12+), interpreter entry frames (3.14+) */
 	__s32 exec_tag_mask;         /* tag bits of f_executable, a _PyStackRef (3.14+) */
@@ -299,6 +302,8 @@ enum pybpf_stat {
 	STAT_STACKS_STORED,    /* stacks sent to userspace (a new stack hash) */
 	STAT_CHUNKS_STORED,    /* chunks sent with them */
 	STAT_CHUNKS_SHARED,    /* chunks of new stacks that were stored already */
+	STAT_EVAL_ENTRY,       /* walks restarted from the caller's frame: the sample
+				* caught an eval-loop activation being entered (3.11, 3.12) */
 	STAT_NR,
 };
 

@@ -133,6 +133,10 @@ struct walk_scratch {
 	__u32 depth;            /* frames recorded */
 	__u32 last_in_stack;    /* the frame read last lives in a data stack (3.11+) */
 	__u32 unread;           /* frames named without reading their code object */
+	__u32 entered;          /* the walk has passed the innermost activation's entry */
+	__u32 pad2;
+	__u64 caller_cframe;    /* 3.11, 3.12: the cframe of the innermost activation's
+				 * caller, 0 = none or used (walk_from_caller) */
 	__u64 chunk;            /* the data-stack chunk to copy frames from next, 0 = unknown */
 	__u64 chunk_prev;       /* ... and the one before it, once it is copied */
 	__u64 last_frame;       /* address of the frame read last */
@@ -190,9 +194,8 @@ struct walk_ctx {
  * the eval loop (user/native/nativemerge.h); up to 3.10 each frame is one. */
 enum walk_entries {
 	WALK_ENTRIES_NONE = 0,   /* not asked (Python only), or <= 3.10 */
-	WALK_ENTRIES_IS_ENTRY,   /* 3.11: _PyInterpreterFrame.is_entry, the bool right
-				  * before owner ("bool is_entry; char owner;"), a byte
-				  * the frame read already holds */
+	WALK_ENTRIES_IS_ENTRY,   /* 3.11: _PyInterpreterFrame.is_entry (frame_is_entry),
+				  * a byte the frame read already holds */
 	WALK_ENTRIES_SHIM,       /* 3.12+: the frame whose caller is a C-stack shim */
 };
 
@@ -499,14 +502,17 @@ static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info 
 	return find_tstate(proc, tid);
 }
 
-/* first_frame, from the thread state copy find_tstate_w made if any. */
+/* first_frame, from the thread state copy find_tstate_w made if any; on
+ * 3.11 and 3.12 also, in the same read, the cframe's previous: the
+ * caller's (*caller, 0 = not known; walk_from_caller). */
 static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *proc,
-					 __u64 tstate, __u64 *frame)
+					 __u64 tstate, __u64 *frame, __u64 *caller)
 {
 	const struct py_offsets *o = &proc->off;
 	__u32 len, lo = tstate_span(o, &len);
-	__u64 cframe;
+	__u64 cframe, cf[2];
 
+	*caller = 0;
 	if (!w->ts_read)
 		return first_frame(proc, tstate, frame);
 	if (o->tstate_cframe < 0) {
@@ -517,7 +523,14 @@ static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *p
 	cframe = buf_u64(w->s->ts_buf, o->tstate_cframe - (__s32)lo, TS_MASK);
 	if (!cframe)
 		return 0;
-	return uread(frame, sizeof(*frame), (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
+	if (o->cframe_previous != o->cframe_current_frame + 8)
+		return uread(frame, sizeof(*frame),
+			     (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
+	if (uread(cf, sizeof(cf), (void *)(cframe + o->cframe_current_frame)))
+		return -1;
+	*frame = cf[0];
+	*caller = cf[1];
+	return 0;
 }
 
 /* A tag for what the walk may assume of code objects seen before.  A
@@ -883,6 +896,39 @@ have:
 	return w->fw->b + ((addr - s->win_lo) & (STACK_COPY - 1));
 }
 
+#define WALK_HASH_SEED 0x9e3779b97f4a7c15ull
+
+/* 3.11, 3.12: a C function entering the eval loop points tstate->cframe
+ * at its new cframe before it sets that cframe's current_frame (and, on
+ * 3.12, before it links its entry shim to the caller's frame), so a
+ * sample in those few instructions finds a stale frame pointer: a frame
+ * of an activation since gone (on 3.12 often this activation's own entry
+ * shim, whose previous is not set yet), or garbage.  The caller's cframe
+ * is whole by then.  So a walk that fails to read, or meets a frame that
+ * runs no code object, while it is still in the innermost activation,
+ * starts again -- once -- from the caller's innermost frame: the stack
+ * the new activation is being called from.  1 if it did. */
+static __always_inline int walk_from_caller(struct walk_ctx *w)
+{
+	struct walk_scratch *s = w->s;
+	__u64 caller = s->caller_cframe, frame;
+
+	if (!caller || s->entered)
+		return 0;
+	s->caller_cframe = 0;
+	if (uread(&frame, sizeof(frame), (void *)(caller + w->proc->off.cframe_current_frame)))
+		return 0;
+	s->frame = frame;
+	s->hash = WALK_HASH_SEED;
+	s->depth = 0;
+	s->last_code = 0;
+	s->last_id = 0;
+	if (w->entries)
+		__builtin_memset(s->entry, 0, sizeof(s->entry));
+	stat_inc(STAT_EVAL_ENTRY);
+	return 1;
+}
+
 static long walk_step(__u32 i, struct walk_ctx *w)
 {
 	struct proc_info *proc = w->proc;
@@ -900,6 +946,8 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		return 1;
 	fb = load_frame(w, frame);
 	if (!fb) {
+		if (walk_from_caller(w))
+			return 0;
 		stat_inc(STAT_ERR_FRAME);
 		return 1;
 	}
@@ -908,7 +956,12 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	/* owner 0, FRAME_OWNED_BY_THREAD (3.11+): a frame in the data stack */
 	s->last_in_stack = o->frame_owner >= 0 && !fb[(__u32)o->frame_owner & FRAME_MASK];
 	if (pyframe_is_shim(o, fb)) {
-		if (w->entries == WALK_ENTRIES_SHIM && s->depth)
+		/* an entry shim with no frame above it may be a stale one
+		 * (walk_from_caller): its previous is the read that tells */
+		if (!s->depth)
+			return 0;
+		s->entered = 1;
+		if (w->entries == WALK_ENTRIES_SHIM)
 			walk_set_entry(s, s->depth - 1);
 		return 0;
 	}
@@ -935,11 +988,15 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	}
 	cb = load_code(w, code);
 	if (!cb) {
+		if (walk_from_caller(w))
+			return 0;
 		stat_inc(STAT_ERR_CODE);
 		return 1;
 	}
 	/* 3.13+: f_executable may be something other than a code object */
 	if (!pycode_is_code(o, cb, proc->code_type_addr)) {
+		if (walk_from_caller(w))
+			return 0;
 		id = PYBPF_SYM_NOT_CODE;
 		lasti = PYBPF_LASTI_NONE;
 	} else {
@@ -954,9 +1011,11 @@ record:
 	rec = &s->frames[idx & (PYBPF_MAX_DEPTH - 1)];
 	rec->sym_id = id;
 	rec->lasti = lasti;
-	if (w->entries == WALK_ENTRIES_IS_ENTRY && o->frame_owner > 0 &&
-	    fb[(__u32)(o->frame_owner - 1) & FRAME_MASK])
-		walk_set_entry(s, idx);
+	if (o->frame_is_entry >= 0 && fb[(__u32)o->frame_is_entry & FRAME_MASK]) {
+		s->entered = 1; /* 3.11: the innermost activation's first frame */
+		if (w->entries == WALK_ENTRIES_IS_ENTRY)
+			walk_set_entry(s, idx);
+	}
 	s->hash = mix64(s->hash, ((__u64)id << 32) | lasti);
 	s->depth++;
 	return 0;
@@ -983,19 +1042,22 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	w->code_read = proc->code_read < PYBPF_CODE_READ ? proc->code_read : PYBPF_CODE_READ;
 	s->win_lo = s->win_hi = 0;
 	s->cwin_lo = s->cwin_hi = 0;
-	s->hash = 0x9e3779b97f4a7c15ull;
+	s->hash = WALK_HASH_SEED;
 	s->depth = 0;
 	s->last_code = 0;
 	s->last_id = 0;
 	s->last_in_stack = 0;
 	s->unread = 0;
 	s->chunk = s->chunk_prev = 0;
+	s->entered = 0;
 	if (w->entries)
 		__builtin_memset(s->entry, 0, sizeof(s->entry));
-	if (first_frame_w(w, proc, tstate, &s->frame)) {
+	if (first_frame_w(w, proc, tstate, &s->frame, &s->caller_cframe)) {
 		stat_inc(STAT_ERR_TSTATE);
 		return -1;
 	}
+	if (!s->frame)
+		walk_from_caller(w); /* a new activation's cframe, not filled in yet */
 	s->gen_tag = s->frame ? walk_gen_tag(w, proc, tstate) : 0;
 	s->chunk = datastack_chunk(w, proc);
 	bpf_loop(PYBPF_WALK_STEPS, walk_step, w, 0);

@@ -28,7 +28,7 @@ static __always_inline __u32 entries_of(const struct proc_info *proc)
 {
 	if (!native_mode || proc->version < 0x030b)
 		return WALK_ENTRIES_NONE;
-	return proc->version == 0x030b ? WALK_ENTRIES_IS_ENTRY : WALK_ENTRIES_SHIM;
+	return proc->off.frame_is_entry >= 0 ? WALK_ENTRIES_IS_ENTRY : WALK_ENTRIES_SHIM;
 }
 
 /* Walk tstate's Python stack into w (scratch held); 0 if there is one. */

@@ -212,6 +212,11 @@ FIELDS = [
     ("cframe_current_frame", [((2, 7), NONE),
                               ((3, 11), off("_PyCFrame", "current_frame")),
                               ((3, 13), NONE)]),
+    # The cframe of the C function that entered the eval loop: consistent
+    # while a new activation is being set up (python.bpf.h walk_from_caller).
+    ("cframe_previous", [((2, 7), NONE),
+                         ((3, 11), off("_PyCFrame", "previous")),
+                         ((3, 13), NONE)]),
     # 3.11 evaluates _PyInterpreterFrame, not PyFrameObject (bpo-44590);
     # 3.12 reordered it; 3.13 renamed f_code to f_executable (any object).
     ("frame_code", [((2, 7), off(FO, "f_code")),
@@ -224,6 +229,11 @@ FIELDS = [
                      ((3, 13), off(IF, "instr_ptr"))]),
     ("frame_owner", [((2, 7), NONE),
                      ((3, 11), off(IF, "owner"))]),
+    # 3.11 marks the frame an eval-loop activation began with; 3.12 put a
+    # C-stack shim frame below it instead.
+    ("frame_is_entry", [((2, 7), NONE),
+                        ((3, 11), off(IF, "is_entry")),
+                        ((3, 12), NONE)]),
     # Frames that run no Python code have the highest owner values: shims
     # owned by the C stack since 3.12, then, in 3.14, entry frames owned by
     # the interpreter, numbered just below the C stack's.

@@ -8,7 +8,7 @@ import re
 import signal
 
 from harness import WORKLOADS, Fail, cpu_seconds, markers
-from casekit import RATE, WORKLOAD_MAX, check, collapsed, qualified, start
+from casekit import RATE, WORKLOAD_MAX, check, collapsed, no_read_errors, qualified, start
 import profiles as P
 
 
@@ -123,6 +123,50 @@ def case_shapes(ctx):
             problems.append("%s: %d of %d samples have the stack %s; most common: %s"
                             % (leaf, ok, n, ";".join(chain),
                                " | ".join(P.show_stack(x, 200) for x in seen)))
+    check(problems, stacks, res)
+
+
+CALLBACKS = {"key": "call-key", "mapped": "call-mapped"}  # leaf -> main's line tag
+
+
+def case_c_calls(ctx):
+    """C calling Python 100 000 times a second (sorted's key, map's
+    function): every sample is a whole, right stack -- <module>, main at
+    its loop or call lines, then key() or mapped() at theirs -- and none
+    is lost to a read error, including those that fall where the eval
+    loop is being entered (3.11 and 3.12 point the thread state at the
+    new activation before they fill it in)."""
+    marks = markers(WORKLOADS / "callbacks.py")
+    target = start(ctx, "callbacks.py", WORKLOAD_MAX)
+    stacks, res = collapsed(ctx, target, 3, rate=1000)
+    problems = no_read_errors(res)
+    main_lines = marks["loop"] + marks["call-key"] + marks["call-mapped"]
+    for leaf, call in CALLBACKS.items():
+        problems += P.check_hot_function(stacks, leaf, "callbacks.py", marks[leaf], 50,
+                                         min_frac=1.0)
+        problems += P.check_parent(stacks, leaf, "main", marks[call], min_frac=1.0)
+
+    def right(s):
+        f = s.frames
+        if len(f) < 2 or [x.kind for x in f] != ["python"] * len(f):
+            return False
+        if (f[0].name, f[0].file) != ("<module>", "callbacks.py") or \
+                f[0].line not in marks["module"]:
+            return False
+        if (f[1].name, f[1].file) != ("main", "callbacks.py") or f[1].line not in main_lines:
+            return False
+        if len(f) == 2:
+            return True
+        return len(f) == 3 and f[2].name in CALLBACKS and f[2].line in marks[f[2].name]
+
+    wrong = [s for s in stacks if not right(s)]
+    n = sum(s.count for s in wrong)
+    ctx.note("%d samples, %d in stacks of another shape" % (P.total(stacks), n))
+    if n:
+        problems.append("%d of %d samples have a stack that is not <module>;main[;key|mapped] "
+                        "at the marked lines: %s" % (
+                            n, P.total(stacks),
+                            " | ".join(P.show_stack(x, 200) for x in P.hottest(wrong, 4))))
     check(problems, stacks, res)
 
 

@@ -33,12 +33,19 @@ static void test_known_offsets(void)
 		CHECK_EQ_INT(o->off.tstate_frame, -1);
 		CHECK_EQ_INT(o->off.frame_code, 32);
 		CHECK_EQ_INT(o->off.frame_owner, 69);
+		CHECK_EQ_INT(o->off.frame_is_entry, 68);  /* "bool is_entry; char owner;" */
 		CHECK_EQ_INT(o->off.owner_shim_min, -1);  /* no C-stack shims yet */
+		/* _PyCFrame { uint8_t use_tracing; current_frame; previous; } */
+		CHECK_EQ_INT(o->off.cframe_current_frame, 8);
+		CHECK_EQ_INT(o->off.cframe_previous, 16);
 	}
 	o = offsets_find(3, 12, 0);
 	if (o) {
 		CHECK_EQ_INT(o->off.owner_shim_min, 3);
 		CHECK_EQ_INT(o->off.frame_owner, 70);
+		CHECK_EQ_INT(o->off.frame_is_entry, -1);  /* an entry shim instead */
+		CHECK_EQ_INT(o->off.cframe_current_frame, 0);
+		CHECK_EQ_INT(o->off.cframe_previous, 8);
 		CHECK_EQ_INT(o->off.runtime_gil, -1);   /* per-interpreter GIL */
 		CHECK(o->off.interp_gil >= 0);
 		CHECK_EQ_INT(o->off.unicode_ascii_size, 40); /* no wstr */
@@ -47,6 +54,7 @@ static void test_known_offsets(void)
 	if (o) {
 		CHECK_EQ_INT(o->off.tstate_frame, 72);
 		CHECK_EQ_INT(o->off.tstate_cframe, -1);
+		CHECK_EQ_INT(o->off.cframe_previous, -1);
 		CHECK_EQ_INT(o->off.frame_code, 0);
 		CHECK_EQ_INT(o->off.frame_lasti, 56);
 		CHECK_EQ_INT(o->off.frame_owner, 70);

@@ -155,16 +155,13 @@ int dump_native_maps(struct dump_native *dn, pid_t pid)
 
 /* ---- which Python frames end an activation (nativemerge.h) ---- */
 
-/* 3.11 keeps _PyInterpreterFrame.is_entry, a bool right before the char
- * owner (Include/internal/pycore_frame.h of 3.11: "int stacktop; bool
- * is_entry; char owner;").  py_offsets has no field for it (bpf/pybpf.h):
- * derived from frame_owner. */
+/* 3.11: _PyInterpreterFrame.is_entry, a bool */
 static int is_entry_311(const struct pyproc *p, uint64_t frame)
 {
 	uint8_t b = 0;
 
-	if (p->off.frame_owner <= 0 ||
-	    proc_read(p->pid, frame + (uint64_t)(p->off.frame_owner - 1), &b, 1))
+	if (p->off.frame_is_entry < 0 ||
+	    proc_read(p->pid, frame + (uint64_t)p->off.frame_is_entry, &b, 1))
 		return 0;
 	return b != 0;
 }

@@ -348,6 +348,8 @@ int debug_offsets_apply(const struct debug_offsets *d, struct py_offsets *off,
 	/* 3.13+ keeps the current frame in the thread state itself */
 	off->tstate_cframe = -1;
 	off->cframe_current_frame = -1;
+	off->cframe_previous = -1;
+	off->frame_is_entry = -1;
 	off->runtime_gil = -1;
 	/* The GIL's fields are published relative to the interpreter, which
 	 * embeds the GIL state it points at (interp->_gil). */

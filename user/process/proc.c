@@ -469,7 +469,7 @@ void pyproc_info(const struct pyproc *p, uint32_t max_depth, struct proc_info *i
 	/* read only what the walker uses: less to copy, and no read can run
 	 * past a small object into an unmapped page */
 	int32_t frame[] = { o->frame_code, o->frame_back, o->frame_lasti, o->frame_owner,
-			    o->frame_tlbc_index };
+			    o->frame_is_entry, o->frame_tlbc_index };
 	int32_t code[] = { o->object_type, o->code_name, o->code_qualname, o->code_filename,
 			   o->code_firstlineno, o->code_linetable, o->code_tlbc, o->code_version };
 

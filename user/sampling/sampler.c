@@ -96,6 +96,7 @@ static const char *stat_names[SAMPLER_NSTATS] = {
 	[STAT_STACKS_STORED] = "stacks stored (new stack hashes)",
 	[STAT_CHUNKS_STORED] = "stack chunks stored",
 	[STAT_CHUNKS_SHARED] = "stack chunks shared with stacks stored before",
+	[STAT_EVAL_ENTRY] = "samples caught entering the eval loop, walked from the caller",
 	[SAMPLER_LOST_USER] = "samples lost: stack not readable",
 	[SAMPLER_RECURSION_MISSES] = "samples skipped by the kernel: BPF program would nest",
 };
@@ -877,7 +878,7 @@ int sampler_stat_is_failure(int stat)
 	case STAT_NOT_READY: case STAT_EXITING: case STAT_TRUNCATED: case STAT_FRAMES:
 	case STAT_CODE_UNREAD:
 	case STAT_READS: case STAT_STACKS_STORED: case STAT_CHUNKS_STORED:
-	case STAT_CHUNKS_SHARED: case SAMPLER_RECURSION_MISSES:
+	case STAT_CHUNKS_SHARED: case STAT_EVAL_ENTRY: case SAMPLER_RECURSION_MISSES:
 		return 0;
 	}
 	return 1;
