@@ -191,7 +191,7 @@ void dump_native_py_flags(const struct pyproc *p, const struct pyframe_ref *py, 
 	for (i = 0; i < npy; i++) {
 		if (p->major < 3 || p->minor <= 10)
 			flags[i] = NM_PY_ENTRY; /* one frame per eval-loop call */
-		else if (p->minor == 11)
+		else if (p->off.frame_is_entry >= 0) /* 3.11 */
 			flags[i] = is_entry_311(p, py[i].frame) ? NM_PY_ENTRY : 0;
 		else
 			flags[i] = p->off.owner_shim_min >= 0 && caller_is_shim(p, py[i].frame)
