@@ -125,11 +125,21 @@ static __always_inline int count_stack(struct walk_ctx *w, __u32 tid, __u32 flag
 	if (found) {
 		idx = *found;
 	} else {
-		if (w->depth && store_stack(w)) {
-			stat_inc(STAT_LOST_STACKS);
-			goto fail;
+		if (w->depth) {
+			int err = store_stack(w);
+
+			if (err == -1)
+				stat_inc(STAT_LOST_STACKS);
+			if (err)
+				goto fail;
 		}
-		slot = new_slot(map, &key);
+		if (key.stack_hash != w->hash) { /* named: see name_frames */
+			key.stack_hash = w->hash;
+			if (ce)
+				ce = &c->e[slot_cache_way(&key)];
+			found = bpf_map_lookup_elem(map, &key);
+		}
+		slot = found ? *found : new_slot(map, &key);
 		if (slot < 0)
 			goto lost;
 		idx = slot;

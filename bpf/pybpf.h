@@ -31,6 +31,7 @@
 /* Special symbol ids: real ones start at PYBPF_SYM_FIRST. */
 #define PYBPF_SYM_UNKNOWN   0     /* code object could not be registered */
 #define PYBPF_SYM_NOT_CODE  1     /* frame whose executable is not a code object */
+#define PYBPF_SYM_PENDING   2     /* BPF side only: named when its stack is stored */
 #define PYBPF_SYM_FIRST     16
 
 #define PYBPF_LASTI_NONE    0xffffffffu
@@ -297,7 +298,7 @@ enum pybpf_stat {
 	STAT_NESTED,           /* a program would have nested on this CPU: refused */
 	STAT_LOST_TIMELINE,    /* timeline ring full: a sample left out of the time order */
 	STAT_FRAMES,           /* Python frames walked */
-	STAT_CODE_UNREAD,      /* ... named from the code cache without reading the code object */
+	STAT_CODE_UNREAD,      /* ... named with no read of their code object */
 	STAT_READS,            /* reads of target memory for Python stacks (all programs) */
 	STAT_STACKS_STORED,    /* stacks sent to userspace (a new stack hash) */
 	STAT_CHUNKS_STORED,    /* chunks sent with them */

@@ -134,7 +134,12 @@ struct walk_scratch {
 	__u32 last_in_stack;    /* the frame read last lives in a data stack (3.11+) */
 	__u32 unread;           /* frames named without reading their code object */
 	__u32 entered;          /* the walk has passed the innermost activation's entry */
+	__u32 defer;            /* name frames only if their stack is new (walk_frames) */
+	__u32 pending;          /* frames left to name (PYBPF_SYM_PENDING) */
+	__u32 name_reads;       /* ... of which name_frames read the code object */
+	__u32 name_unknown;     /* name_frames left a frame unnamed (PYBPF_SYM_UNKNOWN) */
 	__u32 pad2;
+	__u64 id_hash;          /* name_frames: the stack's hash by symbol ids */
 	__u64 caller_cframe;    /* 3.11, 3.12: the cframe of the innermost activation's
 				 * caller, 0 = none or used (walk_from_caller) */
 	__u64 chunk;            /* the data-stack chunk to copy frames from next, 0 = unknown */
@@ -145,6 +150,7 @@ struct walk_scratch {
 	/* the walked frames, innermost first, contiguous: stored stacks are
 	 * cut into chunks from the root end (stackstore.bpf.h) */
 	struct frame_rec frames[PYBPF_MAX_DEPTH];
+	__u64 codes[PYBPF_MAX_DEPTH]; /* a pending frame's code object (only theirs set) */
 	__u8 frame_buf[PYBPF_FRAME_READ + 8];
 	__u8 name_buf[PYBPF_NAME_HEAD + 8];
 	__u8 hdr_buf[PYBPF_NAME_HEAD + 8];
@@ -187,6 +193,9 @@ struct walk_ctx {
 	__u32 max_depth;
 	__u32 flags;         /* STACK_* */
 	__u32 entries;       /* --native: mark activations in s->entry (enum walk_entries) */
+	__u32 defer;         /* the caller counts the stack (count_stack): frames may be
+			      * named only if it is new (walk_frames, name_frames) */
+	__u32 pad;
 	__u64 native_hash;   /* --native: the sample's native_stacks key, 0 = none */
 };
 
@@ -828,6 +837,38 @@ static __always_inline __u64 bytecode_base(struct walk_ctx *w, const __u8 *fb, _
 	return slot ? read_u64(slot) : base;
 }
 
+/* How code_id named a code object. */
+enum code_id_how {
+	CODE_ID_CACHED,     /* from the code cache, with no read of the target */
+	CODE_ID_READ,       /* its header read (and registered on first sight) */
+	CODE_ID_NOT_CODE,   /* 3.13+: f_executable may be something else: *id NOT_CODE */
+	CODE_ID_UNREADABLE, /* the object could not be read */
+};
+
+/* The symbol id of the code object at code (*id) -- from the code cache
+ * if a walk with this walk's generation tag found it there (no code
+ * object freed or made since), else from its header -- and how. */
+static __always_inline enum code_id_how code_id(struct walk_ctx *w, __u64 code, __u32 *id)
+{
+	struct walk_scratch *s = w->s;
+	struct code_slot *slot = code_way(code_set_of(w, code), code, w->pid);
+	const __u8 *cb;
+
+	if (slot && s->gen_tag && slot->gen_tag == s->gen_tag) {
+		*id = slot->sym_id;
+		return CODE_ID_CACHED;
+	}
+	cb = load_code(w, code);
+	if (!cb)
+		return CODE_ID_UNREADABLE;
+	if (!pycode_is_code(&w->proc->off, cb, w->proc->code_type_addr)) {
+		*id = PYBPF_SYM_NOT_CODE;
+		return CODE_ID_NOT_CODE;
+	}
+	*id = code_symbol(w, code, cb);
+	return CODE_ID_READ;
+}
+
 /* The thread's data-stack chunk in use (3.11+), if the thread-state read
  * brought it (tstate_span); 0 otherwise. */
 static __always_inline __u64 datastack_chunk(struct walk_ctx *w, struct proc_info *proc)
@@ -923,6 +964,7 @@ static __always_inline int walk_from_caller(struct walk_ctx *w)
 	s->depth = 0;
 	s->last_code = 0;
 	s->last_id = 0;
+	s->pending = 0;
 	if (w->entries)
 		__builtin_memset(s->entry, 0, sizeof(s->entry));
 	stat_inc(STAT_EVAL_ENTRY);
@@ -934,9 +976,8 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	struct proc_info *proc = w->proc;
 	const struct py_offsets *o = &proc->off;
 	struct walk_scratch *s = w->s;
-	struct code_slot *slot;
 	struct frame_rec *rec;
-	const __u8 *fb, *cb;
+	const __u8 *fb;
 	__u64 frame = s->frame, code;
 	__u32 id, lasti, idx;
 
@@ -978,31 +1019,31 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	}
 	if (!code) /* 3.14: a thread's bottom frame runs nothing */
 		return 0;
-	slot = code_way(code_set_of(w, code), code, w->pid);
-	if (slot && s->gen_tag && slot->gen_tag == s->gen_tag) {
-		/* no code object freed (or made) since the slot was found */
-		id = slot->sym_id;
+	if (s->defer && !(s->caller_cframe && !s->entered)) {
+		/* named later, and only if the stack is new (name_frames) */
+		id = PYBPF_SYM_PENDING;
 		s->unread++;
 		lasti = pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 		goto seen;
 	}
-	cb = load_code(w, code);
-	if (!cb) {
+	switch (code_id(w, code, &id)) {
+	case CODE_ID_CACHED:
+		s->unread++;
+		break;
+	case CODE_ID_READ:
+		break;
+	case CODE_ID_UNREADABLE:
 		if (walk_from_caller(w))
 			return 0;
 		stat_inc(STAT_ERR_CODE);
 		return 1;
-	}
-	/* 3.13+: f_executable may be something other than a code object */
-	if (!pycode_is_code(o, cb, proc->code_type_addr)) {
+	case CODE_ID_NOT_CODE:
 		if (walk_from_caller(w))
 			return 0;
-		id = PYBPF_SYM_NOT_CODE;
 		lasti = PYBPF_LASTI_NONE;
-	} else {
-		id = code_symbol(w, code, cb);
-		lasti = pyframe_lasti(o, fb, bytecode_base(w, fb, code));
+		goto seen;
 	}
+	lasti = pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 seen:
 	s->last_code = code;
 	s->last_id = id;
@@ -1011,12 +1052,18 @@ record:
 	rec = &s->frames[idx & (PYBPF_MAX_DEPTH - 1)];
 	rec->sym_id = id;
 	rec->lasti = lasti;
+	if (id == PYBPF_SYM_PENDING) {
+		s->codes[idx & (PYBPF_MAX_DEPTH - 1)] = code;
+		s->pending++;
+		s->hash = mix64(s->hash, ((code >> 4) << 21) ^ lasti);
+	} else {
+		s->hash = mix64(s->hash, ((__u64)id << 32) | lasti);
+	}
 	if (o->frame_is_entry >= 0 && fb[(__u32)o->frame_is_entry & FRAME_MASK]) {
 		s->entered = 1; /* 3.11: the innermost activation's first frame */
 		if (w->entries == WALK_ENTRIES_IS_ENTRY)
 			walk_set_entry(s, idx);
 	}
-	s->hash = mix64(s->hash, ((__u64)id << 32) | lasti);
 	s->depth++;
 	return 0;
 }
@@ -1050,6 +1097,7 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	s->unread = 0;
 	s->chunk = s->chunk_prev = 0;
 	s->entered = 0;
+	s->pending = 0;
 	if (w->entries)
 		__builtin_memset(s->entry, 0, sizeof(s->entry));
 	if (first_frame_w(w, proc, tstate, &s->frame, &s->caller_cframe)) {
@@ -1059,14 +1107,85 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	if (!s->frame)
 		walk_from_caller(w); /* a new activation's cframe, not filled in yet */
 	s->gen_tag = s->frame ? walk_gen_tag(w, proc, tstate) : 0;
+	/* a code object's address names it while the generation tag holds:
+	 * a stack of addresses stored (and named) before under the same tag
+	 * is the same stack, so only a new one needs its frames named */
+	s->defer = w->defer && s->gen_tag;
 	s->chunk = datastack_chunk(w, proc);
 	bpf_loop(PYBPF_WALK_STEPS, walk_step, w, 0);
 	stat_add(STAT_FRAMES, s->depth);
 	stat_add(STAT_CODE_UNREAD, s->unread);
 	if (s->frame)
 		w->flags |= STACK_TRUNCATED;
+	if (s->pending) /* addresses name code objects of this process, under this tag */
+		s->hash = mix64(mix64(s->hash, s->gen_tag), pid);
 	w->hash = s->hash;
 	w->depth = s->depth;
+	return 0;
+}
+
+/* One frame of name_frames: a pending frame gets its symbol id. */
+static long name_step(__u32 i, struct walk_ctx *w)
+{
+	struct walk_scratch *s = w->s;
+	struct frame_rec *rec = &s->frames[i & (PYBPF_MAX_DEPTH - 1)];
+	__u64 code = 0;
+	__u32 id;
+
+	if (i >= s->depth)
+		return 1;
+	if (rec->sym_id == PYBPF_SYM_PENDING)
+		code = s->codes[i & (PYBPF_MAX_DEPTH - 1)];
+	if (code && code == s->last_code) {
+		rec->sym_id = s->last_id; /* recursion */
+	} else if (code) {
+		switch (code_id(w, code, &id)) {
+		case CODE_ID_CACHED:
+			break;
+		case CODE_ID_UNREADABLE:
+			stat_inc(STAT_ERR_CODE);
+			s->name_unknown = 2;
+			return 1;
+		default:
+			s->name_reads++;
+		}
+		rec->sym_id = id;
+		s->last_code = code;
+		s->last_id = id;
+	}
+	if (rec->sym_id == PYBPF_SYM_NOT_CODE)
+		rec->lasti = PYBPF_LASTI_NONE;
+	if (rec->sym_id == PYBPF_SYM_UNKNOWN && !s->name_unknown)
+		s->name_unknown = 1;
+	s->id_hash = mix64(s->id_hash, ((__u64)rec->sym_id << 32) | rec->lasti);
+	return 0;
+}
+
+/* Name the frames walk_frames left pending, for a stack about to be
+ * stored.  A frame left unnamed (the code map or event ring full) must not
+ * stay so under an address hash that recurs: such a stack takes the hash
+ * of its symbol ids instead, as an eager walk's (w->hash changes).  0 if
+ * every frame has a name or an unknown; -1 if a code object could not be
+ * read (the sample is dropped, counted as a code read failure). */
+static __always_inline int name_frames(struct walk_ctx *w)
+{
+	struct walk_scratch *s = w->s;
+
+	if (!s->pending)
+		return 0;
+	s->last_code = 0;
+	s->last_id = 0;
+	s->name_reads = 0;
+	s->name_unknown = 0;
+	s->id_hash = WALK_HASH_SEED;
+	bpf_loop(PYBPF_MAX_DEPTH, name_step, w, 0);
+	/* walk_frames counted them as named without a read */
+	stat_add(STAT_CODE_UNREAD, -(__u64)s->name_reads);
+	if (s->name_unknown > 1)
+		return -1;
+	s->pending = 0;
+	if (s->name_unknown)
+		w->hash = mix64(s->id_hash, ((__u64)w->depth << 32) | w->flags);
 	return 0;
 }
 

@@ -61,6 +61,7 @@ static __always_inline int walk_current(struct walk_ctx *w, struct proc_info *pr
 		return -1;
 	}
 	w->entries = entries_of(proc);
+	w->defer = 1; /* every caller counts the stack */
 	tstate = find_tstate_w(w, proc, tid);
 	if (!tstate) {
 		stat_inc(STAT_NO_TSTATE);
@@ -126,6 +127,7 @@ static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now)
 	if (walk_begin(&w))
 		return; /* nested: keep the previous stack rather than none */
 	w.entries = entries_of(proc);
+	w.defer = 1;
 	tstate = find_tstate(proc, tid);
 	sig = tstate ? block_signature(&w, proc, tstate) : 0;
 	/* --native: the kernel's path into the block differs from block to

@@ -126,16 +126,23 @@ shared:
 }
 
 /* Send the walked stack (w's, in w->s->frames) unless its hash was sent
- * already: its whole chunks root first, then its head.  0 if userspace
+ * already: its frames named (name_frames, which may give it another hash:
+ * w->hash), its whole chunks root first, then its head.  0 if userspace
  * has it or will; -1 if a ring or set was full (the sample is lost, and
- * nothing was remembered that userspace lacks). */
+ * nothing was remembered that userspace lacks); -2 if a frame could not
+ * be named (lost too, counted as a read failure). */
 static __always_inline int store_stack(struct walk_ctx *w)
 {
 	struct store_ctx c = { .s = w->s };
 	struct stack_event *ev;
 	__u32 zero = 0, depth = w->depth;
+	__u64 hash = w->hash;
 
 	if (bpf_map_lookup_elem(&stacks, &w->hash))
+		return 0;
+	if (name_frames(w))
+		return -2;
+	if (w->hash != hash && bpf_map_lookup_elem(&stacks, &w->hash))
 		return 0;
 	c.st = bpf_map_lookup_elem(&store_state, &zero);
 	if (!c.st || !depth || depth > PYBPF_MAX_DEPTH)

@@ -11,10 +11,12 @@ DEPTH = 100
 
 def case_code_cache(ctx):
     """A stack of 100 distinct functions, stable: every frame is named right,
-    and after each CPU's first sight of a code object the walk names it from
-    its code cache without reading the code object (>= 95 % of the frames
-    walked), on every build: before 3.12 by pybpf's count of code objects
-    freed (a uprobe on their dealloc), after by the interpreter's own."""
+    and after each CPU's first sight of a code object the walk names it
+    without reading the code object (>= 95 % of the frames walked): from its
+    code cache, or from the stack stored before with the same code-object
+    addresses, both trusted while the code-object counter stands still, on
+    every build: before 3.12 pybpf's count of code objects freed (a uprobe
+    on their dealloc), after the interpreter's own."""
     marks = markers(WORKLOADS / "distinct.py")
     target = start(ctx, "distinct.py", DEPTH, WORKLOAD_MAX)
     stacks, res = collapsed(ctx, target, 3, ["-v"])
@@ -26,7 +28,7 @@ def case_code_cache(ctx):
         problems.append("hottest stack is not main's %d levels down to spin at %s: %s"
                         % (DEPTH, marks["spin"], " ; ".join(f.label for f in hot.frames[-6:])))
     walked = counter(res, "Python frames walked")
-    unread = counter(res, "... named from the code cache without reading the code object")
+    unread = counter(res, "... named without reading the code object (code cache, or a stack stored before)")
     ctx.note("frames walked %s, named without a read %s" % (walked, unread))
     if walked is None or unread is None:
         problems.append("-v printed no frames-walked / code-cache counters")
