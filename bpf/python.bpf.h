@@ -137,7 +137,8 @@ struct walk_scratch {
 	__u32 defer;            /* name frames only if their stack is new (walk_frames) */
 	__u32 pending;          /* frames left to name (PYBPF_SYM_PENDING) */
 	__u32 name_reads;       /* ... of which name_frames read the code object */
-	__u32 name_unknown;     /* name_frames left a frame unnamed (PYBPF_SYM_UNKNOWN) */
+	__u32 name_unknown;     /* name_frames: 1 a frame left unnamed (PYBPF_SYM_UNKNOWN),
+				 * 2 a code object unreadable (the sample is dropped) */
 	__u32 pad2;
 	__u64 id_hash;          /* name_frames: the stack's hash by symbol ids */
 	__u64 caller_cframe;    /* 3.11, 3.12: the cframe of the innermost activation's
