@@ -222,6 +222,13 @@ static __always_inline __u64 mix64(__u64 h, __u64 v)
 	return h;
 }
 
+/* A walked stack's hash, ended with its depth and STACK_* flags: the one
+ * ending of both its hashes (by code-object address, by symbol id). */
+static __always_inline __u64 stack_hash_end(__u64 h, __u32 depth, __u32 flags)
+{
+	return mix64(h, ((__u64)depth << 32) | flags);
+}
+
 static __always_inline __u64 read_u64(__u64 addr)
 {
 	return py_read_u64(0, addr);
@@ -1186,7 +1193,7 @@ static __always_inline int name_frames(struct walk_ctx *w)
 		return -1;
 	s->pending = 0;
 	if (s->name_unknown)
-		w->hash = mix64(s->id_hash, ((__u64)w->depth << 32) | w->flags);
+		w->hash = stack_hash_end(s->id_hash, w->depth, w->flags);
 	return 0;
 }
 

@@ -43,7 +43,7 @@ static __always_inline int walk_thread(struct walk_ctx *w, struct proc_info *pro
 	}
 	if (w->flags & STACK_TRUNCATED)
 		stat_inc(STAT_TRUNCATED);
-	w->hash = mix64(w->hash, ((__u64)w->depth << 32) | w->flags);
+	w->hash = stack_hash_end(w->hash, w->depth, w->flags);
 	return 0;
 }
 
