@@ -143,6 +143,8 @@ struct walk_scratch {
 	__u64 id_hash;          /* name_frames: the stack's hash by symbol ids */
 	__u64 caller_cframe;    /* 3.11, 3.12: the cframe of the innermost activation's
 				 * caller, 0 = none or used (walk_from_caller) */
+	__u64 caller_frame;     /* ... its current_frame, where that activation's
+				 * entry must lead (entry_stale) */
 	__u64 chunk;            /* the data-stack chunk to copy frames from next, 0 = unknown */
 	__u64 chunk_prev;       /* ... and the one before it, once it is copied */
 	__u64 last_frame;       /* address of the frame read last */
@@ -520,7 +522,7 @@ static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info 
 }
 
 /* first_frame, from the thread state copy find_tstate_w made if any; on
- * 3.11 and 3.12 also, in the same read, the cframe's previous: the
+ * 3.11 and 3.12 also, in the same read of the cframe, its previous: the
  * caller's (*caller, 0 = not known; walk_from_caller). */
 static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *proc,
 					 __u64 tstate, __u64 *frame, __u64 *caller)
@@ -530,14 +532,17 @@ static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *p
 	__u64 cframe, cf[2];
 
 	*caller = 0;
-	if (!w->ts_read)
-		return first_frame(proc, tstate, frame);
 	if (o->tstate_cframe < 0) {
+		if (!w->ts_read)
+			return first_frame(proc, tstate, frame);
 		*frame = buf_u64(w->s->ts_buf, o->tstate_frame - (__s32)lo, TS_MASK);
 		return 0;
 	}
 	*frame = 0;
-	cframe = buf_u64(w->s->ts_buf, o->tstate_cframe - (__s32)lo, TS_MASK);
+	if (w->ts_read)
+		cframe = buf_u64(w->s->ts_buf, o->tstate_cframe - (__s32)lo, TS_MASK);
+	else if (uread(&cframe, sizeof(cframe), (void *)(tstate + o->tstate_cframe)))
+		return -1;
 	if (!cframe)
 		return 0;
 	if (o->cframe_previous != o->cframe_current_frame + 8)
@@ -953,21 +958,23 @@ have:
  * sample in those few instructions finds a stale frame pointer: a frame
  * of an activation since gone (on 3.12 often this activation's own entry
  * shim, whose previous is not set yet), or garbage.  The caller's cframe
- * is whole by then.  So a walk that fails to read, or meets a frame that
- * runs no code object, while it is still in the innermost activation,
- * starts again -- once -- from the caller's innermost frame: the stack
- * the new activation is being called from.  1 if it did. */
+ * is whole by then, and its current_frame (s->caller_frame, read as the
+ * walk starts) is the frame the innermost activation's entry -- its shim
+ * on 3.12, its is_entry frame on 3.11 -- must lead to.  So a walk that
+ * fails to read, ends, or meets an entry that leads elsewhere, while it
+ * is still in the innermost activation, starts again -- once -- from the
+ * caller's innermost frame: the stack the new activation is being called
+ * from.  The check is on links alone, so the walk need not read a code
+ * object to trust a frame (frames are named later: name_frames).  1 if
+ * it did. */
 static __always_inline int walk_from_caller(struct walk_ctx *w)
 {
 	struct walk_scratch *s = w->s;
-	__u64 caller = s->caller_cframe, frame;
 
-	if (!caller || s->entered)
+	if (!s->caller_cframe || s->entered)
 		return 0;
 	s->caller_cframe = 0;
-	if (uread(&frame, sizeof(frame), (void *)(caller + w->proc->off.cframe_current_frame)))
-		return 0;
-	s->frame = frame;
+	s->frame = s->caller_frame;
 	s->hash = WALK_HASH_SEED;
 	s->depth = 0;
 	s->last_code = 0;
@@ -977,6 +984,21 @@ static __always_inline int walk_from_caller(struct walk_ctx *w)
 		__builtin_memset(s->entry, 0, sizeof(s->entry));
 	stat_inc(STAT_EVAL_ENTRY);
 	return 1;
+}
+
+/* The innermost activation's entry has been reached, and next is where it
+ * leads: 0 if that is the caller's frame (or there is nothing to check),
+ * 1 if the walk started again from the caller's (walk_from_caller). */
+static __always_inline int entry_stale(struct walk_ctx *w, __u64 next)
+{
+	struct walk_scratch *s = w->s;
+
+	if (!s->caller_cframe || s->entered)
+		return 0;
+	if (next != s->caller_frame)
+		return walk_from_caller(w);
+	s->entered = 1;
+	return 0;
 }
 
 static long walk_step(__u32 i, struct walk_ctx *w)
@@ -989,8 +1011,8 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	__u64 frame = s->frame, code;
 	__u32 id, lasti, idx;
 
-	if (!frame)
-		return 1;
+	if (!frame) /* no entry met: the frame pointer was stale */
+		return walk_from_caller(w) ? 0 : 1;
 	if (s->depth >= w->max_depth)
 		return 1;
 	fb = load_frame(w, frame);
@@ -1005,8 +1027,8 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	/* owner 0, FRAME_OWNED_BY_THREAD (3.11+): a frame in the data stack */
 	s->last_in_stack = o->frame_owner >= 0 && !fb[(__u32)o->frame_owner & FRAME_MASK];
 	if (pyframe_is_shim(o, fb)) {
-		/* an entry shim with no frame above it may be a stale one
-		 * (walk_from_caller): its previous is the read that tells */
+		if (entry_stale(w, s->frame))
+			return 0;
 		if (!s->depth)
 			return 0;
 		s->entered = 1;
@@ -1014,6 +1036,9 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 			walk_set_entry(s, s->depth - 1);
 		return 0;
 	}
+	if (o->frame_is_entry >= 0 && fb[(__u32)o->frame_is_entry & FRAME_MASK] &&
+	    entry_stale(w, s->frame)) /* 3.11: an activation's first frame */
+		return 0;
 
 	code = pyframe_code(o, fb);
 	if (code && code == s->last_code) {
@@ -1027,7 +1052,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	}
 	if (!code) /* 3.14: a thread's bottom frame runs nothing */
 		return 0;
-	if (s->defer && !(s->caller_cframe && !s->entered)) {
+	if (s->defer) {
 		/* named later, and only if the stack is new (name_frames) */
 		id = PYBPF_SYM_PENDING;
 		s->unread++;
@@ -1112,6 +1137,11 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 		stat_inc(STAT_ERR_TSTATE);
 		return -1;
 	}
+	s->caller_frame = 0;
+	if (s->caller_cframe &&
+	    uread(&s->caller_frame, sizeof(s->caller_frame),
+		  (void *)(s->caller_cframe + proc->off.cframe_current_frame)))
+		s->caller_cframe = 0; /* nothing to check the walk by */
 	if (!s->frame)
 		walk_from_caller(w); /* a new activation's cframe, not filled in yet */
 	s->gen_tag = s->frame ? walk_gen_tag(w, proc, tstate) : 0;
