@@ -217,6 +217,12 @@ FIELDS = [
     ("cframe_previous", [((2, 7), NONE),
                          ((3, 11), off("_PyCFrame", "previous")),
                          ((3, 13), NONE)]),
+    # The cframe below a thread's first activation, inside the thread state:
+    # the caller's when that activation is the innermost (python.bpf.h
+    # tstate_span).
+    ("tstate_root_cframe", [((2, 7), NONE),
+                            ((3, 11), off(TS, "root_cframe")),
+                            ((3, 13), NONE)]),
     # 3.11 evaluates _PyInterpreterFrame, not PyFrameObject (bpo-44590);
     # 3.12 reordered it; 3.13 renamed f_code to f_executable (any object).
     ("frame_code", [((2, 7), off(FO, "f_code")),

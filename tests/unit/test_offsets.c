@@ -38,6 +38,7 @@ static void test_known_offsets(void)
 		/* _PyCFrame { uint8_t use_tracing; current_frame; previous; } */
 		CHECK_EQ_INT(o->off.cframe_current_frame, 8);
 		CHECK_EQ_INT(o->off.cframe_previous, 16);
+		CHECK_EQ_INT(o->off.tstate_root_cframe, 336);
 	}
 	o = offsets_find(3, 12, 0);
 	if (o) {
@@ -46,6 +47,7 @@ static void test_known_offsets(void)
 		CHECK_EQ_INT(o->off.frame_is_entry, -1);  /* an entry shim instead */
 		CHECK_EQ_INT(o->off.cframe_current_frame, 0);
 		CHECK_EQ_INT(o->off.cframe_previous, 8);
+		CHECK_EQ_INT(o->off.tstate_root_cframe, 272);
 		CHECK_EQ_INT(o->off.runtime_gil, -1);   /* per-interpreter GIL */
 		CHECK(o->off.interp_gil >= 0);
 		CHECK_EQ_INT(o->off.unicode_ascii_size, 40); /* no wstr */
@@ -55,6 +57,7 @@ static void test_known_offsets(void)
 		CHECK_EQ_INT(o->off.tstate_frame, 72);
 		CHECK_EQ_INT(o->off.tstate_cframe, -1);
 		CHECK_EQ_INT(o->off.cframe_previous, -1);
+		CHECK_EQ_INT(o->off.tstate_root_cframe, -1);
 		CHECK_EQ_INT(o->off.frame_code, 0);
 		CHECK_EQ_INT(o->off.frame_lasti, 56);
 		CHECK_EQ_INT(o->off.frame_owner, 70);

@@ -349,6 +349,7 @@ int debug_offsets_apply(const struct debug_offsets *d, struct py_offsets *off,
 	off->tstate_cframe = -1;
 	off->cframe_current_frame = -1;
 	off->cframe_previous = -1;
+	off->tstate_root_cframe = -1;
 	off->frame_is_entry = -1;
 	off->runtime_gil = -1;
 	/* The GIL's fields are published relative to the interpreter, which
