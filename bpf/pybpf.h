@@ -307,6 +307,8 @@ enum pybpf_stat {
 	STAT_CHUNKS_SHARED,    /* chunks of new stacks that were stored already */
 	STAT_EVAL_ENTRY,       /* walks restarted from the caller's frame: the sample
 				* caught an eval-loop activation being entered (3.11, 3.12) */
+	STAT_EVAL_ENTRY_STALE, /* ... whose caller's activation did not link up either
+				* (the cframe's previous not yet set): not counted */
 	STAT_NR,
 };
 

@@ -99,7 +99,7 @@ struct {
 #define FRAME_SPAN   1024 /* frame window: at most this much of the page below */
 #define CODE_ALIGN   1024 /* code window: the aligned block a code object starts in */
 #define DATASTACK_NEAR (64u * 1024) /* a caller this far below is in the same stack */
-#define TS_READ      256  /* span of a thread state read at once */
+#define TS_READ      512  /* span of a thread state read at once */
 #define TS_MASK      (TS_READ - 1)
 
 struct scan_state {
@@ -141,10 +141,13 @@ struct walk_scratch {
 				 * 2 a code object unreadable (the sample is dropped) */
 	__u32 pad2;
 	__u64 id_hash;          /* name_frames: the stack's hash by symbol ids */
-	__u64 caller_cframe;    /* 3.11, 3.12: the cframe of the innermost activation's
-				 * caller, 0 = none or used (walk_from_caller) */
+	__u64 caller_cframe;    /* 3.11, 3.12: the cframe below the activation walked,
+				 * 0 = nothing to check by (walk_from_caller) */
 	__u64 caller_frame;     /* ... its current_frame, where that activation's
 				 * entry must lead (entry_stale) */
+	__u64 caller_prev;      /* ... and its previous */
+	__u32 restarted;        /* the walk started again from the caller's frame */
+	__u32 stale;            /* ... and that did not link up either: no stack */
 	__u64 chunk;            /* the data-stack chunk to copy frames from next, 0 = unknown */
 	__u64 chunk_prev;       /* ... and the one before it, once it is copied */
 	__u64 last_frame;       /* address of the frame read last */
@@ -461,7 +464,8 @@ __noinline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 
 /* Where the thread state's fields a walk needs (thread_id, _status, the
  * frame or cframe pointer, with a code-object generation the interpreter,
- * and the data-stack chunk in use if it fits) sit: one span, read at once. */
+ * and if they fit the data-stack chunk in use and the root cframe's frame
+ * pointer and previous) sit: one span, read at once. */
 static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
 {
 	__s32 a = o->tstate_thread_id;
@@ -483,6 +487,9 @@ static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
 		if (c + 8 > hi)
 			hi = c + 8;
 	}
+	c = o->tstate_root_cframe + o->cframe_current_frame; /* with previous after it */
+	if (o->tstate_root_cframe >= 0 && c >= lo && c + 16 - lo <= TS_READ && c + 16 > hi)
+		hi = c + 16;
 	*len = lo >= 0 && hi - lo <= TS_READ ? (__u32)(hi - lo) : 0;
 	return (__u32)lo;
 }
@@ -521,9 +528,13 @@ static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info 
 	return find_tstate(proc, tid);
 }
 
+/* A cframe whose previous is not set: it is no root cframe (whose previous
+ * is NULL), so it is one being entered (walk_from_caller); never a pointer. */
+#define CFRAME_UNLINKED 1
+
 /* first_frame, from the thread state copy find_tstate_w made if any; on
  * 3.11 and 3.12 also, in the same read of the cframe, its previous: the
- * caller's (*caller, 0 = not known; walk_from_caller). */
+ * caller's (*caller, 0 = none, or CFRAME_UNLINKED; walk_from_caller). */
 static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *proc,
 					 __u64 tstate, __u64 *frame, __u64 *caller)
 {
@@ -552,6 +563,8 @@ static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *p
 		return -1;
 	*frame = cf[0];
 	*caller = cf[1];
+	if (!cf[1] && o->tstate_root_cframe >= 0 && cframe != tstate + o->tstate_root_cframe)
+		*caller = CFRAME_UNLINKED;
 	return 0;
 }
 
@@ -882,17 +895,27 @@ static __always_inline enum code_id_how code_id(struct walk_ctx *w, __u64 code, 
 	return CODE_ID_READ;
 }
 
+/* The thread state's 8-byte field at off (*v), from the copy
+ * find_tstate_w made if that holds it (tstate_span); 0 if not. */
+static __always_inline int ts_copied(struct walk_ctx *w, struct proc_info *proc, __s32 off,
+				     __u64 *v)
+{
+	__u32 len, lo = tstate_span(&proc->off, &len);
+	__s32 at = off - (__s32)lo;
+
+	if (!w->ts_read || off < 0 || at < 0 || at + 8 > (__s32)len)
+		return 0;
+	*v = buf_u64(w->s->ts_buf, at, TS_MASK);
+	return 1;
+}
+
 /* The thread's data-stack chunk in use (3.11+), if the thread-state read
  * brought it (tstate_span); 0 otherwise. */
 static __always_inline __u64 datastack_chunk(struct walk_ctx *w, struct proc_info *proc)
 {
-	const struct py_offsets *o = &proc->off;
-	__u32 len, lo = tstate_span(o, &len);
-	__s32 at = o->tstate_datastack_chunk - (__s32)lo;
+	__u64 chunk;
 
-	if (!w->ts_read || o->tstate_datastack_chunk < 0 || at < 0 || at + 8 > (__s32)len)
-		return 0;
-	return buf_u64(w->s->ts_buf, at, TS_MASK);
+	return ts_copied(w, proc, proc->off.tstate_datastack_chunk, &chunk) ? chunk : 0;
 }
 
 /* Does the data-stack chunk at base hold the frame at addr, within the
@@ -953,28 +976,61 @@ have:
 #define WALK_HASH_SEED 0x9e3779b97f4a7c15ull
 
 /* 3.11, 3.12: a C function entering the eval loop points tstate->cframe
- * at its new cframe before it sets that cframe's current_frame (and, on
- * 3.12, before it links its entry shim to the caller's frame), so a
- * sample in those few instructions finds a stale frame pointer: a frame
- * of an activation since gone (on 3.12 often this activation's own entry
- * shim, whose previous is not set yet), or garbage.  The caller's cframe
- * is whole by then, and its current_frame (s->caller_frame, read as the
- * walk starts) is the frame the innermost activation's entry -- its shim
- * on 3.12, its is_entry frame on 3.11 -- must lead to.  So a walk that
- * fails to read, ends, or meets an entry that leads elsewhere, while it
- * is still in the innermost activation, starts again -- once -- from the
- * caller's innermost frame: the stack the new activation is being called
- * from.  The check is on links alone, so the walk need not read a code
- * object to trust a frame (frames are named later: name_frames).  1 if
- * it did. */
+ * at its new cframe before it sets that cframe's current_frame and
+ * previous (3.11.7 stores both last, in one 16-byte store), and on 3.12
+ * before it links its entry shim to the caller's frame.  A sample in
+ * those few instructions finds stale values there: a frame of an
+ * activation since gone (on 3.12 often this activation's own entry shim),
+ * or garbage, and a "caller" that may be stale too.
+ *
+ * So each activation's walk is checked by links: its entry -- the shim on
+ * 3.12, the is_entry frame on 3.11 -- must lead to the frame pointer of
+ * the cframe below it (s->caller_cframe; s->caller_frame and
+ * s->caller_prev are that cframe's current_frame and previous).  A walk
+ * of the innermost activation that fails to read, ends, or meets an entry
+ * that leads elsewhere starts again -- once -- from the caller's frame:
+ * the stack the new activation is being called from, which must in turn
+ * link up to the cframe below the caller.  If that fails too, the
+ * caller was stale as well, and the sample is not counted (s->stale:
+ * STAT_EVAL_ENTRY_STALE), rather than shown with a made-up stack.  No
+ * code object need be read to trust a frame (frames are named later:
+ * name_frames). */
+
+/* cframe's current_frame and previous into s->caller_frame and
+ * s->caller_prev.  -1 if unreadable. */
+static __always_inline int load_caller(struct walk_ctx *w, __u64 cframe)
+{
+	struct walk_scratch *s = w->s;
+	__u64 cf[2];
+
+	if (uread(cf, sizeof(cf), (void *)(cframe + w->proc->off.cframe_current_frame)))
+		return -1;
+	s->caller_frame = cf[0];
+	s->caller_prev = cf[1];
+	return 0;
+}
+
+/* The activation being walked does not link up: start again from the
+ * caller's frame (1), or, if this already is the caller's walk, give the
+ * sample up (0, s->stale): the caller was stale too.  0 too when there is
+ * nothing to check by. */
 static __always_inline int walk_from_caller(struct walk_ctx *w)
 {
 	struct walk_scratch *s = w->s;
+	__u64 below;
 
-	if (!s->caller_cframe || s->entered)
+	if (s->entered)
 		return 0;
-	s->caller_cframe = 0;
+	if (s->restarted) {
+		s->stale = 1;
+		return 0;
+	}
+	if (!s->caller_cframe)
+		return 0;
+	s->restarted = 1;
 	s->frame = s->caller_frame;
+	below = s->caller_prev;
+	s->caller_cframe = below && !load_caller(w, below) ? below : 0;
 	s->hash = WALK_HASH_SEED;
 	s->depth = 0;
 	s->last_code = 0;
@@ -986,9 +1042,9 @@ static __always_inline int walk_from_caller(struct walk_ctx *w)
 	return 1;
 }
 
-/* The innermost activation's entry has been reached, and next is where it
+/* The walked activation's entry has been reached, and next is where it
  * leads: 0 if that is the caller's frame (or there is nothing to check),
- * 1 if the walk started again from the caller's (walk_from_caller). */
+ * 1 if the walk started again from the caller's, -1 if it gives up. */
 static __always_inline int entry_stale(struct walk_ctx *w, __u64 next)
 {
 	struct walk_scratch *s = w->s;
@@ -996,7 +1052,7 @@ static __always_inline int entry_stale(struct walk_ctx *w, __u64 next)
 	if (!s->caller_cframe || s->entered)
 		return 0;
 	if (next != s->caller_frame)
-		return walk_from_caller(w);
+		return walk_from_caller(w) ? 1 : -1;
 	s->entered = 1;
 	return 0;
 }
@@ -1010,6 +1066,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	const __u8 *fb;
 	__u64 frame = s->frame, code;
 	__u32 id, lasti, idx;
+	int r;
 
 	if (!frame) /* no entry met: the frame pointer was stale */
 		return walk_from_caller(w) ? 0 : 1;
@@ -1019,16 +1076,25 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	if (!fb) {
 		if (walk_from_caller(w))
 			return 0;
-		stat_inc(STAT_ERR_FRAME);
+		if (!s->stale)
+			stat_inc(STAT_ERR_FRAME);
 		return 1;
 	}
 	s->frame = pyframe_back(o, fb);
+	if (s->frame == frame) { /* a frame its own caller: garbage */
+		if (walk_from_caller(w))
+			return 0;
+		if (!s->stale)
+			stat_inc(STAT_ERR_FRAME);
+		return 1;
+	}
 	s->last_frame = frame;
 	/* owner 0, FRAME_OWNED_BY_THREAD (3.11+): a frame in the data stack */
 	s->last_in_stack = o->frame_owner >= 0 && !fb[(__u32)o->frame_owner & FRAME_MASK];
 	if (pyframe_is_shim(o, fb)) {
-		if (entry_stale(w, s->frame))
-			return 0;
+		r = entry_stale(w, s->frame);
+		if (r)
+			return r < 0;
 		if (!s->depth)
 			return 0;
 		s->entered = 1;
@@ -1036,9 +1102,11 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 			walk_set_entry(s, s->depth - 1);
 		return 0;
 	}
-	if (o->frame_is_entry >= 0 && fb[(__u32)o->frame_is_entry & FRAME_MASK] &&
-	    entry_stale(w, s->frame)) /* 3.11: an activation's first frame */
-		return 0;
+	if (o->frame_is_entry >= 0 && fb[(__u32)o->frame_is_entry & FRAME_MASK]) {
+		r = entry_stale(w, s->frame); /* 3.11: an activation's first frame */
+		if (r)
+			return r < 0;
+	}
 
 	code = pyframe_code(o, fb);
 	if (code && code == s->last_code) {
@@ -1052,6 +1120,13 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	}
 	if (!code) /* 3.14: a thread's bottom frame runs nothing */
 		return 0;
+	if (code < WIN_PAGE || (code & 7)) { /* no object's address: garbage */
+		if (walk_from_caller(w))
+			return 0;
+		if (!s->stale)
+			stat_inc(STAT_ERR_CODE);
+		return 1;
+	}
 	if (s->defer) {
 		/* named later, and only if the stack is new (name_frames) */
 		id = PYBPF_SYM_PENDING;
@@ -1068,11 +1143,14 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	case CODE_ID_UNREADABLE:
 		if (walk_from_caller(w))
 			return 0;
-		stat_inc(STAT_ERR_CODE);
+		if (!s->stale)
+			stat_inc(STAT_ERR_CODE);
 		return 1;
 	case CODE_ID_NOT_CODE:
 		if (walk_from_caller(w))
 			return 0;
+		if (s->stale)
+			return 1;
 		lasti = PYBPF_LASTI_NONE;
 		goto seen;
 	}
@@ -1137,11 +1215,22 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 		stat_inc(STAT_ERR_TSTATE);
 		return -1;
 	}
-	s->caller_frame = 0;
-	if (s->caller_cframe &&
-	    uread(&s->caller_frame, sizeof(s->caller_frame),
-		  (void *)(s->caller_cframe + proc->off.cframe_current_frame)))
-		s->caller_cframe = 0; /* nothing to check the walk by */
+	/* the cframe below: a thread's first activation's is the root
+	 * cframe, in the thread-state copy already */
+	s->restarted = 0;
+	s->stale = s->caller_cframe == CFRAME_UNLINKED;
+	if (s->caller_cframe && !s->stale &&
+	    !(s->caller_cframe == tstate + proc->off.tstate_root_cframe &&
+	      ts_copied(w, proc, proc->off.tstate_root_cframe + proc->off.cframe_current_frame,
+			&s->caller_frame) &&
+	      ts_copied(w, proc, proc->off.tstate_root_cframe + proc->off.cframe_current_frame + 8,
+			&s->caller_prev)) &&
+	    load_caller(w, s->caller_cframe))
+		s->stale = 1; /* a live cframe is readable: this one is stale */
+	if (s->stale) {
+		stat_inc(STAT_EVAL_ENTRY_STALE);
+		return -1;
+	}
 	if (!s->frame)
 		walk_from_caller(w); /* a new activation's cframe, not filled in yet */
 	s->gen_tag = s->frame ? walk_gen_tag(w, proc, tstate) : 0;
@@ -1151,6 +1240,10 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	s->defer = w->defer && s->gen_tag;
 	s->chunk = datastack_chunk(w, proc);
 	bpf_loop(PYBPF_WALK_STEPS, walk_step, w, 0);
+	if (s->stale) {
+		stat_inc(STAT_EVAL_ENTRY_STALE);
+		return -1;
+	}
 	stat_add(STAT_FRAMES, s->depth);
 	stat_add(STAT_CODE_UNREAD, s->unread);
 	if (s->frame)

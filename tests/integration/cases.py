@@ -4,7 +4,8 @@
 Helpers live in casekit.py; the cases in cases_stacks.py (what the stacks
 say), cases_cli.py (command line, formats, errors) and cases_pprof.py.
 """
-from cases_stacks import (case_names, case_options, case_shapes, case_c_calls, case_split,
+from cases_stacks import (case_names, case_options, case_shapes, case_c_calls,
+                          case_c_calls_mixed, case_split,
                           case_split_rotate, case_threads,
                           case_parallel, case_gil, case_recursion, case_truncation, case_churn)
 from cases_dump import (case_dump, case_dump_json, case_idle, case_subprocesses,
@@ -56,6 +57,7 @@ CASES = [
     ("options", case_options, "supported"),
     ("shapes", case_shapes, "supported"),
     ("c-calls", case_c_calls, "supported"),
+    ("c-calls-mixed", case_c_calls_mixed, "supported"),
     ("split", case_split, "supported"),
     ("split-rotate", case_split_rotate, None),
     ("threads", case_threads, "supported"),

@@ -170,6 +170,50 @@ def case_c_calls(ctx):
     check(problems, stacks, res)
 
 
+MIXED_CALLBACKS = ("key", "mapped", "pred", "red", "sub", "inner")
+
+
+def case_c_calls_mixed(ctx):
+    """C calling Python from many C functions (callbacks_mixed.py), so
+    an activation being entered finds stale values, often garbage, where
+    3.11 and 3.12 keep its frame pointer and its caller: no sample may be
+    a read error or a made-up stack.  Every stack is <module>;main at
+    their lines, then the workload's callbacks at theirs (inner calls
+    mapped); a sample the walker cannot trust is left out and counted
+    with -v, never shown."""
+    path = WORKLOADS / "callbacks_mixed.py"
+    marks = markers(path)
+    target = start(ctx, "callbacks_mixed.py", WORKLOAD_MAX)
+    stacks, res = collapsed(ctx, target, 10, rate=1000)
+    problems = no_read_errors(res)
+    for leaf in MIXED_CALLBACKS:
+        problems += P.check_hot_function(stacks, leaf, "callbacks_mixed.py", marks["cb"], 5,
+                                         min_frac=1.0)
+
+    def right(s):
+        f = s.frames
+        if len(f) < 2 or [x.kind for x in f] != ["python"] * len(f):
+            return False
+        if (f[0].name, f[0].file, f[0].line in marks["module"]) != \
+                ("<module>", "callbacks_mixed.py", True):
+            return False
+        if (f[1].name, f[1].file, f[1].line in marks["main"]) != ("main", "callbacks_mixed.py", True):
+            return False
+        rest = [x for x in f[2:] if x.file == "callbacks_mixed.py"]
+        return all(x.name in MIXED_CALLBACKS and x.line in marks["cb"] for x in rest) and \
+            len(rest) <= 2 and all(x.file != "callbacks_mixed.py" for x in f[2:][len(rest):])
+
+    wrong = [s for s in stacks if not right(s)]
+    n = sum(s.count for s in wrong)
+    ctx.note("%d samples, %d in stacks of another shape" % (P.total(stacks), n))
+    if n:
+        problems.append("%d of %d samples have a stack that is not <module>;main;<callbacks> "
+                        "at the marked lines: %s" % (
+                            n, P.total(stacks),
+                            " | ".join(P.show_stack(x, 200) for x in P.hottest(wrong, 4))))
+    check(problems, stacks, res)
+
+
 # ---- CPU shares, threads ---------------------------------------------------------
 
 SPLIT_SECONDS = 6

@@ -268,6 +268,15 @@ static int add_frame(struct builder *b, const struct frame_key *k, const struct 
 	return 0;
 }
 
+/* A frame the walker found running no code object is not shown: it has
+ * no name, and no frame of CPython's own is like that -- it is an entry
+ * shim caught while the eval loop was still filling it in (3.13 publishes
+ * the frame above it first), or a stale walk's garbage. */
+static int runs_code(const struct frame_rec *r)
+{
+	return r->sym_id != PYBPF_SYM_NOT_CODE;
+}
+
 static int python_frame(struct builder *b, const struct symbols *syms, const struct profile_opts *o,
 			const struct frame_rec *r, uint32_t *idx)
 {
@@ -278,7 +287,7 @@ static int python_frame(struct builder *b, const struct symbols *syms, const str
 	if (!sym) {
 		k.kind = f.kind = PFRAME_UNKNOWN;
 		k.id = 0;
-		f.name = r->sym_id == PYBPF_SYM_NOT_CODE ? "<native>" : "<unknown>";
+		f.name = "<unknown>";
 		return add_frame(b, &k, &f, idx);
 	}
 	f.kind = PFRAME_PYTHON;
@@ -340,6 +349,8 @@ static int merged_frames(struct builder *b, const struct symbols *syms,
 		return -ENOMEM;
 	n = nprof_merge(ns, v->depth, !(v->stack_flags & STACK_TRUNCATED), m, max);
 	for (i = n; i-- > 0 && !err;) {
+		if (m[i].kind == NM_OUT_PYTHON && !runs_code(&v->frames[m[i].index]))
+			continue;
 		if (m[i].kind == NM_OUT_PYTHON)
 			err = python_frame(b, syms, o, &v->frames[m[i].index], &frames[(*d)++]);
 		else if (m[i].kind == NM_OUT_NATIVE) {
@@ -416,6 +427,8 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 			return err;
 	}
 	for (i = v->native ? 0 : v->depth; i-- > 0;) {
+		if (!runs_code(&v->frames[i]))
+			continue;
 		err = python_frame(b, syms, o, &v->frames[i], &frames[d++]);
 		if (err)
 			return err;

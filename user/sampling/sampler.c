@@ -97,6 +97,8 @@ static const char *stat_names[SAMPLER_NSTATS] = {
 	[STAT_CHUNKS_STORED] = "stack chunks stored",
 	[STAT_CHUNKS_SHARED] = "stack chunks shared with stacks stored before",
 	[STAT_EVAL_ENTRY] = "samples caught entering the eval loop, walked from the caller",
+	[STAT_EVAL_ENTRY_STALE] = "samples caught entering the eval loop before its caller was "
+				  "linked, not counted (no stack to trust)",
 	[SAMPLER_LOST_USER] = "samples lost: stack not readable",
 	[SAMPLER_RECURSION_MISSES] = "samples skipped by the kernel: BPF program would nest",
 };
@@ -878,7 +880,8 @@ int sampler_stat_is_failure(int stat)
 	case STAT_NOT_READY: case STAT_EXITING: case STAT_TRUNCATED: case STAT_FRAMES:
 	case STAT_CODE_UNREAD:
 	case STAT_READS: case STAT_STACKS_STORED: case STAT_CHUNKS_STORED:
-	case STAT_CHUNKS_SHARED: case STAT_EVAL_ENTRY: case SAMPLER_RECURSION_MISSES:
+	case STAT_CHUNKS_SHARED: case STAT_EVAL_ENTRY: case STAT_EVAL_ENTRY_STALE:
+	case SAMPLER_RECURSION_MISSES:
 		return 0;
 	}
 	return 1;
