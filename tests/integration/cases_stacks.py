@@ -129,6 +129,18 @@ def case_shapes(ctx):
 CALLBACKS = {"key": "call-key", "mapped": "call-mapped"}  # leaf -> main's line tag
 
 
+def wrong_shapes(ctx, stacks, right, shape):
+    """A problem if any sample's stack is not right(stack): shape says
+    what right means."""
+    wrong = [s for s in stacks if not right(s)]
+    n = sum(s.count for s in wrong)
+    ctx.note("%d samples, %d in stacks of another shape" % (P.total(stacks), n))
+    if not n:
+        return []
+    return ["%d of %d samples have a stack that is not %s at the marked lines: %s" % (
+        n, P.total(stacks), shape, " | ".join(P.show_stack(x, 200) for x in P.hottest(wrong, 4)))]
+
+
 def case_c_calls(ctx):
     """C calling Python 100 000 times a second (sorted's key, map's
     function): every sample is a whole, right stack -- <module>, main at
@@ -159,14 +171,7 @@ def case_c_calls(ctx):
             return True
         return len(f) == 3 and f[2].name in CALLBACKS and f[2].line in marks[f[2].name]
 
-    wrong = [s for s in stacks if not right(s)]
-    n = sum(s.count for s in wrong)
-    ctx.note("%d samples, %d in stacks of another shape" % (P.total(stacks), n))
-    if n:
-        problems.append("%d of %d samples have a stack that is not <module>;main[;key|mapped] "
-                        "at the marked lines: %s" % (
-                            n, P.total(stacks),
-                            " | ".join(P.show_stack(x, 200) for x in P.hottest(wrong, 4))))
+    problems += wrong_shapes(ctx, stacks, right, "<module>;main[;key|mapped]")
     check(problems, stacks, res)
 
 
@@ -199,18 +204,10 @@ def case_c_calls_mixed(ctx):
             return False
         if (f[1].name, f[1].file, f[1].line in marks["main"]) != ("main", "callbacks_mixed.py", True):
             return False
-        rest = [x for x in f[2:] if x.file == "callbacks_mixed.py"]
-        return all(x.name in MIXED_CALLBACKS and x.line in marks["cb"] for x in rest) and \
-            len(rest) <= 2 and all(x.file != "callbacks_mixed.py" for x in f[2:][len(rest):])
+        return len(f) <= 4 and all((x.file, x.name in MIXED_CALLBACKS, x.line in marks["cb"]) ==
+                                   ("callbacks_mixed.py", True, True) for x in f[2:])
 
-    wrong = [s for s in stacks if not right(s)]
-    n = sum(s.count for s in wrong)
-    ctx.note("%d samples, %d in stacks of another shape" % (P.total(stacks), n))
-    if n:
-        problems.append("%d of %d samples have a stack that is not <module>;main;<callbacks> "
-                        "at the marked lines: %s" % (
-                            n, P.total(stacks),
-                            " | ".join(P.show_stack(x, 200) for x in P.hottest(wrong, 4))))
+    problems += wrong_shapes(ctx, stacks, right, "<module>;main;<callbacks>")
     check(problems, stacks, res)
 
 
