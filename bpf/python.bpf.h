@@ -1339,6 +1339,7 @@ static __always_inline int walk_begin(struct walk_ctx *w)
 		return -1;
 	}
 	s->busy = 1;
+	s->stale = 0;
 	w->s = s;
 	return 0;
 }

@@ -278,10 +278,11 @@ int pybpf_sample(struct bpf_perf_event_data *ctx)
 			stat_inc(STAT_STACKS);
 			timeline_add(pid, tid, w.hash, w.native_hash, flags, 1, 0);
 		}
-	} else if (native_mode && w.s && !w.depth) {
+	} else if (native_mode && w.s && !w.depth && !w.s->stale) {
 		/* --native: a thread without Python frames (a C thread, a thread
 		 * state with no frame yet, or one unreadable) counts with its
-		 * native stack alone, under Python stack hash 0 */
+		 * native stack alone, under Python stack hash 0; not a sample
+		 * left out entering the eval loop (walk_from_caller) */
 		w.pid = pid;
 		w.hash = 0;
 		w.flags = 0;

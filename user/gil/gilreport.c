@@ -391,6 +391,13 @@ struct frame_text {
 	uint32_t line;
 };
 
+/* A frame that runs no code object is not shown (as in profiles:
+ * user/profile/aggregate.c runs_code). */
+static int frame_shown(const struct frame_rec *fr)
+{
+	return fr->sym_id != PYBPF_SYM_NOT_CODE;
+}
+
 static void frame_text(const struct gil_report *r, const struct frame_rec *fr,
 		       struct frame_text *out)
 {
@@ -399,7 +406,7 @@ static void frame_text(const struct gil_report *r, const struct frame_rec *fr,
 	memset(out, 0, sizeof(*out));
 	out->file = out->path = "";
 	if (!sym) {
-		out->name = fr->sym_id == PYBPF_SYM_NOT_CODE ? "<native>" : "<unknown>";
+		out->name = "<unknown>";
 		return;
 	}
 	out->name = sym->name;
@@ -411,7 +418,7 @@ static void frame_text(const struct gil_report *r, const struct frame_rec *fr,
 void gil_report_event(struct gil_report *r, const struct gil_event *ev)
 {
 	const char *kind = ev->kind == GIL_EV_WAIT ? "wait" : "hold";
-	uint32_t depth = ev->depth < PYBPF_MAX_DEPTH ? ev->depth : PYBPF_MAX_DEPTH, i;
+	uint32_t depth = ev->depth < PYBPF_MAX_DEPTH ? ev->depth : PYBPF_MAX_DEPTH, i, n;
 	struct frame_text ft;
 	char name[32], clk[32], d[32];
 	FILE *f = r->out;
@@ -431,9 +438,11 @@ void gil_report_event(struct gil_report *r, const struct gil_event *ev)
 			   "\"stack\":[",
 			(uint64_t)ev->duration_ns, ev->flags & GIL_EV_NO_TSTATE ? "false" : "true",
 			ev->flags & STACK_TRUNCATED ? "true" : "false");
-		for (i = 0; i < depth; i++) { /* innermost first */
+		for (i = 0, n = 0; i < depth; i++) { /* innermost first */
+			if (!frame_shown(&ev->frames[i]))
+				continue;
 			frame_text(r, &ev->frames[i], &ft);
-			fprintf(f, "%s{\"name\":", i ? "," : "");
+			fprintf(f, "%s{\"name\":", n++ ? "," : "");
 			json_string(f, ft.name);
 			fprintf(f, ",\"file\":");
 			json_string(f, ft.path);
@@ -451,7 +460,11 @@ void gil_report_event(struct gil_report *r, const struct gil_event *ev)
 		fprintf(f, "(no Python frames)");
 	if (ev->flags & STACK_TRUNCATED)
 		fprintf(f, "<truncated>;");
-	for (i = depth; i-- > 0;) { /* root first, as in collapsed stacks */
+	for (i = depth, n = 0; i-- > 0;) { /* root first, as in collapsed stacks */
+		if (!frame_shown(&ev->frames[i]))
+			continue;
+		if (n++)
+			fputc(';', f);
 		frame_text(r, &ev->frames[i], &ft);
 		if (ft.line)
 			fprintf(f, "%s (%s:%u)", ft.name, ft.file, ft.line);
@@ -459,8 +472,6 @@ void gil_report_event(struct gil_report *r, const struct gil_event *ev)
 			fprintf(f, "%s (%s)", ft.name, ft.file);
 		else
 			fprintf(f, "%s", ft.name);
-		if (i)
-			fputc(';', f);
 	}
 	fputc('\n', f);
 	fflush(f);
