@@ -391,13 +391,6 @@ struct frame_text {
 	uint32_t line;
 };
 
-/* A frame that runs no code object is not shown (as in profiles:
- * user/profile/aggregate.c runs_code). */
-static int frame_shown(const struct frame_rec *fr)
-{
-	return fr->sym_id != PYBPF_SYM_NOT_CODE;
-}
-
 static void frame_text(const struct gil_report *r, const struct frame_rec *fr,
 		       struct frame_text *out)
 {
@@ -439,7 +432,7 @@ void gil_report_event(struct gil_report *r, const struct gil_event *ev)
 			(uint64_t)ev->duration_ns, ev->flags & GIL_EV_NO_TSTATE ? "false" : "true",
 			ev->flags & STACK_TRUNCATED ? "true" : "false");
 		for (i = 0, n = 0; i < depth; i++) { /* innermost first */
-			if (!frame_shown(&ev->frames[i]))
+			if (!frame_runs_code(&ev->frames[i]))
 				continue;
 			frame_text(r, &ev->frames[i], &ft);
 			fprintf(f, "%s{\"name\":", n++ ? "," : "");
@@ -461,7 +454,7 @@ void gil_report_event(struct gil_report *r, const struct gil_event *ev)
 	if (ev->flags & STACK_TRUNCATED)
 		fprintf(f, "<truncated>;");
 	for (i = depth, n = 0; i-- > 0;) { /* root first, as in collapsed stacks */
-		if (!frame_shown(&ev->frames[i]))
+		if (!frame_runs_code(&ev->frames[i]))
 			continue;
 		if (n++)
 			fputc(';', f);

@@ -268,15 +268,6 @@ static int add_frame(struct builder *b, const struct frame_key *k, const struct 
 	return 0;
 }
 
-/* A frame the walker found running no code object is not shown: it has
- * no name, and no frame of CPython's own is like that -- it is an entry
- * shim caught while the eval loop was still filling it in (3.13 publishes
- * the frame above it first), or a stale walk's garbage. */
-static int runs_code(const struct frame_rec *r)
-{
-	return r->sym_id != PYBPF_SYM_NOT_CODE;
-}
-
 static int python_frame(struct builder *b, const struct symbols *syms, const struct profile_opts *o,
 			const struct frame_rec *r, uint32_t *idx)
 {
@@ -349,7 +340,7 @@ static int merged_frames(struct builder *b, const struct symbols *syms,
 		return -ENOMEM;
 	n = nprof_merge(ns, v->depth, !(v->stack_flags & STACK_TRUNCATED), m, max);
 	for (i = n; i-- > 0 && !err;) {
-		if (m[i].kind == NM_OUT_PYTHON && !runs_code(&v->frames[m[i].index]))
+		if (m[i].kind == NM_OUT_PYTHON && !frame_runs_code(&v->frames[m[i].index]))
 			continue;
 		if (m[i].kind == NM_OUT_PYTHON)
 			err = python_frame(b, syms, o, &v->frames[m[i].index], &frames[(*d)++]);
@@ -427,7 +418,7 @@ static int build_stack(struct builder *b, const struct aggregate *a, const struc
 			return err;
 	}
 	for (i = v->native ? 0 : v->depth; i-- > 0;) {
-		if (!runs_code(&v->frames[i]))
+		if (!frame_runs_code(&v->frames[i]))
 			continue;
 		err = python_frame(b, syms, o, &v->frames[i], &frames[d++]);
 		if (err)

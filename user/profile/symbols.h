@@ -45,6 +45,16 @@ const struct symbol *symbols_get(const struct symbols *s, uint32_t id);
 /* Line of the instruction at byte offset lasti; 0 if unknown. */
 uint32_t symbol_line(const struct symbol *sym, uint32_t lasti);
 
+/* Whether a frame is shown: a frame the walker found running no code
+ * object is not (profiles and gil reports alike).  It has no name, and no
+ * frame of CPython's own is like that -- it is an entry shim caught while
+ * the eval loop was still filling it in (3.13 publishes the frame above it
+ * first), or a stale walk's garbage. */
+static inline int frame_runs_code(const struct frame_rec *r)
+{
+	return r->sym_id != PYBPF_SYM_NOT_CODE;
+}
+
 /* Decode a raw str object copy into malloc'd UTF-8 (NULL on bad input). */
 char *pystr_decode(const uint8_t *blob, size_t len, const struct py_offsets *off);
 
