@@ -1010,6 +1010,21 @@ static __always_inline int load_caller(struct walk_ctx *w, __u64 cframe)
 	return 0;
 }
 
+/* load_caller for the innermost activation's caller: a thread's first
+ * activation's is the root cframe, in the thread-state copy already. */
+static __always_inline int load_first_caller(struct walk_ctx *w, struct proc_info *proc,
+					     __u64 tstate)
+{
+	struct walk_scratch *s = w->s;
+	__s32 at = proc->off.tstate_root_cframe + proc->off.cframe_current_frame;
+
+	if (proc->off.tstate_root_cframe >= 0 &&
+	    s->caller_cframe == tstate + proc->off.tstate_root_cframe &&
+	    ts_copied(w, proc, at, &s->caller_frame) && ts_copied(w, proc, at + 8, &s->caller_prev))
+		return 0;
+	return load_caller(w, s->caller_cframe);
+}
+
 /* The activation being walked does not link up: start again from the
  * caller's frame (1), or, if this already is the caller's walk, give the
  * sample up (0, s->stale): the caller was stale too.  0 too when there is
@@ -1042,16 +1057,18 @@ static __always_inline int walk_from_caller(struct walk_ctx *w)
 	return 1;
 }
 
-/* The walked activation's entry has been reached, and next is where it
- * leads: 0 if that is the caller's frame (or there is nothing to check),
- * 1 if the walk started again from the caller's, -1 if it gives up. */
+/* An activation's entry has been reached, and next is where it leads.
+ * The innermost activation's (the first entry met) must lead to the
+ * caller's frame: 0 if it does, or if there is nothing to check by, and
+ * the walk has now entered; 1 if the walk started again from the caller's,
+ * -1 if it gives up.  Entries met after the first are not checked (0). */
 static __always_inline int entry_stale(struct walk_ctx *w, __u64 next)
 {
 	struct walk_scratch *s = w->s;
 
-	if (!s->caller_cframe || s->entered)
+	if (s->entered)
 		return 0;
-	if (next != s->caller_frame)
+	if (s->caller_cframe && next != s->caller_frame)
 		return walk_from_caller(w) ? 1 : -1;
 	s->entered = 1;
 	return 0;
@@ -1095,10 +1112,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		r = entry_stale(w, s->frame);
 		if (r)
 			return r < 0;
-		if (!s->depth)
-			return 0;
-		s->entered = 1;
-		if (w->entries == WALK_ENTRIES_SHIM)
+		if (s->depth && w->entries == WALK_ENTRIES_SHIM)
 			walk_set_entry(s, s->depth - 1);
 		return 0;
 	}
@@ -1170,11 +1184,9 @@ record:
 	} else {
 		s->hash = mix64(s->hash, ((__u64)id << 32) | lasti);
 	}
-	if (o->frame_is_entry >= 0 && fb[(__u32)o->frame_is_entry & FRAME_MASK]) {
-		s->entered = 1; /* 3.11: the innermost activation's first frame */
-		if (w->entries == WALK_ENTRIES_IS_ENTRY)
-			walk_set_entry(s, idx);
-	}
+	if (w->entries == WALK_ENTRIES_IS_ENTRY && o->frame_is_entry >= 0 &&
+	    fb[(__u32)o->frame_is_entry & FRAME_MASK])
+		walk_set_entry(s, idx); /* 3.11: an activation's first frame */
 	s->depth++;
 	return 0;
 }
@@ -1215,18 +1227,11 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 		stat_inc(STAT_ERR_TSTATE);
 		return -1;
 	}
-	/* the cframe below: a thread's first activation's is the root
-	 * cframe, in the thread-state copy already */
 	s->restarted = 0;
 	s->stale = s->caller_cframe == CFRAME_UNLINKED;
-	if (s->caller_cframe && !s->stale &&
-	    !(s->caller_cframe == tstate + proc->off.tstate_root_cframe &&
-	      ts_copied(w, proc, proc->off.tstate_root_cframe + proc->off.cframe_current_frame,
-			&s->caller_frame) &&
-	      ts_copied(w, proc, proc->off.tstate_root_cframe + proc->off.cframe_current_frame + 8,
-			&s->caller_prev)) &&
-	    load_caller(w, s->caller_cframe))
-		s->stale = 1; /* a live cframe is readable: this one is stale */
+	/* a live cframe is readable: one that is not is stale */
+	if (s->caller_cframe && !s->stale && load_first_caller(w, proc, tstate))
+		s->stale = 1;
 	if (s->stale) {
 		stat_inc(STAT_EVAL_ENTRY_STALE);
 		return -1;
