@@ -142,12 +142,16 @@ struct walk_scratch {
 	__u32 pad2;
 	__u64 id_hash;          /* name_frames: the stack's hash by symbol ids */
 	__u64 caller_cframe;    /* 3.11, 3.12: the cframe below the activation walked,
-				 * 0 = nothing to check by (walk_from_caller) */
+				 * 0 = nothing to check by (walk_from_caller);
+				 * CFRAME_UNLINKED from first_frame_w until
+				 * walk_frames sees it */
 	__u64 caller_frame;     /* ... its current_frame, where that activation's
-				 * entry must lead (entry_stale) */
+				 * entry must lead (check_entry) */
 	__u64 caller_prev;      /* ... and its previous */
 	__u32 restarted;        /* the walk started again from the caller's frame */
-	__u32 stale;            /* ... and that did not link up either: no stack */
+	__u32 stale;            /* no stack to trust: the caller did not link up
+				 * either, or the first cframe was unlinked or
+				 * unreadable (STAT_EVAL_ENTRY_STALE) */
 	__u64 chunk;            /* the data-stack chunk to copy frames from next, 0 = unknown */
 	__u64 chunk_prev;       /* ... and the one before it, once it is copied */
 	__u64 last_frame;       /* address of the frame read last */
@@ -529,7 +533,8 @@ static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info 
 }
 
 /* A cframe whose previous is not set: it is no root cframe (whose previous
- * is NULL), so it is one being entered (walk_from_caller); never a pointer. */
+ * is NULL), so it is one being entered and the sample has no stack to
+ * trust (walk_frames); never a pointer. */
 #define CFRAME_UNLINKED 1
 
 /* first_frame, from the thread state copy find_tstate_w made if any; on
@@ -1045,11 +1050,19 @@ static __always_inline int walk_from_caller(struct walk_ctx *w)
 	s->restarted = 1;
 	s->frame = s->caller_frame;
 	below = s->caller_prev;
-	s->caller_cframe = below && !load_caller(w, below) ? below : 0;
+	/* the caller's own caller, to check the caller's walk by: only the
+	 * root cframe has no previous, and it has no frame; a cframe that
+	 * cannot be read is no live one */
+	if ((!below && s->frame) || (below && load_caller(w, below))) {
+		s->stale = 1;
+		return 0;
+	}
+	s->caller_cframe = below;
 	s->hash = WALK_HASH_SEED;
 	s->depth = 0;
 	s->last_code = 0;
 	s->last_id = 0;
+	s->unread = 0;
 	s->pending = 0;
 	if (w->entries)
 		__builtin_memset(s->entry, 0, sizeof(s->entry));
@@ -1062,7 +1075,7 @@ static __always_inline int walk_from_caller(struct walk_ctx *w)
  * caller's frame: 0 if it does, or if there is nothing to check by, and
  * the walk has now entered; 1 if the walk started again from the caller's,
  * -1 if it gives up.  Entries met after the first are not checked (0). */
-static __always_inline int entry_stale(struct walk_ctx *w, __u64 next)
+static __always_inline int check_entry(struct walk_ctx *w, __u64 next)
 {
 	struct walk_scratch *s = w->s;
 
@@ -1109,15 +1122,15 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	/* owner 0, FRAME_OWNED_BY_THREAD (3.11+): a frame in the data stack */
 	s->last_in_stack = o->frame_owner >= 0 && !fb[(__u32)o->frame_owner & FRAME_MASK];
 	if (pyframe_is_shim(o, fb)) {
-		r = entry_stale(w, s->frame);
-		if (r)
+		r = check_entry(w, s->frame);
+		if (r) /* restarted from the caller: go on; gave up: stop */
 			return r < 0;
 		if (s->depth && w->entries == WALK_ENTRIES_SHIM)
 			walk_set_entry(s, s->depth - 1);
 		return 0;
 	}
 	if (o->frame_is_entry >= 0 && fb[(__u32)o->frame_is_entry & FRAME_MASK]) {
-		r = entry_stale(w, s->frame); /* 3.11: an activation's first frame */
+		r = check_entry(w, s->frame); /* 3.11: an activation's first frame */
 		if (r)
 			return r < 0;
 	}
@@ -1132,7 +1145,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 			pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 		goto record;
 	}
-	if (!code) /* 3.14: a thread's bottom frame runs nothing */
+	if (!code && o->tstate_cframe < 0) /* 3.14: a thread's bottom frame runs nothing */
 		return 0;
 	if (code < WIN_PAGE || (code & 7)) { /* no object's address: garbage */
 		if (walk_from_caller(w))
