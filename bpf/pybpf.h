@@ -308,7 +308,8 @@ enum pybpf_stat {
 	STAT_EVAL_ENTRY,       /* walks restarted from the caller's frame: the sample
 				* caught an eval-loop activation being entered (3.11, 3.12) */
 	STAT_EVAL_ENTRY_STALE, /* ... whose caller's activation did not link up either
-				* (the cframe's previous not yet set): not counted */
+				* (a cframe's previous not yet set, or a cframe
+				* unreadable): not counted */
 	STAT_NR,
 };
 
