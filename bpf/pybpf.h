@@ -81,6 +81,8 @@ struct py_offsets {
 	__s32 cframe_previous;       /* _PyCFrame.previous: the caller's cframe (3.11, 3.12) */
 	__s32 tstate_root_cframe;    /* root_cframe: the thread's first activation's caller
 				      * (3.11, 3.12) */
+	__s32 tstate_base_frame;     /* base_frame (3.15+): the address of the frame
+				      * every chain of the thread ends in */
 	/* frame: PyFrameObject (<= 3.10), _PyInterpreterFrame (3.11+) */
 	__s32 frame_code;            /* f_code, f_executable (3.13+) */
 	__s32 frame_back;            /* f_back, previous (3.11+) */

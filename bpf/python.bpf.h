@@ -155,6 +155,9 @@ struct walk_scratch {
 	__u64 chunk;            /* the data-stack chunk to copy frames from next, 0 = unknown */
 	__u64 chunk_prev;       /* ... and the one before it, once it is copied */
 	__u64 last_frame;       /* address of the frame read last */
+	__u64 base_frame;       /* 3.15+: the frame every chain of the thread ends in,
+				 * below its first activation's shim: never read
+				 * (0 = unknown) */
 	struct scan_state scan; /* find_tstate's scan of the thread lists */
 	__u64 entry[PYBPF_ENTRY_WORDS]; /* --native: activation bits (struct native_stack) */
 	/* the walked frames, innermost first, contiguous: stored stacks are
@@ -469,7 +472,8 @@ __noinline __u64 find_tstate(struct proc_info *proc, __u32 tid)
 /* Where the thread state's fields a walk needs (thread_id, _status, the
  * frame or cframe pointer, with a code-object generation the interpreter,
  * and if they fit the data-stack chunk in use and the root cframe's frame
- * pointer and previous) sit: one span, read at once. */
+ * pointer and previous) sit: one span, read at once.  (3.15's base frame
+ * pointer comes with it when it lies inside: first_frame_w.) */
 static __always_inline __u32 tstate_span(const struct py_offsets *o, __u32 *len)
 {
 	__s32 a = o->tstate_thread_id;
@@ -537,8 +541,9 @@ static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info 
  * trust (walk_frames); never a pointer. */
 #define CFRAME_UNLINKED 1
 
-/* first_frame, from the thread state copy find_tstate_w made if any; on
- * 3.11 and 3.12 also, in the same read of the cframe, its previous: the
+/* first_frame, from the thread state copy find_tstate_w made if any,
+ * with (3.15+) the base frame's address from the same copy (s->base_frame);
+ * on 3.11 and 3.12 also, in the same read of the cframe, its previous: the
  * caller's (*caller, 0 = none, or CFRAME_UNLINKED; walk_from_caller). */
 static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *proc,
 					 __u64 tstate, __u64 *frame, __u64 *caller)
@@ -548,10 +553,14 @@ static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *p
 	__u64 cframe, cf[2];
 
 	*caller = 0;
+	w->s->base_frame = 0;
 	if (o->tstate_cframe < 0) {
 		if (!w->ts_read)
 			return first_frame(proc, tstate, frame);
 		*frame = buf_u64(w->s->ts_buf, o->tstate_frame - (__s32)lo, TS_MASK);
+		if (o->tstate_base_frame >= (__s32)lo && o->tstate_base_frame + 8 <= (__s32)(lo + len))
+			w->s->base_frame = buf_u64(w->s->ts_buf, o->tstate_base_frame - (__s32)lo,
+						   TS_MASK);
 		return 0;
 	}
 	*frame = 0;
@@ -1122,6 +1131,8 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 	/* owner 0, FRAME_OWNED_BY_THREAD (3.11+): a frame in the data stack */
 	s->last_in_stack = o->frame_owner >= 0 && !fb[(__u32)o->frame_owner & FRAME_MASK];
 	if (pyframe_is_shim(o, fb)) {
+		if (s->frame == s->base_frame) /* 3.15+: it runs nothing, ends the chain */
+			s->frame = 0;
 		r = check_entry(w, s->frame);
 		if (r) /* restarted from the caller: go on; gave up: stop */
 			return r < 0;
@@ -1145,7 +1156,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 			pyframe_lasti(o, fb, bytecode_base(w, fb, code));
 		goto record;
 	}
-	if (!code && o->tstate_cframe < 0) /* 3.14: a thread's bottom frame runs nothing */
+	if (!code && o->tstate_cframe < 0) /* 3.13+: a frame that runs nothing */
 		return 0;
 	if (code < WIN_PAGE || (code & 7)) { /* no object's address: garbage */
 		if (walk_from_caller(w))

@@ -223,6 +223,9 @@ FIELDS = [
     ("tstate_root_cframe", [((2, 7), NONE),
                             ((3, 11), off(TS, "root_cframe")),
                             ((3, 13), NONE)]),
+    # The pointer to the frame that ends every frame chain of the thread
+    # (3.15+).
+    ("tstate_base_frame", [((2, 7), NONE), ((3, 15), off(TS, "base_frame"))]),
     # 3.11 evaluates _PyInterpreterFrame, not PyFrameObject (bpo-44590);
     # 3.12 reordered it; 3.13 renamed f_code to f_executable (any object).
     ("frame_code", [((2, 7), off(FO, "f_code")),

@@ -272,6 +272,7 @@ static const struct {
 	{ "thread_state.thread_id", PO(tstate_thread_id), REQUIRED },
 	{ "thread_state.native_thread_id", PO(tstate_native_thread_id), 0 },
 	{ "thread_state.datastack_chunk", PO(tstate_datastack_chunk), 0 },
+	{ "thread_state.base_frame", PO(tstate_base_frame), 0 },
 	{ "thread_state.status", PO(tstate_status), 0 },
 	{ "interpreter_frame.previous", PO(frame_back), REQUIRED },
 	{ "interpreter_frame.executable", PO(frame_code), REQUIRED },
