@@ -120,7 +120,7 @@ demo: deps
 	@echo "flame graph written to demo.svg"
 
 bench: pybpf
-	$(Q)tools/bench.sh
+	$(Q)tools/bench.sh --control
 
 # Regenerate committed, generated files (need /sys/kernel/btf and gdb).
 vmlinux:

@@ -16,9 +16,13 @@ Slowdown: tools/bench/cpu.py does a fixed amount of work and times only its
 work loop (wall and its own CPU time), after a "ready" handshake, so pybpf's
 start-up stays out of the measurement: the bench starts the workload, waits
 for "ready", attaches `pybpf record -p`, waits for pybpf's "profiling pid"
-line, then writes "go". Runs are interleaved in pairs (off, 100 Hz, off, 1000 Hz,
-off, 10000 Hz, ...) and each profiled run is divided by the unprofiled run
-just before it; the table gives the median ratio and the min-max spread. Timing on a shared
+line, then writes "go". Runs come in sets, one rate after the other: an
+unprofiled run and a profiled one (and with --control a run while pybpf
+samples another, sleeping process at the same rate: what the sampling costs
+the machine, timer interrupts and the program's early return, without the
+walk), in an order that rotates from round to round; each profiled (and
+control) run is divided by the unprofiled run of its set, and the table
+gives the median ratio and the min-max spread. Timing on a shared
 or virtual machine is noisy, so each profiled run also reports the BPF
 program's own Δrun_time_ns per CPU-second of the workload, which noise does
 not blur (an upper bound: it includes the early returns for other processes).
@@ -229,14 +233,24 @@ def get_bpf_stats():
 
 # --- part 1: slowdown --------------------------------------------------------
 
-def slowdown_run(a, rate):
+def slowdown_run(a, rate, control=False):
+    """One timed run of cpu.py: unprofiled (rate 0), profiled at rate, or
+    (control) while pybpf samples another, sleeping process at rate: the
+    machine's own cost of the sampling (every CPU's timer interrupts, the
+    program's early return) without the walk of the workload's stack."""
     wl = Workload(a.python, [os.path.join(BENCH, "cpu.py"), str(a.work)])
-    pb = fd = None
+    sleeper = pb = fd = None
     try:
         if rate:
-            pb = Pybpf(a.pybpf, wl.pid, rate, "/dev/null", extra=a.record_opts)
+            pid = wl.pid
+            if control:
+                sleeper = Workload(a.python, [os.path.join(BENCH, "deep.py"), "10", "--idle"])
+                pid = sleeper.pid
+            pb = Pybpf(a.pybpf, pid, rate, "/dev/null", extra=a.record_opts)
             fd, t0, c0 = open_sampler_prog(pb.p.pid)
         res = wl.go()
+        if sleeper:
+            sleeper.stop()  # pybpf ends with its target
         if pb:
             # pybpf is the only child left to reap: its own CPU time (BPF load
             # and verification, draining, output) is the RUSAGE_CHILDREN delta
@@ -251,6 +265,8 @@ def slowdown_run(a, rate):
         if fd is not None:
             os.close(fd)
         wl.stop()
+        if sleeper:
+            sleeper.stop()
         if pb:
             pb.kill()
 
@@ -260,34 +276,47 @@ def spread(values):
 
 
 def slowdown(a):
-    """Pairs (off, RATE) for each rate in turn, a.rounds times: each
-    profiled run is compared with the unprofiled run just before it."""
-    pairs = {r: [] for r in a.rates}
+    """Sets (off, RATE[, control]) for each rate in turn, a.rounds times,
+    run in an order that rotates from round to round (the first run of a
+    set is not always the unprofiled one): each profiled (and control) run
+    is compared with the unprofiled run of its set."""
+    kinds = ["off", "on"] + (["control"] if a.control else [])
+    sets = {r: [] for r in a.rates}
     for i in range(a.rounds):
         for r in a.rates:
-            off, on = slowdown_run(a, 0), slowdown_run(a, r)
-            pairs[r].append((off, on))
-            log("slowdown round %d/%d %5d Hz: cpu %.3f s (off %.3f s), wall %.3f s "
-                "(off %.3f s), %d samples" % (i + 1, a.rounds, r, on["cpu"], off["cpu"],
-                                              on["wall"], off["wall"], on["samples"]))
-    base = [off for r in a.rates for off, _ in pairs[r]]
+            order = [kinds[(i + a.first_round + j) % len(kinds)] for j in range(len(kinds))]
+            runs = {}
+            for k in order:
+                runs[k] = slowdown_run(a, 0 if k == "off" else r, control=k == "control")
+            sets[r].append(runs)
+            off, on = runs["off"], runs["on"]
+            log("slowdown round %d/%d %5d Hz: cpu %.3f s (off %.3f s%s), wall %.3f s "
+                "(off %.3f s), %d samples" % (
+                    i + 1, a.rounds, r, on["cpu"], off["cpu"],
+                    ", control %.3f s" % runs["control"]["cpu"] if a.control else "",
+                    on["wall"], off["wall"], on["samples"]))
+    base = [x["off"] for r in a.rates for x in sets[r]]
     summary = [{"rate": 0, "wall": spread([x["wall"] for x in base]),
                 "cpu": spread([x["cpu"] for x in base])}]
     for r in a.rates:
-        on = [x for _, x in pairs[r]]
-        summary.append({
+        on = [x["on"] for x in sets[r]]
+        row = {
             "rate": r,
             "wall": spread([x["wall"] for x in on]),
             "cpu": spread([x["cpu"] for x in on]),
-            "wall_ratio": spread([x["wall"] / b["wall"] for b, x in pairs[r]]),
-            "cpu_ratio": spread([x["cpu"] / b["cpu"] for b, x in pairs[r]]),
+            "wall_ratio": spread([x["on"]["wall"] / x["off"]["wall"] for x in sets[r]]),
+            "cpu_ratio": spread([x["on"]["cpu"] / x["off"]["cpu"] for x in sets[r]]),
             "sys_s": spread([x["sys"] for x in on]),
             "samples_per_cpu_s": spread([x["samples"] / x["cpu"] for x in on]),
             "pybpf_cpu": spread([x["pybpf_cpu"] for x in on]),
             "bpf_pct": spread([100.0 * x["bpf_ns"] / 1e9 / x["cpu"] for x in on]),
-        })
-    return {"work_rounds": a.work, "rounds": a.rounds,
-            "runs": {str(r): [{"off": b, "on": x} for b, x in v] for r, v in pairs.items()},
+        }
+        if a.control:
+            row["control_cpu_ratio"] = spread([x["control"]["cpu"] / x["off"]["cpu"]
+                                               for x in sets[r]])
+        summary.append(row)
+    return {"work_rounds": a.work, "rounds": a.rounds, "control": a.control,
+            "runs": {str(r): v for r, v in sets.items()},
             "summary": summary}
 
 
@@ -495,26 +524,35 @@ def report(res):
     if sd:
         base = sd["summary"][0]
         out += ["Slowdown of `tools/bench/cpu.py %d` (single thread, pure Python; the workload "
-                "times its own work loop) under `%s`; %d interleaved rounds of (unprofiled, "
-                "profiled) pairs, median ratio to the unprofiled run of the pair, "
-                "(min–max):" % (
-                    sd["work_rounds"], env["pybpf_cmd"], sd["rounds"]), "",
+                "times its own work loop) under `%s`; %d rounds of (unprofiled, profiled%s) "
+                "runs, their order rotated from round to round, median ratio to the "
+                "unprofiled run of the round, (min–max):" % (
+                    sd["work_rounds"], env["pybpf_cmd"], sd["rounds"],
+                    ", control" if sd.get("control") else ""), "",
                 "| rate | wall time, s | wall ratio | CPU time, s | CPU ratio "
-                "| samples per CPU-second | BPF run time, % of CPU time | pybpf's own CPU, s |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|",
-                "| off | %s | 1 | %s | 1 | – | – | – |" % (fmt_spread(base["wall"], "%.2f"),
-                                                   fmt_spread(base["cpu"], "%.2f"))]
+                "| samples per CPU-second | BPF run time, % of CPU time | pybpf's own CPU, s |"
+                + (" control CPU ratio |" if sd.get("control") else ""),
+                "|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if sd.get("control") else ""),
+                "| off | %s | 1 | %s | 1 | – | – | – |%s" % (
+                    fmt_spread(base["wall"], "%.2f"), fmt_spread(base["cpu"], "%.2f"),
+                    " 1 |" if sd.get("control") else "")]
         for s in sd["summary"][1:]:
-            out.append("| %d Hz | %s | %s | %s | %s | %.0f | %s | %.2f |" % (
+            out.append("| %d Hz | %s | %s | %s | %s | %.0f | %s | %.2f |%s" % (
                 s["rate"], fmt_spread(s["wall"], "%.2f"), fmt_spread(s["wall_ratio"]),
                 fmt_spread(s["cpu"], "%.2f"), fmt_spread(s["cpu_ratio"]),
                 s["samples_per_cpu_s"]["median"], fmt_spread(s["bpf_pct"], "%.2f"),
-                s["pybpf_cpu"]["median"]))
+                s["pybpf_cpu"]["median"],
+                " %s |" % fmt_spread(s["control_cpu_ratio"]) if "control_cpu_ratio" in s
+                else ""))
         out += ["", "\"BPF run time\" is the program's Δrun_time_ns over the whole record "
                 "(all CPUs, all processes) divided by the workload's CPU time: an upper bound "
                 "of the in-kernel sampling cost that timing noise does not blur; it leaves out "
                 "the timer interrupt itself. \"pybpf's own CPU\" is the profiler process "
-                "(BPF load and verification, draining, output).", ""]
+                "(BPF load and verification, draining, output)." + (
+                    " \"Control\": the same workload while pybpf samples another, sleeping "
+                    "process at that rate, the machine's own cost of the sampling (timer "
+                    "interrupts on every CPU, the program's early return) without the walk."
+                    if sd.get("control") else ""), ""]
     if ps:
         out += ["In-kernel cost of the `%s` BPF program (kernel.bpf_stats_enabled=1, "
                 "run_time_ns / run_cnt) at %d Hz, %g s per run, %d run(s) per depth, "
@@ -565,6 +603,12 @@ def parse_args():
                    "--record-opts=--idle or --record-opts=--native")
     p.add_argument("--skip", choices=["slowdown", "cost"], action="append", default=[],
                    help="leave a part out")
+    p.add_argument("--control", action="store_true",
+                   help="slowdown: also time the workload while pybpf samples another, "
+                   "sleeping process at the same rate")
+    p.add_argument("--first-round", type=int, default=0, metavar="N",
+                   help="slowdown: number the rounds from N (the run order rotates with "
+                   "the round: a caller running one round at a time passes its count)")
     a = p.parse_args()
     a.rounds = a.rounds or (2 if a.quick else 5)
     a.cost_rounds = 1 if a.quick else 3

@@ -9,7 +9,7 @@ Usage (as root):
   python3 tools/bench_versions.py [--pybpf BIN[,BIN...]] [--pythons P[,P...]]
         [--modes python,idle,native] [--depths 10,20,50,100,500]
         [--stacks distinct,recursive] [--rates 100,1000,10000] [--rounds 3]
-        [--work 500] [--skip slowdown|cost]
+        [--work 500] [--skip slowdown|cost] [--control]
 
   e.g. a short run:  --pythons 3.12 --modes python --depths 20,100 --rates 1000 --rounds 1
 
@@ -19,7 +19,9 @@ it runs `bench.py --quick --json --rounds 1 --record-opts=MODE-OPTION`:
 - slowdown: for each rate, one unprofiled and one profiled run of
   tools/bench/cpu.py, which times its own work loop; the CPU-time ratio of
   the pair (and the BPF program's run time as a share of the workload's CPU
-  time, which timing noise does not blur);
+  time, which timing noise does not blur); with --control also a run while
+  pybpf samples another, sleeping process at that rate (what sampling costs
+  the machine whoever is profiled), its ratio in brackets;
 - cost: tools/bench/deep.py held at each depth for 2 s at 1000 Hz, its stack
   DEPTH distinct functions and/or one function recursing (--recursive);
   kernel.bpf_stats_enabled run_time_ns of the perf_event program, less the
@@ -64,12 +66,14 @@ def find_python(minor):
     return None
 
 
-def run_one(a, py, binary, mode):
+def run_one(a, py, binary, mode, round_no):
     """One bench.py run; its JSON, or None after printing why it failed."""
     cmd = [sys.executable, os.path.join(bench.ROOT, "tools", "bench.py"), "--quick", "--json",
-           "--python", py, "--pybpf", binary, "--rounds", "1", "--work", str(a.work),
+           "--python", py, "--pybpf", binary, "--rounds", "1", "--first-round", str(round_no),
+           "--work", str(a.work),
            "--rates", a.rates, "--depths", a.depths, "--stacks", a.stacks,
-           "--record-opts=" + " ".join(MODES[mode])] + sum((["--skip", x] for x in a.skip), [])
+           "--record-opts=" + " ".join(MODES[mode])] + sum((["--skip", x] for x in a.skip), []) + \
+        (["--control"] if a.control else [])
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         sys.stderr.write(r.stderr)
@@ -77,7 +81,7 @@ def run_one(a, py, binary, mode):
     return json.loads(r.stdout)
 
 
-def collect(res, key, cost, switch, ratio, bpf_pct):
+def collect(res, key, cost, switch, ratio, bpf_pct, control):
     """File one bench.py result under key = (minor, binary, mode)."""
     for s in res.get("per_sample", {}).get("summary", []):
         cost.setdefault(key + (s["stack"], s["depth"]), []).append(
@@ -87,6 +91,9 @@ def collect(res, key, cost, switch, ratio, bpf_pct):
     for s in res.get("slowdown", {}).get("summary", [])[1:]:
         ratio.setdefault(key + (s["rate"],), []).append(s["cpu_ratio"]["median"])
         bpf_pct.setdefault(key + (s["rate"],), []).append(s["bpf_pct"]["median"])
+        if "control_cpu_ratio" in s:
+            control.setdefault(key + (s["rate"],), []).append(
+                s["control_cpu_ratio"]["median"])
 
 
 def fmt(values, f="%.0f"):
@@ -114,6 +121,9 @@ def parse_args():
     p.add_argument("--work", type=int, default=500, help="cpu.py work rounds")
     p.add_argument("--skip", choices=["slowdown", "cost"], action="append", default=[],
                    help="leave a part out (tools/bench.py's parts)")
+    p.add_argument("--control", action="store_true",
+                   help="slowdown: also time the workload while pybpf samples another, "
+                   "sleeping process at the same rate (tools/bench.py --control)")
     a = p.parse_args()
     a.bins = [os.path.abspath(b) for b in a.pybpf.split(",")]
     a.mode_list = a.modes.split(",")
@@ -144,14 +154,14 @@ def main():
             sys.exit("bench_versions: %s missing: run make first" % b)
     env = bench.host_facts(",".join(a.bins))
     watch = bench.Stopwatch()
-    cost, switch, ratio, bpf_pct = {}, {}, {}, {}
+    cost, switch, ratio, bpf_pct, control = {}, {}, {}, {}, {}
     versions, failed = {}, []
     for i in range(a.rounds):
         for m, py in a.pys:
             for b in a.bins:
                 for mode in a.mode_list:
                     t0 = time.monotonic()
-                    res = run_one(a, py, b, mode)
+                    res = run_one(a, py, b, mode, i)
                     if not res:
                         failed.append("round %d, %s, %s, %s" % (
                             i + 1, m, os.path.basename(b), mode))
@@ -160,7 +170,7 @@ def main():
                     ps = res.get("per_sample")
                     if ps:
                         a.cost_setup = "%d Hz, %g s" % (ps["rate"], ps["window_s"])
-                    collect(res, (m, b, mode), cost, switch, ratio, bpf_pct)
+                    collect(res, (m, b, mode), cost, switch, ratio, bpf_pct, control)
                     bench.log("round %d/%d %s %s %s: done in %.0f s (%.0f s so far)" % (
                         i + 1, a.rounds, m, os.path.basename(b), mode,
                         time.monotonic() - t0, time.monotonic() - watch.t0))
@@ -177,7 +187,7 @@ def main():
     if "cost" not in a.skip:
         out += cost_table(a, rows, label, cost, switch)
     if "slowdown" not in a.skip:
-        out += ratio_table(a, rows, label, ratio, bpf_pct)
+        out += ratio_table(a, rows, label, ratio, bpf_pct, control)
     print("\n".join(out))
     return 0
 
@@ -211,21 +221,28 @@ def cost_table(a, rows, label, cost, switch):
     return out + [""]
 
 
-def ratio_table(a, rows, label, ratio, bpf_pct):
+def ratio_table(a, rows, label, ratio, bpf_pct, control):
     multi = len(a.bins) > 1
     head = ["CPython"] + (["build"] if multi else []) + ["mode"] + \
         ["%d Hz" % r for r in a.rate_list]
     out = ["Target slowdown: CPU time of tools/bench/cpu.py %d (timed by the workload, its "
-           "work loop only), profiled / unprofiled run of the same pair, pairs interleaved, "
+           "work loop only), profiled / unprofiled run of the same round (runs in a rotating "
+           "order), "
            "median of %d round(s)%s; after it, the BPF program's run time as %% of the "
            "workload's CPU time (all CPUs, all processes: an upper bound that timing noise "
-           "does not blur)." % (a.work, a.rounds, ", (min–max)" if a.rounds > 1 else ""), "",
+           "does not blur)%s." % (a.work, a.rounds, ", (min–max)" if a.rounds > 1 else "",
+                                  "; then, in brackets, the control: the CPU-time ratio "
+                                  "while pybpf samples another, sleeping process at the same "
+                                  "rate, the machine's own cost of sampling"
+                                  if control else ""), "",
            "| " + " | ".join(head) + " |",
            "|" + "---|" * (len(head) - len(a.rate_list)) + "---:|" * len(a.rate_list)]
     for m, b, mode in rows:
         cells = row_head(m, label[b], mode) + [
-            "%s · %s %%" % (fmt(ratio.get((m, b, mode, r), []), "%.3f"),
-                            fmt(bpf_pct.get((m, b, mode, r), []), "%.2f"))
+            "%s · %s %%%s" % (fmt(ratio.get((m, b, mode, r), []), "%.3f"),
+                              fmt(bpf_pct.get((m, b, mode, r), []), "%.2f"),
+                              " [%s]" % fmt(control[(m, b, mode, r)], "%.3f")
+                              if (m, b, mode, r) in control else "")
             for r in a.rate_list]
         out.append("| " + " | ".join(cells) + " |")
     return out + [""]
