@@ -154,7 +154,10 @@ def case_c_calls(ctx):
     problems = no_read_errors(res)
     main_lines = marks["loop"] + marks["call-key"] + marks["call-mapped"]
     for leaf, call in CALLBACKS.items():
-        problems += P.check_hot_function(stacks, leaf, "callbacks.py", marks[leaf], 50,
+        # a leaf's share is the interpreter's: on 3.8 key() (two
+        # instructions; its call's set-up counts as main) gets 1-2 % of the
+        # samples, 29 of ~2600 in one run beside another case
+        problems += P.check_hot_function(stacks, leaf, "callbacks.py", marks[leaf], 10,
                                          min_frac=1.0)
         problems += P.check_parent(stacks, leaf, "main", marks[call], min_frac=1.0)
 
