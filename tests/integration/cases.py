@@ -8,7 +8,7 @@ from cases_stacks import (case_names, case_options, case_shapes, case_c_calls,
                           case_c_calls_mixed, case_split,
                           case_split_rotate, case_threads,
                           case_parallel, case_gil, case_recursion, case_truncation, case_churn)
-from cases_dump import (case_dump, case_dump_json, case_idle, case_subprocesses,
+from cases_dump import (case_dump, case_dump_json, case_dump_unbound, case_idle, case_subprocesses,
                         case_gil_filter, case_gil_wait)
 from cases_cli import (case_exitcode, case_target_exit, case_top, case_formats,
                        case_dead_pid, case_not_python, case_bad_args, case_demo, case_refuse)
@@ -86,6 +86,7 @@ CASES = [
     ("pprof", case_pprof, None),
     ("dump", case_dump, "supported"),
     ("dump-json", case_dump_json, "supported"),
+    ("dump-unbound", case_dump_unbound, "supported"),
     ("locals", case_locals, "supported"),
     ("dump-consistency", case_dump_consistency, "supported"),
     ("native", case_native, "supported"),

@@ -136,6 +136,62 @@ def case_dump_json(ctx):
         raise Fail(problems[0], problems[1:])
 
 
+def case_dump_unbound(ctx):
+    """A thread state caught between CPython's stores of thread_id and
+    native_thread_id (tests/workloads/unbound.py forges it by zeroing the
+    latter) still belongs to its kernel thread: `dump` and `dump --native
+    --json` show thread "unbound" under its own id, asleep in waiting(),
+    and no thread under id 0 (the CI failure of native-cthread: the C
+    thread shown twice, once as "thread 0" without frames)."""
+    marks = markers(WORKLOADS / "unbound.py")
+    target = start(ctx, "unbound.py", WORKLOAD_MAX)
+    tid = native_ids(target)["unbound"]
+    forged = [l.split()[1] for l in target.out().splitlines() if l.startswith("forged ")]
+    if ctx.interp.version >= (3, 11) and forged[:1] in ([], ["none"]):
+        raise Fail("unbound.py found no native_thread_id to zero: nothing was tested",
+                   target.out().splitlines()[:5])
+    ctx.note("native_thread_id zeroed at offset %s" % (forged or ["?"])[0])
+    problems = []
+    res = pybpf(["dump", "-p", target.pid], ctx.dir, 30, name="dump")
+    threads = parse_dump(res.out)
+    if res.rc != 0:
+        problems.append("dump exited with status %s" % res.rc)
+    elif 0 in threads:
+        problems.append("dump shows a thread 0: the unbound state was not given its thread")
+    if tid not in threads:
+        problems.append("dump: thread unbound (%d) missing" % tid)
+    else:
+        _, frames, name = threads[tid]
+        if name != "unbound" or not frames or frames[0][0].rsplit(".", 1)[-1] != "waiting" \
+                or frames[0][2] not in marks["waiting"]:
+            problems.append("dump: thread %d is %r with leaf %s, expected \"unbound\" asleep "
+                            "in waiting (unbound.py:%s)" % (tid, name, frames[:1],
+                                                           marks["waiting"]))
+    nat = pybpf(["dump", "--native", "--json", "-p", target.pid], ctx.dir, 60,
+                name="dump-native")
+    try:
+        data = json.loads(nat.out) if nat.rc == 0 else []
+    except ValueError as e:
+        data = []
+        problems.append("dump --native --json is not JSON: %s" % e)
+    if nat.rc != 0:
+        problems.append("dump --native --json exited with status %s" % nat.rc)
+    ids = [t.get("os_thread_id") for t in data]
+    if 0 in ids:
+        problems.append("dump --native shows a thread 0: %s" % ids)
+    if ids.count(tid) != 1:
+        problems.append("dump --native shows thread unbound (%d) %d times: %s"
+                        % (tid, ids.count(tid), ids))
+    else:
+        frames = [t for t in data if t["os_thread_id"] == tid][0]["frames"]
+        py = [f.get("name", "").rsplit(".", 1)[-1] for f in frames if f.get("kind") == "python"
+              or "filename" in f]
+        if "waiting" not in py:
+            problems.append("dump --native: thread unbound has no waiting() frame: %s" % py)
+    if problems:
+        raise Fail(problems[0], problems[1:] + res.out.splitlines()[:40])
+
+
 def case_idle(ctx):
     """--idle: a thread asleep 80% of the time has ~80% of its wall time at
     the sleep line, marked <idle> (within 10 points)."""

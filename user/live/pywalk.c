@@ -34,14 +34,21 @@ static int task_exists(pid_t pid, int32_t tid)
 	return tid > 0 && access(path, F_OK) == 0;
 }
 
+/* The kernel thread of a state: its native_thread_id (3.11+), else, or
+ * while that is still 0 (a thread caught between CPython's stores of
+ * thread_id and native_thread_id as it makes its state), the tid in
+ * glibc's struct pthread that thread_id points to. */
 static int32_t thread_tid(const struct pyproc *p, uint64_t tstate, uint64_t thread_id)
 {
 	const struct py_offsets *o = &p->off;
 	int32_t tid = 0;
 
-	if (o->tstate_native_thread_id >= 0) /* 3.11+ */
-		proc_read(p->pid, tstate + o->tstate_native_thread_id, &tid, sizeof(tid));
-	else if (thread_id)
+	if (o->tstate_native_thread_id >= 0 &&
+	    !proc_read(p->pid, tstate + o->tstate_native_thread_id, &tid, sizeof(tid)) &&
+	    task_exists(p->pid, tid))
+		return tid;
+	tid = 0;
+	if (thread_id)
 		proc_read(p->pid, thread_id + GLIBC_PTHREAD_TID, &tid, sizeof(tid));
 	return task_exists(p->pid, tid) ? tid : 0;
 }
