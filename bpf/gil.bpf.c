@@ -21,7 +21,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u64 wait_threshold_ns = 0;
 const volatile __u64 hold_threshold_ns = 0;
 
-/* Walk the current thread's Python stack into the scratch chunks. */
+/* Walk the current thread's Python stack into the scratch chunks; a walk
+ * that fails (the thread state unreadable, or an activation being entered
+ * whose caller does not link up either) leaves no frames, and the event
+ * says its stack is unknown, not that there is none. */
 static __always_inline void walk_current(struct walk_ctx *w, struct proc_info *proc,
 					 __u32 pid, __u32 tid)
 {
@@ -32,7 +35,10 @@ static __always_inline void walk_current(struct walk_ctx *w, struct proc_info *p
 		gil_stat_inc(GIL_STAT_NO_TSTATE);
 		return;
 	}
-	walk_frames(w, proc, pid, tstate);
+	if (walk_frames(w, proc, pid, tstate)) {
+		w->flags |= GIL_EV_UNREADABLE;
+		gil_stat_inc(GIL_STAT_UNREADABLE);
+	}
 }
 
 /* Send one long wait or hold with the stack.  The walk runs first: the

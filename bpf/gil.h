@@ -51,6 +51,9 @@ enum gil_event_kind {
 };
 
 #define GIL_EV_NO_TSTATE  2u     /* flag: no Python thread state found (no stack) */
+#define GIL_EV_UNREADABLE 4u     /* flag: a thread state, but no stack to trust:
+				  * unreadable, or an activation being entered
+				  * (the sampler's walk leaves such samples out) */
 
 /* A long wait (sent when take_gil returns) or hold (sent when drop_gil is
  * entered), with the thread's Python stack at that moment, innermost
@@ -60,7 +63,7 @@ struct gil_event {
 	__u32 pid;
 	__u32 tid;
 	__u32 kind;                  /* enum gil_event_kind */
-	__u32 flags;                 /* STACK_TRUNCATED, GIL_EV_NO_TSTATE */
+	__u32 flags;                 /* STACK_TRUNCATED, GIL_EV_NO_TSTATE, GIL_EV_UNREADABLE */
 	__u64 end_ns;                /* bpf_ktime_get_ns() when it ended */
 	__u64 duration_ns;
 	__u32 depth;                 /* valid entries of frames[] */
@@ -82,6 +85,7 @@ enum gil_stat {
 	GIL_STAT_LOST_THREADS,       /* gil_threads map full: thread not counted */
 	GIL_STAT_LOST_EVENTS,        /* ring buffer full: long wait/hold not reported */
 	GIL_STAT_NO_TSTATE,          /* long wait/hold of a thread without thread state */
+	GIL_STAT_UNREADABLE,         /* long wait/hold whose stack was not to be trusted */
 	GIL_STAT_NR,
 };
 

@@ -300,11 +300,55 @@ static void test_names_and_only_tid(void)
 	gil_report_free(&r);
 }
 
+/* A long wait whose stack the walk could not trust says so: never "no
+ * Python frames", which is a claim about the thread (text and JSON). */
+static void test_unreadable_stack(void)
+{
+	struct gil_report_opts o = { 0 };
+	struct gil_event *ev = calloc(1, sizeof(*ev));
+	struct gil_report r;
+	FILE *f = open_memstream(&buf, &len);
+
+	gil_report_init(&r, &o, f, &proc, NULL, "take_gil/drop_gil", S0);
+	ev->pid = NOPID;
+	ev->tid = 41;
+	ev->kind = GIL_EV_WAIT;
+	ev->end_ns = S0 + SEC;
+	ev->duration_ns = 7 * MS;
+	snprintf(ev->comm, sizeof(ev->comm), "app");
+	ev->flags = GIL_EV_UNREADABLE;
+	gil_report_event(&r, ev);
+	ev->flags = 0;
+	gil_report_event(&r, ev);
+	fflush(f);
+	CHECK(strstr(buf, "tid 41 (app): (Python stack unreadable)\n") != NULL);
+	CHECK(strstr(buf, "tid 41 (app): (no Python frames)\n") != NULL);
+	CHECK(strstr(buf, "unreadable)(no Python frames)") == NULL);
+	fclose(f);
+	free(buf);
+
+	r.o.json = 1;
+	f = open_memstream(&buf, &len);
+	r.out = f;
+	ev->flags = GIL_EV_UNREADABLE;
+	gil_report_event(&r, ev);
+	ev->flags = 0;
+	gil_report_event(&r, ev);
+	fflush(f);
+	CHECK(strstr(buf, "\"stack_unreadable\":true,\"stack\":[]}\n") != NULL);
+	CHECK(strstr(buf, "\"stack_unreadable\":false,\"stack\":[]}\n") != NULL);
+	fclose(f);
+	free(buf);
+	free(ev);
+	gil_report_free(&r);
+}
+
 int main(void)
 {
 	test_intervals();
 	test_text_and_event();
 	test_share_at_most_100();
 	test_names_and_only_tid();
+	test_unreadable_stack();
 	return unit_summary("test_gilreport");
 }

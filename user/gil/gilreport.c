@@ -428,9 +428,10 @@ void gil_report_event(struct gil_report *r, const struct gil_event *ev)
 			ev->tid);
 		json_string(f, name);
 		fprintf(f, ",\"duration_ns\":%" PRIu64 ",\"python_thread\":%s,\"truncated\":%s,"
-			   "\"stack\":[",
+			   "\"stack_unreadable\":%s,\"stack\":[",
 			(uint64_t)ev->duration_ns, ev->flags & GIL_EV_NO_TSTATE ? "false" : "true",
-			ev->flags & STACK_TRUNCATED ? "true" : "false");
+			ev->flags & STACK_TRUNCATED ? "true" : "false",
+			ev->flags & GIL_EV_UNREADABLE ? "true" : "false");
 		for (i = 0, n = 0; i < depth; i++) { /* innermost first */
 			if (!frame_runs_code(&ev->frames[i]))
 				continue;
@@ -449,6 +450,8 @@ void gil_report_event(struct gil_report *r, const struct gil_event *ev)
 		kind, dur(d, sizeof(d), ev->duration_ns), ev->tid, name);
 	if (ev->flags & GIL_EV_NO_TSTATE)
 		fprintf(f, "(no Python thread state)");
+	else if (ev->flags & GIL_EV_UNREADABLE)
+		fprintf(f, "(Python stack unreadable)");
 	else if (!depth)
 		fprintf(f, "(no Python frames)");
 	if (ev->flags & STACK_TRUNCATED)
@@ -481,6 +484,7 @@ static const char *const gil_stat_names[GIL_STAT_NR] = {
 	[GIL_STAT_LOST_THREADS] = "threads not counted: map full",
 	[GIL_STAT_LOST_EVENTS] = "long waits/holds lost: ring buffer full",
 	[GIL_STAT_NO_TSTATE] = "long waits/holds without a Python thread state",
+	[GIL_STAT_UNREADABLE] = "long waits/holds whose Python stack was unreadable",
 };
 
 void gil_report_summary(struct gil_report *r, uint64_t now_ns, const uint64_t *gil_stats,
