@@ -92,10 +92,20 @@ struct {
  * when the frame read last was in a data stack just above (never below
  * the page, which might be another chunk's edge and unmapped).  A frame
  * object (<= 3.10), a generator's frame or a C-stack shim costs a read
- * of its own header.  Code objects go through a window of their own
- * (load_code). */
+ * of its own header, into the side window: the last SIDE_COPY bytes of
+ * the frame window's buffer, which data-stack copies never reach, so a
+ * shim or a generator's frame between two data-stack frames leaves the
+ * copy of the data stack in place for the caller.  On 3.12 the read of
+ * the innermost cframe fills the side window with the C stack around it,
+ * where its activation's entry shim sits (the eval loop's locals), so the
+ * walk that reaches that shim reads nothing.  Code objects go through a
+ * window of their own (load_code). */
 #define WIN_PAGE     4096
-#define STACK_COPY   PYBPF_CHUNK_MIN /* frame window: the most copied at once */
+#define STACK_COPY   PYBPF_CHUNK_MIN /* frame window: its buffer's size */
+#define SIDE_COPY    512  /* side window: the end of the frame window's buffer */
+#define SIDE_AT      (STACK_COPY - SIDE_COPY)
+#define DATA_COPY    SIDE_AT /* frame window: the most of a data stack copied at once */
+#define CFRAME_BELOW 128  /* 3.12: side window bytes below the cframe's current_frame */
 #define FRAME_SPAN   1024 /* frame window: at most this much of the page below */
 #define CODE_ALIGN   1024 /* code window: the aligned block a code object starts in */
 #define DATASTACK_NEAR (64u * 1024) /* a caller this far below is in the same stack */
@@ -120,6 +130,7 @@ struct walk_scratch {
 	 * iteration to iteration of the bpf_loop callback (it would, through
 	 * the stack, and never find two iterations' states equal). */
 	__u64 win_lo, win_hi;   /* target addresses copied into the frame window */
+	__u64 side_lo, side_hi; /* ... into its side window */
 	__u64 cwin_lo, cwin_hi; /* ... into cwin */
 	/* The walk's own state, here and not in struct walk_ctx for the same
 	 * reason: values on the stack that change every iteration (the
@@ -541,6 +552,26 @@ static __always_inline __u64 find_tstate_w(struct walk_ctx *w, struct proc_info 
  * trust (walk_frames); never a pointer. */
 #define CFRAME_UNLINKED 1
 
+/* The innermost cframe's current_frame and previous (at addr) into cf,
+ * 3.12: with the C stack around them, the side window (the eval loop's
+ * locals, its entry shim among them) when that is readable, else alone.
+ * 0, or -1 if unreadable. */
+static __always_inline int side_read_cframe(struct walk_ctx *w, const struct py_offsets *o,
+					    __u64 addr, __u64 *cf)
+{
+	struct walk_scratch *s = w->s;
+	__u64 lo = addr - CFRAME_BELOW;
+
+	if (o->frame_is_entry >= 0 || /* 3.11: no shims to find there */
+	    uread(w->fw->b + SIDE_AT, SIDE_COPY, (void *)lo))
+		return uread(cf, 16, (void *)addr) ? -1 : 0;
+	s->side_lo = lo;
+	s->side_hi = lo + SIDE_COPY;
+	cf[0] = *(__u64 *)(w->fw->b + SIDE_AT + CFRAME_BELOW);
+	cf[1] = *(__u64 *)(w->fw->b + SIDE_AT + CFRAME_BELOW + 8);
+	return 0;
+}
+
 /* first_frame, from the thread state copy find_tstate_w made if any,
  * with (3.15+) the base frame's address from the same copy (s->base_frame);
  * on 3.11 and 3.12 also, in the same read of the cframe, its previous: the
@@ -573,7 +604,7 @@ static __always_inline int first_frame_w(struct walk_ctx *w, struct proc_info *p
 	if (o->cframe_previous != o->cframe_current_frame + 8)
 		return uread(frame, sizeof(*frame),
 			     (void *)(cframe + o->cframe_current_frame)) ? -1 : 0;
-	if (uread(cf, sizeof(cf), (void *)(cframe + o->cframe_current_frame)))
+	if (side_read_cframe(w, o, cframe + o->cframe_current_frame, cf))
 		return -1;
 	*frame = cf[0];
 	*caller = cf[1];
@@ -936,16 +967,17 @@ static __always_inline __u64 datastack_chunk(struct walk_ctx *w, struct proc_inf
  * span one read copies from the chunk's start? */
 static __always_inline int in_chunk(__u64 base, __u64 addr, __u32 fr)
 {
-	return base && addr >= base + PYBPF_CHUNK_DATA && addr + fr - base <= STACK_COPY;
+	return base && addr >= base + PYBPF_CHUNK_DATA && addr + fr - base <= DATA_COPY;
 }
 
-/* The frame at addr, from the window if it holds it, else after copying
- * it into the window: with everything below it in its data-stack chunk
- * (the one in use, or the one before it, whose address the copy of the
- * first brings) if it lies there, else with up to FRAME_SPAN bytes of its page below
- * it when the frame read last was in a data stack just above, where
- * callers sit.  A window read that fails falls back to the frame alone;
- * NULL if that fails too. */
+/* The frame at addr, from the window or the side window if one holds it,
+ * else after copying it into the window: with everything below it in its
+ * data-stack chunk (the one in use, or the one before it, whose address
+ * the copy of the first brings) if it lies there, else with up to
+ * FRAME_SPAN bytes of its page below it when the frame read last was in a
+ * data stack just above, where callers sit; else (a shim, a generator's
+ * frame) alone, into the side window.  A window read that fails falls
+ * back to the frame alone; NULL if that fails too. */
 static __always_inline const __u8 *load_frame(struct walk_ctx *w, __u64 addr)
 {
 	struct walk_scratch *s = w->s;
@@ -957,6 +989,8 @@ static __always_inline const __u8 *load_frame(struct walk_ctx *w, __u64 addr)
 
 	if (addr >= s->win_lo && addr + fr <= s->win_hi)
 		goto have;
+	if (addr >= s->side_lo && addr + fr <= s->side_hi)
+		goto side;
 	if (s->chunk_prev && !in_chunk(s->chunk, addr, fr) && in_chunk(s->chunk_prev, addr, fr)) {
 		/* past the chunk in use's first frame: into the one before */
 		s->chunk = s->chunk_prev;
@@ -969,10 +1003,16 @@ static __always_inline const __u8 *load_frame(struct walk_ctx *w, __u64 addr)
 		lo = addr & ~(__u64)(WIN_PAGE - 1);
 		if (addr + fr - lo > FRAME_SPAN)
 			lo = addr + fr - FRAME_SPAN;
+	} else {
+		if (uread(w->fw->b + SIDE_AT, fr, (void *)addr))
+			return NULL;
+		s->side_lo = addr;
+		s->side_hi = addr + fr;
+		goto side;
 	}
 	n = addr + fr - lo;
-	if (n > STACK_COPY)
-		n = STACK_COPY;
+	if (n > DATA_COPY)
+		n = DATA_COPY;
 	if (uread(w->fw->b, n, (void *)lo)) {
 		if (lo == addr || uread(w->fw->b, fr, (void *)addr))
 			return NULL;
@@ -985,6 +1025,8 @@ static __always_inline const __u8 *load_frame(struct walk_ctx *w, __u64 addr)
 	s->win_hi = lo + n;
 have:
 	return w->fw->b + ((addr - s->win_lo) & (STACK_COPY - 1));
+side:
+	return w->fw->b + ((SIDE_AT + addr - s->side_lo) & (STACK_COPY - 1));
 }
 
 #define WALK_HASH_SEED 0x9e3779b97f4a7c15ull
@@ -1235,6 +1277,7 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	w->frame_read = proc->frame_read < PYBPF_FRAME_READ ? proc->frame_read : PYBPF_FRAME_READ;
 	w->code_read = proc->code_read < PYBPF_CODE_READ ? proc->code_read : PYBPF_CODE_READ;
 	s->win_lo = s->win_hi = 0;
+	s->side_lo = s->side_hi = 0;
 	s->cwin_lo = s->cwin_hi = 0;
 	s->hash = WALK_HASH_SEED;
 	s->depth = 0;

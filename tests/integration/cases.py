@@ -20,7 +20,7 @@ from cases_fleet import case_fleet, case_rotate, case_rotate_churn, case_sigusr1
 from cases_locals import case_locals
 from cases_versions import case_future_minor, case_bad_debug_offsets
 from cases_counts import case_drain_early, case_drain_exact, case_drain_rotate
-from cases_cost import case_code_cache
+from cases_cost import case_code_cache, case_c_stack_reads
 from cases_store import case_stacks_stored_once
 from cases_reload import case_reload
 from cases_idle import case_idle_busy, case_idle_thirds, case_idle_thread_exits
@@ -50,7 +50,7 @@ SHARED = {"names", "options", "shapes", "threads", "recursion", "truncation", "c
           "reload", "formats", "locals", "dump-consistency",
           "native", "native-cthread", "native-record", "native-record-cthread",
           "native-record-cxx", "cthread",
-          "subprocesses", "code-cache", "c-calls", "c-calls-mixed"}
+          "subprocesses", "code-cache", "c-stack-reads", "c-calls", "c-calls-mixed"}
 
 # The pyenv minors a case whose subject is the command line, not the
 # interpreter, runs on: the oldest, the last with frame objects, and one
@@ -73,6 +73,7 @@ CASES = [
     ("stacks-stored-once", case_stacks_stored_once, "supported"),
     ("churn", case_churn, "supported"),
     ("code-cache", case_code_cache, "supported"),
+    ("c-stack-reads", case_c_stack_reads, "supported"),
     ("reload", case_reload, "supported"),
     ("exitcode", case_exitcode, "supported"),
     # what the command line does, the same on every interpreter: three

@@ -4,7 +4,7 @@
 
 import os
 
-from harness import WORKLOADS, markers
+from harness import WORKLOADS, Skip, markers
 from casekit import WORKLOAD_MAX, check, collapsed, counter, start
 import profiles as P
 
@@ -16,12 +16,57 @@ def steady_reads(version):
     object is cached: up to 3.10 one a frame (DEPTH levels, spin, main, the
     module) and the thread state's; from 3.11 the data stack comes in one
     read, with the thread state and: the cframe and the GIL holder's state
-    (3.11); the cframe, the code-object counter and the entry shim (3.12);
-    the counter and the shim (3.13+: the thread's base frame, 3.15+, is
-    never read)."""
+    (3.11); the cframe, whose read brings the C stack around it with the
+    entry shim, and the code-object counter (3.12); the counter and the
+    shim (3.13+: the thread's base frame, 3.15+, is never read)."""
     if version < (3, 11):
         return DEPTH + 5
-    return 5 if version[:2] == (3, 12) else 4
+    return 4
+
+
+# shapes.py only-c: <module> main via_c (sorted) outer_key (map) inner_key,
+# three activations.  From 3.11 the five frames come in one copy of the
+# data stack, and the frames between them cost no copy again: the thread
+# state, that copy, and
+#   3.11: the cframe, the caller's cframe (the entry check), the GIL holder;
+#   3.12: the cframe with the innermost shim around it, the caller's cframe,
+#         the counter, the two other shims;
+#   3.13+: the counter and the three shims.
+C_STACK_READS = {(3, 11): 5, (3, 12): 7}
+
+
+def case_c_stack_reads(ctx):
+    """Python called from C called from Python: a shim read between two
+    data-stack frames keeps the copy of the data stack (side window), so
+    the stack costs its version's fixed reads and no copy of the data
+    stack again (9 and 8 reads on 3.12 and 3.13 when each shim took the
+    frame window's place); and the stack is the right one."""
+    if ctx.interp.version < (3, 11):
+        raise Skip("frame objects (<= 3.10): one read a frame, bounded by case code-cache")
+    marks = markers(WORKLOADS / "shapes.py")
+    target = start(ctx, "shapes.py", WORKLOAD_MAX, "only-c")
+    stacks, res = collapsed(ctx, target, 3, ["-v"], rate=1000)
+    hot = P.hottest(stacks, 1)[0]
+    want = ["<module>", "main", "via_c", "outer_key", "inner_key"]
+    problems = []
+    names = [f.name.rsplit(".", 1)[-1] for f in hot.frames if f.name]
+    if names[-len(want):] != want or hot.frames[-1].line not in marks["inner_key"]:
+        problems.append("hottest stack is not %s at %s: %s"
+                        % (" ; ".join(want), marks["inner_key"],
+                           " ; ".join(f.label for f in hot.frames[-6:])))
+    reads = counter(res, "user-memory reads for Python stacks (counted with -v only)")
+    samples = counter(res, "stacks recorded")
+    if reads is None or not samples:
+        problems.append("-v printed no user-memory reads / stacks recorded counters")
+    else:
+        fixed = C_STACK_READS.get(ctx.interp.version[:2], 6)
+        # first sight of 5 code objects on each CPU, and main's loop between calls
+        bound = fixed + 8.0 * (os.cpu_count() or 1) * 5 / samples + 0.2
+        ctx.note("user-memory reads a sample %.2f (bound %.2f)" % (reads / samples, bound))
+        if reads / samples > bound:
+            problems.append("%.2f user-memory reads a sample (%d over %d samples), expected at "
+                            "most %.2f" % (reads / samples, reads, samples, bound))
+    check(problems, stacks, res)
 
 
 def case_code_cache(ctx):

@@ -2,7 +2,7 @@
 """shapes.py - frames that are not plain calls: generators, coroutines,
 and Python called back from C, twice nested.
 
-Usage: shapes.py [SECONDS]   (default 30)
+Usage: shapes.py [SECONDS [only-c]]   (default 30)
 
 One thread rotates, ~4 ms each, through three hot leaves whose whole
 Python stacks are known (root first):
@@ -11,7 +11,9 @@ Python stacks are known (root first):
     inner_key   <module> main via_c outer_key inner_key   (sorted -> map:
                 two C frames between Python frames, i.e. two entry shims
                 on 3.12+)
-Spinning lines are marked with the leaf's name.  "ready" before the loop.
+Spinning lines are marked with the leaf's name.  With only-c, only the
+third, so every sample has the same stack of five frames and three
+activations (case c-stack-reads).  "ready" before the loop.
 Coroutines (async def) are 3.5+: they are source text compiled at their
 own lines of this file (compat.define_at), and 2.7 runs the other two.
 """
@@ -72,9 +74,13 @@ def via_c(end):
 
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
+    only_c = sys.argv[2:3] == ["only-c"]
     deadline = monotonic() + seconds
     say("ready")
     while monotonic() < deadline:
+        if only_c:
+            via_c(clock() + 0.1)
+            continue
         consume(clock() + 0.004)
         if COROUTINES:
             drive(clock() + 0.004)
