@@ -160,6 +160,10 @@ struct walk_scratch {
 				 * entry must lead (check_entry) */
 	__u64 caller_prev;      /* ... and its previous */
 	__u32 restarted;        /* the walk started again from the caller's frame */
+	__u32 over;             /* frames passed over past max_depth, to reach the
+				 * innermost activation's entry (walk_step) */
+#define OVER_READS 4
+	__u32 pad3;
 	__u32 stale;            /* no stack to trust: the caller did not link up
 				 * either, or the first cframe was unlinked or
 				 * unreadable (STAT_EVAL_ENTRY_STALE) */
@@ -970,6 +974,16 @@ static __always_inline int in_chunk(__u64 base, __u64 addr, __u32 fr)
 	return base && addr >= base + PYBPF_CHUNK_DATA && addr + fr - base <= DATA_COPY;
 }
 
+/* Does the window or the side window hold the frame at addr? */
+static __always_inline int in_windows(struct walk_ctx *w, __u64 addr)
+{
+	struct walk_scratch *s = w->s;
+	__u32 fr = w->frame_read < PYBPF_FRAME_READ ? w->frame_read : PYBPF_FRAME_READ;
+
+	return (addr >= s->win_lo && addr + fr <= s->win_hi) ||
+	       (addr >= s->side_lo && addr + fr <= s->side_hi);
+}
+
 /* The frame at addr, from the window or the side window if one holds it,
  * else after copying it into the window: with everything below it in its
  * data-stack chunk (the one in use, or the one before it, whose address
@@ -1111,6 +1125,7 @@ static __always_inline int walk_from_caller(struct walk_ctx *w)
 	s->caller_cframe = below;
 	s->hash = WALK_HASH_SEED;
 	s->depth = 0;
+	s->over = 0;
 	s->last_code = 0;
 	s->last_id = 0;
 	s->unread = 0;
@@ -1151,7 +1166,14 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 
 	if (!frame) /* no entry met: the frame pointer was stale */
 		return walk_from_caller(w) ? 0 : 1;
-	if (s->depth >= w->max_depth)
+	/* Past max_depth with the innermost activation's entry not yet
+	 * checked (3.11, 3.12): go on, recording nothing, to check it, so a
+	 * stale frame pointer is not shown as a truncated stack: through the
+	 * frames already copied, and OVER_READS frames more (a stale pointer
+	 * shows within a frame or two; a deep activation then stops unchecked,
+	 * as it did before). */
+	if (s->depth >= w->max_depth &&
+	    (s->entered || !s->caller_cframe || (s->over >= OVER_READS && !in_windows(w, frame))))
 		return 1;
 	fb = load_frame(w, frame);
 	if (!fb) {
@@ -1186,6 +1208,10 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		r = check_entry(w, s->frame); /* 3.11: an activation's first frame */
 		if (r)
 			return r < 0;
+	}
+	if (s->depth >= w->max_depth) { /* passed over (above) */
+		s->over++;
+		return 0;
 	}
 
 	code = pyframe_code(o, fb);
@@ -1295,6 +1321,7 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 		return -1;
 	}
 	s->restarted = 0;
+	s->over = 0;
 	s->stale = s->caller_cframe == CFRAME_UNLINKED;
 	/* a live cframe is readable: one that is not is stale */
 	if (s->caller_cframe && !s->stale && load_first_caller(w, proc, tstate))
@@ -1318,7 +1345,7 @@ static __always_inline int walk_frames(struct walk_ctx *w, struct proc_info *pro
 	}
 	stat_add(STAT_FRAMES, s->depth);
 	stat_add(STAT_CODE_UNREAD, s->unread);
-	if (s->frame)
+	if (s->frame || s->over)
 		w->flags |= STACK_TRUNCATED;
 	if (s->pending) /* addresses name code objects of this process, under this tag */
 		s->hash = mix64(mix64(s->hash, s->gen_tag), pid);

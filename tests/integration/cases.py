@@ -5,7 +5,7 @@ Helpers live in casekit.py; the cases in cases_stacks.py (what the stacks
 say), cases_cli.py (command line, formats, errors) and cases_pprof.py.
 """
 from cases_stacks import (case_names, case_options, case_shapes, case_c_calls,
-                          case_c_calls_mixed, case_split,
+                          case_c_calls_mixed, case_c_calls_max_depth, case_split,
                           case_split_rotate, case_threads,
                           case_parallel, case_gil, case_recursion, case_truncation, case_churn)
 from cases_dump import (case_dump, case_dump_json, case_dump_unbound, case_idle, case_subprocesses,
@@ -50,7 +50,8 @@ SHARED = {"names", "options", "shapes", "threads", "recursion", "truncation", "c
           "reload", "formats", "locals", "dump-consistency",
           "native", "native-cthread", "native-record", "native-record-cthread",
           "native-record-cxx", "cthread",
-          "subprocesses", "code-cache", "c-stack-reads", "c-calls", "c-calls-mixed"}
+          "subprocesses", "code-cache", "c-stack-reads", "c-calls", "c-calls-mixed",
+          "c-calls-max-depth"}
 
 # The pyenv minors a case whose subject is the command line, not the
 # interpreter, runs on: the oldest, the last with frame objects, and one
@@ -63,6 +64,8 @@ CASES = [
     ("shapes", case_shapes, "supported"),
     ("c-calls", case_c_calls, "supported"),
     ("c-calls-mixed", case_c_calls_mixed, "supported"),
+    # the entry check by links is 3.11's and 3.12's
+    ("c-calls-max-depth", case_c_calls_max_depth, ((3, 11), (3, 12))),
     ("split", case_split, "supported"),
     ("split-rotate", case_split_rotate, None),
     ("threads", case_threads, "supported"),

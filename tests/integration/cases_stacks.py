@@ -8,7 +8,7 @@ import re
 import signal
 
 from harness import WORKLOADS, Fail, cpu_seconds, markers
-from casekit import RATE, WORKLOAD_MAX, check, collapsed, no_read_errors, qualified, start
+from casekit import RATE, WORKLOAD_MAX, check, collapsed, counter, no_read_errors, qualified, start
 import profiles as P
 
 
@@ -211,6 +211,35 @@ def case_c_calls_mixed(ctx):
                                    ("callbacks_mixed.py", True, True) for x in f[2:])
 
     problems += wrong_shapes(ctx, stacks, right, "<module>;main;<callbacks>")
+    check(problems, stacks, res)
+
+
+def case_c_calls_max_depth(ctx):
+    """The same with --max-depth 1: the walk that reaches the limit before
+    the innermost activation's entry goes on (recording nothing) to check
+    it, so a sample whose frame pointer is stale is still walked from the
+    caller, never shown as a bare <truncated> or another frame's leaf.
+    Every stack is <truncated> and one callback or main at its lines, and
+    -v counts samples walked from the caller (the check ran)."""
+    path = WORKLOADS / "callbacks_mixed.py"
+    marks = markers(path)
+    target = start(ctx, "callbacks_mixed.py", WORKLOAD_MAX)
+    stacks, res = collapsed(ctx, target, 6, extra=["-v", "--max-depth", "1"], rate=1000)
+    problems = no_read_errors(res)
+    lines = set(marks["cb"]) | set(marks["main"])
+
+    def right(s):
+        f = s.frames
+        return len(f) == 2 and f[0].kind == "truncated" and f[1].kind == "python" and \
+            f[1].file == "callbacks_mixed.py" and f[1].line in lines and \
+            f[1].name in MIXED_CALLBACKS + ("main",)
+
+    problems += wrong_shapes(ctx, stacks, right, "<truncated>;<a callback or main>")
+    walked = counter(res, "samples caught entering the eval loop, walked from the caller")
+    ctx.note("walked from the caller: %s" % walked)
+    if not walked:
+        problems.append("no sample was walked from the caller (%s): the entry check never ran "
+                        "past --max-depth, nothing was tested" % walked)
     check(problems, stacks, res)
 
 
