@@ -106,6 +106,7 @@ struct {
 #define SIDE_AT      (STACK_COPY - SIDE_COPY)
 #define DATA_COPY    SIDE_AT /* frame window: the most of a data stack copied at once */
 #define CFRAME_BELOW 128  /* 3.12: side window bytes below the cframe's current_frame */
+#define OVER_READS   4    /* frames read past max_depth to check the first entry (walk_step) */
 #define FRAME_SPAN   1024 /* frame window: at most this much of the page below */
 #define CODE_ALIGN   1024 /* code window: the aligned block a code object starts in */
 #define DATASTACK_NEAR (64u * 1024) /* a caller this far below is in the same stack */
@@ -162,7 +163,6 @@ struct walk_scratch {
 	__u32 restarted;        /* the walk started again from the caller's frame */
 	__u32 over;             /* frames passed over past max_depth, to reach the
 				 * innermost activation's entry (walk_step) */
-#define OVER_READS 4
 	__u32 pad3;
 	__u32 stale;            /* no stack to trust: the caller did not link up
 				 * either, or the first cframe was unlinked or
